@@ -1,0 +1,79 @@
+# runcell: GNU make build.
+#   make            build/runcell
+#   make test       install what is missing, build, run every test suite
+#   make run        build, then start runcell's main job (for now: a first cell)
+#   make bench      the benchmarks under bench/ (ratios against baselines)
+#   make SANITIZE=1 ...   the same with ASan+UBSan, in build-asan/
+#   make WERROR=1 ...     warnings are errors (CI)
+
+CC ?= gcc
+SANITIZE ?= 0
+WERROR ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD := build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else
+BUILD := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Isrc \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := -lm -lpthread
+
+SRC := $(shell find src -name '*.c' | sort)
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.o)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+.PHONY: all test run bench deps clean check-asan
+all: $(BUILD)/runcell
+
+$(BUILD)/runcell: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -c -o $@ $<
+
+$(BUILD)/test-unit: $(UNIT_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench-sandbox: $(BENCH_SRC) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+test: deps all $(BUILD)/test-unit
+	RUNCELL=$(CURDIR)/$(BUILD)/runcell BUILD=$(CURDIR)/$(BUILD) tests/run.sh
+
+run: deps all
+	@$(BUILD)/runcell run --help
+	@echo
+	@echo '$$ $(BUILD)/runcell run --json -- /usr/bin/python3 -c "print(6*7)"'
+	@$(BUILD)/runcell run --json -- /usr/bin/python3 -c "print(6*7)"
+
+bench: deps all $(BUILD)/bench-sandbox
+	RUNCELL=$(CURDIR)/$(BUILD)/runcell bench/run-sandbox.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages runcell builds, tests and benchmarks with.
+# Idempotent: asks apt only for what is missing, so a second run is quick.
+set -euo pipefail
+
+packages=(
+	gcc make libc6-dev          # build
+	python3                     # test drivers, Python hostile programs
+	bubblewrap hyperfine        # benchmark baselines
+	qemu-system-x86 cpio        # cgroup v2 tests in a small KVM guest
+	strace
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

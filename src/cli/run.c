@@ -1,0 +1,462 @@
+/*
+ * runcell run: one program (or, with --sequence, several) in a cell.
+ *
+ * Options are checked here, before any cell exists, so a bad option costs
+ * nothing and says which option is wrong (exit 2).  The cell's own
+ * failures exit 1; whatever the program did, exit 0 and the result.
+ */
+#include "cli/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "sandbox/sandbox.h"
+
+#define RUN_MAX_ENV 1024
+#define RUN_MAX_BINDS 64
+#define RUN_MAX_FILES 10000
+
+struct run_opts {
+	struct sandbox_cell_config cell;
+	struct sandbox_limits limits;
+	struct sandbox_bind binds[RUN_MAX_BINDS];
+	const char *env[RUN_MAX_ENV + 1];
+	size_t nenv;
+	const char *stdin_path;
+	const char *box_dir;
+	bool json;
+	bool sequence;
+};
+
+void cli_run_usage(void)
+{
+	struct sandbox_limits d;
+	sandbox_limits_default(&d);
+	printf("usage: runcell run [options] -- PROGRAM [ARGS...]\n"
+	       "\n"
+	       "Runs PROGRAM in a fresh cell and reports what happened.\n"
+	       "\n"
+	       "limits (defaults in brackets):\n"
+	       "  --cpu-time=SEC     CPU time of all processes and threads [%.3g]\n"
+	       "  --wall-time=SEC    wall-clock time [%.3g]\n"
+	       "  --memory=MB        memory of the whole cell [%" PRIu64 "]\n"
+	       "  --processes=N      processes and threads together [%u]\n"
+	       "  --file-size=MB     largest file written [%" PRIu64 "]\n"
+	       "  --output=KB        cap per stream, stdout and stderr [%" PRIu64 "]\n"
+	       "  --open-files=N     descriptors per process [%u]\n"
+	       "  --stack=MB         stack size [%" PRIu64 "]\n"
+	       "  --disk=MB          /box, /tmp and /dev/shm together [%" PRIu64 "]\n"
+	       "cell:\n"
+	       "  --stdin=FILE       the program's standard input [/dev/null]\n"
+	       "  --box=DIR          copy DIR's files into /box, the working directory\n"
+	       "  --bind=HOST[:CELLPATH][:rw]  make a host path visible (read-only by default)\n"
+	       "  --env=NAME=VALUE   add a variable (the cell starts with PATH, HOME, LANG)\n"
+	       "  --net              share the host's network (off by default)\n"
+	       "  --cgroup=MODE      auto, v1, v2 or none (rlimits only) [auto]\n"
+	       "output:\n"
+	       "  --json             print the result as one JSON object on stdout\n"
+	       "  --sequence         split the command on ':::' and run each part in turn in\n"
+	       "                     one warm cell (with --json, one object per line)\n",
+	       d.cpu_ms / 1000.0, d.wall_ms / 1000.0, d.memory_kb / 1024, d.processes,
+	       d.file_size_kb / 1024, d.output_kb, d.open_files, d.stack_kb / 1024,
+	       d.disk_kb / 1024);
+}
+
+static int bad(const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "runcell run: invalid --%s=%s: %s\n", opt, value, why);
+	return -1;
+}
+
+/* A positive decimal number times scale, at least 1 after scaling. */
+static int parse_scaled(const char *opt, const char *v, double scale, double max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(x) || x <= 0)
+		return bad(opt, v, "expected a positive number");
+	double scaled = x * scale;
+	if (scaled > max)
+		return bad(opt, v, "too large");
+	if (scaled < 1)
+		return bad(opt, v, "too small");
+	*out = (uint64_t)llround(scaled);
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *v, uint32_t max, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || x == 0)
+		return bad(opt, v, "expected a positive whole number");
+	if (x > max)
+		return bad(opt, v, "too large");
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int parse_bind(struct run_opts *o, size_t *nbinds, char *v)
+{
+	if (*nbinds >= RUN_MAX_BINDS)
+		return bad("bind", v, "too many binds");
+	struct sandbox_bind *b = &o->binds[*nbinds];
+	memset(b, 0, sizeof(*b));
+	char *parts[3] = { v, NULL, NULL };
+	int n = 1;
+	for (char *p = v; *p && n < 3; p++)
+		if (*p == ':') {
+			*p = '\0';
+			parts[n++] = p + 1;
+		}
+	if (n >= 2 && (!strcmp(parts[n - 1], "rw") || !strcmp(parts[n - 1], "ro"))) {
+		b->rw = !strcmp(parts[n - 1], "rw");
+		n--;
+	}
+	if (n > 2 || parts[0][0] != '/' || (n == 2 && parts[1][0] != '/'))
+		return bad("bind", v, "expected HOST[:CELLPATH][:rw] with absolute paths");
+	b->host = parts[0];
+	b->cell = n == 2 ? parts[1] : NULL;
+	(*nbinds)++;
+	return 0;
+}
+
+static int set_env(struct run_opts *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return bad("env", kv, "expected NAME=VALUE");
+	size_t nlen = (size_t)(eq - kv);
+	for (size_t i = 0; i < o->nenv; i++)
+		if (!strncmp(o->env[i], kv, nlen) && o->env[i][nlen] == '=') {
+			o->env[i] = kv;
+			return 0;
+		}
+	if (o->nenv >= RUN_MAX_ENV)
+		return bad("env", kv, "too many variables");
+	o->env[o->nenv++] = kv;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
+{
+	enum { O_CPU = 256, O_WALL, O_MEM, O_PROC, O_FSIZE, O_OUT, O_FILES, O_STACK, O_DISK,
+	       O_STDIN, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_HELP };
+	static const struct option longopts[] = {
+		{ "cpu-time", required_argument, NULL, O_CPU },
+		{ "wall-time", required_argument, NULL, O_WALL },
+		{ "memory", required_argument, NULL, O_MEM },
+		{ "processes", required_argument, NULL, O_PROC },
+		{ "file-size", required_argument, NULL, O_FSIZE },
+		{ "output", required_argument, NULL, O_OUT },
+		{ "open-files", required_argument, NULL, O_FILES },
+		{ "stack", required_argument, NULL, O_STACK },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "stdin", required_argument, NULL, O_STDIN },
+		{ "box", required_argument, NULL, O_BOX },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "env", required_argument, NULL, O_ENV },
+		{ "net", no_argument, NULL, O_NET },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "sequence", no_argument, NULL, O_SEQ },
+		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char home[] = "HOME=/box", path[] = "PATH=/usr/local/bin:/usr/bin:/bin",
+		    lang[] = "LANG=C.UTF-8";
+	memset(o, 0, sizeof(*o));
+	sandbox_limits_default(&o->limits);
+	o->env[o->nenv++] = path;
+	o->env[o->nenv++] = home;
+	o->env[o->nenv++] = lang;
+	size_t nbinds = 0;
+	struct sandbox_limits *l = &o->limits;
+	const double tb_mb = 1024.0 * 1024;
+	optind = 1;
+	opterr = 0;
+	int c, rc = 0;
+	while (rc == 0 && (c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_CPU: rc = parse_scaled("cpu-time", optarg, 1000, 86400e3, &l->cpu_ms); break;
+		case O_WALL: rc = parse_scaled("wall-time", optarg, 1000, 86400e3, &l->wall_ms); break;
+		case O_MEM:
+			rc = parse_scaled("memory", optarg, 1024, tb_mb * 1024, &l->memory_kb);
+			if (rc == 0 && l->memory_kb < 1024)
+				rc = bad("memory", optarg, "at least 1 MB");
+			break;
+		case O_PROC: rc = parse_count("processes", optarg, 1000000, &l->processes); break;
+		case O_FSIZE: rc = parse_scaled("file-size", optarg, 1024, tb_mb * 1024, &l->file_size_kb); break;
+		case O_OUT: rc = parse_scaled("output", optarg, 1, 1024 * 1024, &l->output_kb); break;
+		case O_FILES:
+			rc = parse_count("open-files", optarg, 1048576, &l->open_files);
+			if (rc == 0 && l->open_files < 4)
+				rc = bad("open-files", optarg, "at least 4");
+			break;
+		case O_STACK: rc = parse_scaled("stack", optarg, 1024, tb_mb * 1024, &l->stack_kb); break;
+		case O_DISK: rc = parse_scaled("disk", optarg, 1024, tb_mb * 1024, &l->disk_kb); break;
+		case O_STDIN: o->stdin_path = optarg; break;
+		case O_BOX: o->box_dir = optarg; break;
+		case O_BIND: rc = parse_bind(o, &nbinds, optarg); break;
+		case O_ENV: rc = set_env(o, optarg); break;
+		case O_NET: o->cell.net = true; break;
+		case O_JSON: o->json = true; break;
+		case O_SEQ: o->sequence = true; break;
+		case O_CGROUP:
+			if (!strcmp(optarg, "auto"))
+				o->cell.cgroup = SANDBOX_CGROUP_AUTO;
+			else if (!strcmp(optarg, "v1"))
+				o->cell.cgroup = SANDBOX_CGROUP_V1;
+			else if (!strcmp(optarg, "v2"))
+				o->cell.cgroup = SANDBOX_CGROUP_V2;
+			else if (!strcmp(optarg, "none"))
+				o->cell.cgroup = SANDBOX_CGROUP_NONE;
+			else
+				rc = bad("cgroup", optarg, "expected auto, v1, v2 or none");
+			break;
+		case O_HELP:
+		case 'h':
+			cli_run_usage();
+			exit(0);
+		default:
+			fprintf(stderr, "runcell run: unknown or incomplete option '%s' (see runcell run --help)\n",
+				argv[optind - 1]);
+			rc = -1;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if (optind >= argc) {
+		fprintf(stderr, "runcell run: no program given (runcell run [options] -- PROGRAM [ARGS...])\n");
+		return -1;
+	}
+	o->cell.binds = o->binds;
+	o->cell.nbinds = nbinds;
+	o->env[o->nenv] = NULL;
+	*first_arg = optind;
+	return 0;
+}
+
+/* Regular files of the operator's --box directory, with descriptors.
+ * Links and special files are not copied: the box holds plain data. */
+static int collect_box(const char *root, const char *rel, struct sandbox_file *files,
+		       size_t *n, int depth)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s%s%s", root, rel[0] ? "/" : "", rel);
+	if (depth > 32) {
+		fprintf(stderr, "runcell run: --box=%s: directories nested too deep\n", root);
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "runcell run: --box=%s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[4096];
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+		char full[8192];
+		snprintf(full, sizeof(full), "%s/%s", root, sub);
+		struct stat st;
+		if (lstat(full, &st) < 0) {
+			fprintf(stderr, "runcell run: --box: %s: %s\n", full, strerror(errno));
+			rc = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = collect_box(root, sub, files, n, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			if (*n >= RUN_MAX_FILES) {
+				fprintf(stderr, "runcell run: --box=%s: more than %d files\n", root, RUN_MAX_FILES);
+				rc = -1;
+				break;
+			}
+			int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				fprintf(stderr, "runcell run: --box: %s: %s\n", full, strerror(errno));
+				rc = -1;
+				break;
+			}
+			files[*n].path = strdup(sub);
+			files[*n].fd = fd;
+			files[*n].mode = st.st_mode & 0777;
+			(*n)++;
+		} else {
+			fprintf(stderr, "runcell run: --box: skipping %s (not a regular file or directory)\n", full);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static void print_json(const struct sandbox_result *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_field_string(&w, "status", sandbox_status_name(r->status));
+	if (r->exit_code >= 0)
+		json_field_int(&w, "exit_code", r->exit_code);
+	else
+		json_field_null(&w, "exit_code");
+	if (r->signal > 0)
+		json_field_int(&w, "signal", r->signal);
+	else
+		json_field_null(&w, "signal");
+	json_field_uint(&w, "cpu_ms", r->cpu_ms);
+	json_field_uint(&w, "wall_ms", r->wall_ms);
+	json_field_uint(&w, "memory_kb", r->memory_kb);
+	json_write_bytes_field(&w, "stdout", r->out.data ? r->out.data : "", r->out.len);
+	json_write_bytes_field(&w, "stderr", r->err.data ? r->err.data : "", r->err.len);
+	json_field_bool(&w, "stdout_truncated", r->out.truncated);
+	json_field_bool(&w, "stderr_truncated", r->err.truncated);
+	json_field_string(&w, "message", r->message);
+	json_end_object(&w);
+	buf_puts(&b, "\n");
+	fwrite(b.data, 1, b.len, stdout);
+	fflush(stdout);
+	buf_free(&b);
+}
+
+static void print_plain(const struct sandbox_result *r)
+{
+	if (r->out.len)
+		fwrite(r->out.data, 1, r->out.len, stdout);
+	fflush(stdout);
+	if (r->err.len)
+		fwrite(r->err.data, 1, r->err.len, stderr);
+	fprintf(stderr, "runcell: %s: %s; cpu %" PRIu64 " ms, wall %" PRIu64 " ms, memory %" PRIu64 " KB%s\n",
+		sandbox_status_name(r->status), r->message, r->cpu_ms, r->wall_ms, r->memory_kb,
+		r->out.truncated || r->err.truncated ? " (output truncated)" : "");
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int cli_run(int argc, char **argv)
+{
+	static struct run_opts o;
+	int first;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		cli_run_usage();
+		return 0;
+	}
+	if (parse_opts(argc, argv, &o, &first) < 0)
+		return 2;
+	raise_nofile();
+
+	static struct sandbox_file files[RUN_MAX_FILES];
+	size_t nfiles = 0;
+	if (o.box_dir && collect_box(o.box_dir, "", files, &nfiles, 0) < 0)
+		return 2;
+	int stdin_fd = -1;
+	if (o.stdin_path) {
+		stdin_fd = open(o.stdin_path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (stdin_fd < 0 || fstat(stdin_fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "runcell run: invalid --stdin=%s: %s\n", o.stdin_path,
+				stdin_fd < 0 ? strerror(errno) : "a directory");
+			return 2;
+		}
+	}
+
+	/* The programs: one, or the ':::'-separated parts. */
+	char **progs[256];
+	int nprogs = 0;
+	progs[nprogs++] = &argv[first];
+	if (o.sequence) {
+		for (int i = first; i < argc; i++) {
+			if (strcmp(argv[i], ":::"))
+				continue;
+			argv[i] = NULL;
+			if (nprogs >= 256) {
+				fprintf(stderr, "runcell run: --sequence: at most 256 programs\n");
+				return 2;
+			}
+			progs[nprogs++] = &argv[i + 1];
+		}
+		for (int p = 0; p < nprogs; p++)
+			if (!progs[p][0]) {
+				fprintf(stderr, "runcell run: --sequence: empty program around ':::'\n");
+				return 2;
+			}
+	}
+
+	struct sandbox_run_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.env = o.env;
+	spec.limits = o.limits;
+	spec.files = files;
+	spec.nfiles = nfiles;
+	int status = 0;
+	struct sandbox_cell *cell = NULL;
+	if (o.sequence) {
+		char why[512];
+		o.cell.reexec = false;
+		int rc = sandbox_cell_open(&o.cell, &cell, why, sizeof(why));
+		if (rc < 0) {
+			fprintf(stderr, "runcell run: %s\n", why);
+			return rc == -EINVAL || rc == -ENOENT || rc == -ENOTSUP ? 2 : 1;
+		}
+	}
+	for (int p = 0; p < nprogs; p++) {
+		spec.argv = (const char *const *)progs[p];
+		if (stdin_fd >= 0)
+			lseek(stdin_fd, 0, SEEK_SET);
+		spec.stdin_fd = stdin_fd;
+		for (size_t i = 0; i < nfiles; i++)
+			lseek(files[i].fd, 0, SEEK_SET);
+		struct sandbox_result r;
+		sandbox_result_init(&r);
+		int rc = cell ? sandbox_cell_run(cell, &spec, &r) : sandbox_run(&o.cell, &spec, &r);
+		if (rc < 0) {
+			fprintf(stderr, "runcell run: %s\n", r.message[0] ? r.message : strerror(-rc));
+			sandbox_result_free(&r);
+			status = 2;
+			break;
+		}
+		if (o.json)
+			print_json(&r);
+		else
+			print_plain(&r);
+		if (r.status == SANDBOX_INTERNAL_ERROR) {
+			if (o.json)
+				fprintf(stderr, "runcell run: internal error: %s\n", r.message);
+			status = 1;
+		}
+		sandbox_result_free(&r);
+	}
+	sandbox_cell_close(cell);
+	for (size_t i = 0; i < nfiles; i++) {
+		close(files[i].fd);
+		free((char *)files[i].path);
+	}
+	if (stdin_fd >= 0)
+		close(stdin_fd);
+	return status;
+}

@@ -1,0 +1,747 @@
+/*
+ * cell: the supervisor's side of a cell.
+ *
+ * sandbox_cell_open() claims a slot (uid), clones the cell's init into
+ * fresh pid, mount, ipc, uts and (unless --net) network namespaces and
+ * sends it the configuration; init builds the file system (fsroot.c) and
+ * answers READY.  sandbox_cell_run() creates the run's cgroup, sends RUN
+ * with the program's stdio and cgroup descriptors attached, then waits in
+ * one poll loop on the program's stdout and stderr (drained concurrently
+ * into capped buffers, so neither a flood nor a full pipe can block us),
+ * on init's socket, and on two deadlines: wall time, and the next moment
+ * the cell's CPU time could reach its limit.  That moment is computed
+ * from the CPU left and the number of CPUs, so the cgroup is read rarely
+ * for a program that sleeps and often only when one is about to run out.
+ *
+ * Over a limit, the supervisor asks init to kill the run (and kills the
+ * cgroup's tasks itself too); init answers DONE only when every process of
+ * the run is reaped, after which the cgroup's figures are final and the
+ * cgroup is removed.
+ */
+#include "sandbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+struct sandbox_cell {
+	int sock;
+	pid_t init_pid;
+	unsigned slot;
+	int slot_fd;
+	enum cg_kind cg_kind;
+	char cg_why[400];
+	uint64_t seq;
+	bool ready;
+	bool broken;
+	char broken_why[400];
+};
+
+enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
+
+static long cell_ncpus(void)
+{
+	static long n;
+	if (!n) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+	}
+	return n;
+}
+
+static void cell_break(struct sandbox_cell *c, const char *why)
+{
+	if (!c->broken)
+		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+	c->broken = true;
+	if (c->init_pid > 0) {
+		kill(c->init_pid, SIGKILL);
+		waitpid(c->init_pid, NULL, __WALL);
+		c->init_pid = -1;
+	}
+}
+
+static int put_str(char *buf, size_t cap, size_t *off, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (*off + n > cap)
+		return -E2BIG;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	return 0;
+}
+
+static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid)
+{
+	static char msg[65536];
+	struct cell_config_msg *m = (struct cell_config_msg *)msg;
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = CELL_MSG_CONFIG;
+	m->uid = uid;
+	m->gid = uid;
+	m->net = cfg->net;
+	m->nbinds = (uint32_t)cfg->nbinds;
+	struct sandbox_limits l;
+	sandbox_limits_default(&l);
+	m->disk_kb = l.disk_kb;
+	size_t off = sizeof(*m);
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		const struct sandbox_bind *b = &cfg->binds[i];
+		if (put_str(msg, sizeof(msg), &off, b->host) < 0 ||
+		    put_str(msg, sizeof(msg), &off, b->cell ? b->cell : b->host) < 0 ||
+		    off + 1 > sizeof(msg))
+			return -E2BIG;
+		msg[off++] = b->rw ? 1 : 0;
+	}
+	m->hdr.len = (uint32_t)off;
+	return sandbox__msg_send(c->sock, msg, off, NULL, 0);
+}
+
+static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t len)
+{
+	if (cfg->nbinds > 64) {
+		snprintf(why, len, "too many binds (at most 64)");
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		const struct sandbox_bind *b = &cfg->binds[i];
+		const char *cell = b->cell ? b->cell : b->host;
+		if (!b->host || b->host[0] != '/' || cell[0] != '/' || strstr(cell, "/..") ||
+		    strlen(b->host) > 400 || strlen(cell) > 400) {
+			snprintf(why, len, "bind %s: paths must be absolute, without ..", b->host ? b->host : "");
+			return -EINVAL;
+		}
+		if (!strcmp(cell, "/") || !strncmp(cell, "/proc", 5) || !strncmp(cell, "/dev", 4) ||
+		    !strcmp(cell, "/box") || !strcmp(cell, "/tmp") || !strncmp(cell, "/.runcell", 9)) {
+			snprintf(why, len, "bind %s: %s is managed by the cell", b->host, cell);
+			return -EINVAL;
+		}
+		struct stat st;
+		if (stat(b->host, &st) < 0) {
+			snprintf(why, len, "bind %s: %s", b->host, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
+		     bool wait_ready, char *why, size_t len)
+{
+	*out = NULL;
+	if (geteuid() != 0) {
+		snprintf(why, len, "runcell needs root to build cells (namespaces, mounts, cgroups)");
+		return -EPERM;
+	}
+	int rc = check_binds(cfg, why, len);
+	if (rc < 0)
+		return rc;
+	struct sandbox_cell *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	c->sock = c->slot_fd = -1;
+	c->init_pid = -1;
+	c->cg_kind = sandbox__cg_detect(cfg->cgroup, c->cg_why, sizeof(c->cg_why));
+	if (cfg->cgroup != SANDBOX_CGROUP_AUTO && cfg->cgroup != SANDBOX_CGROUP_NONE &&
+	    c->cg_kind == CG_NONE) {
+		snprintf(why, len, "%s", c->cg_why);
+		free(c);
+		return -ENOTSUP;
+	}
+	rc = sandbox__slot_claim(&c->slot, &c->slot_fd);
+	if (rc < 0) {
+		snprintf(why, len, "no free cell slot: %s", strerror(-rc));
+		free(c);
+		return rc;
+	}
+	sandbox__cg_sweep_slot(c->cg_kind, c->slot);
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		snprintf(why, len, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	int bufsz = (int)CELL_MSG_MAX * 2;
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	}
+	/* The cgroup namespace is entered by the program itself, after it
+	 * joined its run's group. */
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+	if (!cfg->net)
+		flags |= CLONE_NEWNET;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		close(sv[0]);
+		if (cfg->reexec) {
+			if (sv[1] == 3)
+				fcntl(3, F_SETFD, 0);
+			else if (dup2(sv[1], 3) < 0)
+				_exit(1);
+			char *argv[] = { (char *)SANDBOX_INIT_ARGV0, NULL };
+			char *envp[] = { NULL };
+			execve("/proc/self/exe", argv, envp);
+			_exit(1);
+		}
+		sandbox__init_run(sv[1]);
+	}
+	int clone_errno = errno;
+	close(sv[1]);
+	c->sock = sv[0];
+	if (pid < 0) {
+		rc = -clone_errno;
+		snprintf(why, len, "cannot create the cell's namespaces: %s", strerror(clone_errno));
+		goto fail;
+	}
+	c->init_pid = pid;
+	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot);
+	if (rc < 0) {
+		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
+		goto fail;
+	}
+	if (wait_ready) {
+		char msg[sizeof(struct cell_failed_msg)];
+		ssize_t n = sandbox__msg_recv(c->sock, msg, sizeof(msg), NULL, NULL);
+		const struct cell_msg_hdr *h = (const struct cell_msg_hdr *)msg;
+		if (n <= 0 || h->type != CELL_MSG_READY) {
+			if (n > 0 && h->type == CELL_MSG_FAILED) {
+				const struct cell_failed_msg *f = (const struct cell_failed_msg *)msg;
+				snprintf(why, len, "cannot build the cell: %.*s", (int)sizeof(f->text), f->text);
+				rc = -(f->err ? f->err : EIO);
+			} else {
+				snprintf(why, len, "the cell's init died while building the cell");
+				rc = -EIO;
+			}
+			goto fail;
+		}
+		c->ready = true;
+	}
+	*out = c;
+	return 0;
+fail:
+	if (c->sock >= 0)
+		close(c->sock);
+	if (c->init_pid > 0) {
+		kill(c->init_pid, SIGKILL);
+		waitpid(c->init_pid, NULL, __WALL);
+	}
+	if (c->slot_fd >= 0)
+		close(c->slot_fd);
+	free(c);
+	return rc;
+}
+
+int sandbox_cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **cell,
+		      char *why, size_t len)
+{
+	return cell_open(cfg, cell, true, why, len);
+}
+
+bool sandbox_cell_usable(const struct sandbox_cell *c)
+{
+	return c && !c->broken;
+}
+
+void sandbox_cell_close(struct sandbox_cell *c)
+{
+	if (!c)
+		return;
+	if (c->sock >= 0)
+		close(c->sock);  /* init exits; the kernel kills the rest */
+	if (c->init_pid > 0)
+		waitpid(c->init_pid, NULL, __WALL);
+	if (c->slot_fd >= 0)
+		close(c->slot_fd);
+	free(c);
+}
+
+/* ---- one run ----------------------------------------------------------- */
+
+static int spec_check(const struct sandbox_run_spec *spec, char *why, size_t len)
+{
+	const char *field;
+	if (!spec->argv || !spec->argv[0] || !spec->argv[0][0]) {
+		snprintf(why, len, "no program to run");
+		return -EINVAL;
+	}
+	if (sandbox_limits_check(&spec->limits, &field) < 0) {
+		snprintf(why, len, "limit out of range: %s", field);
+		return -EINVAL;
+	}
+	if (spec->cwd && spec->cwd[0] != '/') {
+		snprintf(why, len, "working directory must be absolute");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		const char *p = spec->files[i].path;
+		if (!p || !*p || *p == '/' || strstr(p, "..") || strlen(p) > 1024) {
+			snprintf(why, len, "invalid file name for /box: %s", p ? p : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
+			 uint32_t ncg, char **out, size_t *out_len)
+{
+	size_t cap = CELL_MSG_MAX;
+	char *msg = malloc(cap);
+	if (!msg)
+		return -ENOMEM;
+	struct cell_run_msg *m = (struct cell_run_msg *)msg;
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = CELL_MSG_RUN;
+	m->limits = spec->limits;
+	m->cg_kind = kind;
+	m->ncg_fds = ncg;
+	m->nfiles = (uint32_t)spec->nfiles;
+	size_t off = sizeof(*m);
+	int rc = 0;
+	for (const char *const *a = spec->argv; *a && rc == 0; a++, m->argc++)
+		rc = put_str(msg, cap, &off, *a);
+	char home[] = "HOME=/box", path[] = "PATH=" SANDBOX_DEFAULT_PATH, lang[] = "LANG=C.UTF-8";
+	const char *defenv[] = { path, home, lang, NULL };
+	const char *const *env = spec->env ? spec->env : defenv;
+	for (const char *const *e = env; *e && rc == 0; e++, m->envc++)
+		rc = put_str(msg, cap, &off, *e);
+	if (spec->cwd && rc == 0) {
+		m->has_cwd = 1;
+		rc = put_str(msg, cap, &off, spec->cwd);
+	}
+	if (rc < 0) {
+		free(msg);
+		return rc;
+	}
+	m->hdr.len = (uint32_t)off;
+	*out = msg;
+	*out_len = off;
+	return 0;
+}
+
+static int send_files(struct sandbox_cell *c, const struct sandbox_run_spec *spec)
+{
+	static char msg[CELL_MSG_MAX];
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		const struct sandbox_file *f = &spec->files[i];
+		struct cell_file_msg *m = (struct cell_file_msg *)msg;
+		memset(m, 0, sizeof(*m));
+		m->hdr.type = CELL_MSG_FILE;
+		m->mode = f->mode ? f->mode : 0644;
+		m->has_fd = f->fd >= 0;
+		size_t off = sizeof(*m);
+		int rc = put_str(msg, sizeof(msg), &off, f->path);
+		if (rc < 0)
+			return rc;
+		if (!m->has_fd) {
+			if (off + f->len > sizeof(msg))
+				return -E2BIG;  /* large files travel as descriptors */
+			memcpy(msg + off, f->data, f->len);
+			off += f->len;
+			m->len = f->len;
+		}
+		m->hdr.len = (uint32_t)off;
+		rc = sandbox__msg_send(c->sock, msg, off, m->has_fd ? &f->fd : NULL, m->has_fd ? 1 : 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Reads what a stream has; returns false at end of stream. */
+static bool drain(int fd, struct buf *b, bool *over)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n > 0) {
+			if (buf_append(b, chunk, (size_t)n) == -ENOSPC)
+				*over = true;
+			continue;
+		}
+		if (n == 0)
+			return false;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN;
+	}
+}
+
+static const char *signal_text(int sig)
+{
+	const char *s = strsignal(sig);
+	return s ? s : "signal";
+}
+
+static void finish_result(struct sandbox_result *r, const struct sandbox_run_spec *spec,
+			  const struct cell_done_msg *d, enum kill_reason why_killed,
+			  const struct cg_stats *st, bool have_stats, enum cg_kind kind,
+			  const char *cg_why, bool out_over, bool err_over)
+{
+	const struct sandbox_limits *l = &spec->limits;
+	r->wall_ms = (d->end_ns - d->start_ns) / 1000000;
+	if (have_stats) {
+		r->cpu_ms = st->cpu_ns / 1000000;
+		r->memory_kb = st->peak_bytes ? st->peak_bytes / 1024 : d->rusage_maxrss_kb;
+	} else {
+		r->cpu_ms = d->rusage_cpu_ns / 1000000;
+		r->memory_kb = d->rusage_maxrss_kb;
+	}
+	int ws = d->wait_status;
+	bool exited = WIFEXITED(ws), signaled = WIFSIGNALED(ws);
+	r->exit_code = exited ? WEXITSTATUS(ws) : -1;
+	r->signal = signaled ? WTERMSIG(ws) : 0;
+	bool over_cpu = r->cpu_ms > l->cpu_ms || (signaled && WTERMSIG(ws) == SIGXCPU);
+	char *m = r->message;
+	size_t ml = sizeof(r->message);
+
+	if (d->exec_errno < 0) {
+		r->status = SANDBOX_INTERNAL_ERROR;
+		snprintf(m, ml, "%s", d->error);
+	} else if (why_killed == KILL_CPU || over_cpu) {
+		r->status = SANDBOX_TIME_LIMIT;
+		snprintf(m, ml, "CPU time limit of %" PRIu64 " ms exceeded", l->cpu_ms);
+	} else if (why_killed == KILL_WALL) {
+		r->status = SANDBOX_WALL_TIME_LIMIT;
+		snprintf(m, ml, "wall time limit of %" PRIu64 " ms exceeded", l->wall_ms);
+	} else if (have_stats && st->oom_kills > 0) {
+		r->status = SANDBOX_MEMORY_LIMIT;
+		snprintf(m, ml, "memory limit of %" PRIu64 " KB exceeded (out-of-memory kill)", l->memory_kb);
+	} else if (why_killed == KILL_OUTPUT || (signaled && WTERMSIG(ws) == SIGXFSZ)) {
+		r->status = SANDBOX_OUTPUT_LIMIT;
+		if (why_killed == KILL_OUTPUT)
+			snprintf(m, ml, "output limit of %" PRIu64 " KB exceeded on %s", l->output_kb,
+				 out_over ? "stdout" : "stderr");
+		else
+			snprintf(m, ml, "file size limit of %" PRIu64 " KB exceeded", l->file_size_kb);
+	} else if (d->exec_errno > 0) {
+		r->status = SANDBOX_RUNTIME_ERROR;
+		r->exit_code = d->exec_errno == ENOENT ? 127 : 126;
+		r->signal = 0;
+		snprintf(m, ml, "%s", d->error);
+	} else if (signaled) {
+		r->status = SANDBOX_SIGNALED;
+		snprintf(m, ml, "killed by signal %d (%s)", r->signal, signal_text(r->signal));
+	} else if (r->exit_code != 0) {
+		r->status = SANDBOX_RUNTIME_ERROR;
+		snprintf(m, ml, "exited with code %d", r->exit_code);
+	} else {
+		r->status = SANDBOX_OK;
+		snprintf(m, ml, "exited normally");
+	}
+	if (why_killed != KILL_NONE && r->status != SANDBOX_INTERNAL_ERROR) {
+		r->signal = SIGKILL;
+		r->exit_code = -1;
+	}
+	(void)err_over;
+	if (kind == CG_NONE) {
+		size_t used = strlen(m);
+		snprintf(m + used, ml - used, "; %s", cg_why);
+	} else if (have_stats && !st->peak_bytes) {
+		size_t used = strlen(m);
+		snprintf(m + used, ml - used, "; memory is the largest process's peak (no memory.peak)");
+	}
+}
+
+static void internal_error(struct sandbox_result *r, const char *fmt, const char *detail)
+{
+	r->status = SANDBOX_INTERNAL_ERROR;
+	r->exit_code = -1;
+	r->signal = 0;
+	snprintf(r->message, sizeof(r->message), fmt, detail);
+}
+
+static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
+		    struct sandbox_result *r)
+{
+	char why[480];
+	int rc = spec_check(spec, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(r->message, sizeof(r->message), "%s", why);
+		return rc;
+	}
+	buf_init(&r->out, spec->limits.output_kb * 1024);
+	buf_init(&r->err, spec->limits.output_kb * 1024);
+	if (c->broken) {
+		internal_error(r, "cell unusable: %s", c->broken_why);
+		return 0;
+	}
+
+	struct cg_run cg;
+	memset(&cg, 0, sizeof(cg));
+	cg.kind = CG_NONE;
+	cg.dir_fd = cg.cpu_fd = cg.peak_fd = cg.oom_fd = cg.kill_fd = -1;
+	cg.task_fds[0] = cg.task_fds[1] = cg.task_fds[2] = -1;
+	if (c->cg_kind != CG_NONE &&
+	    sandbox__cg_create(&cg, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
+		internal_error(r, "%s", why);
+		return 0;
+	}
+
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int stdin_fd = spec->stdin_fd, own_stdin = -1;
+	char *msg = NULL;
+	size_t msg_len = 0;
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		internal_error(r, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	if (stdin_fd < 0) {
+		own_stdin = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		stdin_fd = own_stdin;
+	}
+	int fds[CELL_MAX_FDS] = { stdin_fd, outp[1], errp[1] };
+	int nfds = 3;
+	if (cg.kind == CG_V1)
+		for (int i = 0; i < cg.ndirs; i++)
+			fds[nfds++] = cg.task_fds[i];
+	else if (cg.kind == CG_V2)
+		fds[nfds++] = cg.dir_fd;
+	rc = build_run_msg(spec, cg.kind, (uint32_t)(nfds - 3), &msg, &msg_len);
+	if (rc < 0) {
+		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
+		r->status = SANDBOX_INTERNAL_ERROR;
+		goto out_rc;
+	}
+	uint64_t t0 = clock_now_ns();
+	if (sandbox__msg_send(c->sock, msg, msg_len, fds, nfds) < 0 || send_files(c, spec) < 0) {
+		cell_break(c, "cannot talk to the cell's init");
+		internal_error(r, "%s", c->broken_why);
+		goto out;
+	}
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+
+	const struct sandbox_limits *l = &spec->limits;
+	uint64_t wall_deadline = t0 + l->wall_ms * 1000000ull;
+	uint64_t cpu_limit = l->cpu_ms * 1000000ull;
+	uint64_t next_cpu = t0 + 1000000ull;
+	uint64_t kill_deadline = 0;
+	enum kill_reason killed = KILL_NONE;
+	bool out_open = true, err_open = true, out_over = false, err_over = false, done = false;
+	struct cell_done_msg dmsg;
+	memset(&dmsg, 0, sizeof(dmsg));
+
+	while (!done) {
+		uint64_t now = clock_now_ns();
+		uint64_t wake = killed ? kill_deadline : wall_deadline;
+		if (!killed && cg.kind != CG_NONE && next_cpu < wake)
+			wake = next_cpu;
+		int timeout = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
+		struct pollfd pf[3] = {
+			{ .fd = c->sock, .events = POLLIN },
+			{ .fd = out_open ? outp[0] : -1, .events = POLLIN },
+			{ .fd = err_open ? errp[0] : -1, .events = POLLIN },
+		};
+		int n = poll(pf, 3, timeout);
+		if (n < 0 && errno != EINTR) {
+			internal_error(r, "poll: %s", strerror(errno));
+			cell_break(c, "poll failed");
+			goto out;
+		}
+		if (pf[1].revents)
+			out_open = drain(outp[0], &r->out, &out_over);
+		if (pf[2].revents)
+			err_open = drain(errp[0], &r->err, &err_over);
+		if ((out_over || err_over) && !killed)
+			killed = KILL_OUTPUT;
+		if (pf[0].revents) {
+			union {
+				struct cell_done_msg done;
+				struct cell_failed_msg failed;
+				struct cell_msg_hdr hdr;
+			} u;
+			ssize_t len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
+			if (len <= 0) {
+				cell_break(c, "the cell's init died");
+				internal_error(r, "%s", c->broken_why);
+				goto out;
+			}
+			if (u.hdr.type == CELL_MSG_READY) {
+				c->ready = true;
+			} else if (u.hdr.type == CELL_MSG_FAILED) {
+				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
+				if (!c->ready) {
+					snprintf(why, sizeof(why), "cannot build the cell: %s", u.failed.text);
+					cell_break(c, why);
+					internal_error(r, "%s", why);
+				} else {
+					internal_error(r, "%s", u.failed.text);
+				}
+				goto out;
+			} else if (u.hdr.type == CELL_MSG_DONE && (size_t)len == sizeof(dmsg)) {
+				dmsg = u.done;
+				done = true;
+			}
+		}
+		now = clock_now_ns();
+		if (killed == KILL_NONE && now >= wall_deadline)
+			killed = KILL_WALL;
+		if (killed == KILL_NONE && cg.kind != CG_NONE && now >= next_cpu) {
+			uint64_t used = 0;
+			if (sandbox__cg_cpu_ns(&cg, &used) == 0 && used >= cpu_limit) {
+				killed = KILL_CPU;
+			} else {
+				/* Not before the CPU left could be used up by
+				 * every CPU at once; at least 1 ms apart. */
+				uint64_t left = cpu_limit > used ? cpu_limit - used : 0;
+				uint64_t gap = left / (uint64_t)cell_ncpus();
+				if (gap < 1000000ull)
+					gap = 1000000ull;
+				next_cpu = now + gap;
+			}
+		}
+		if (killed && !kill_deadline && !done) {
+			struct cell_msg_hdr k = { CELL_MSG_KILL, sizeof(k) };
+			sandbox__msg_send(c->sock, &k, sizeof(k), NULL, 0);
+			sandbox__cg_kill(&cg);
+			kill_deadline = now + 5000000000ull;
+		} else if (killed && kill_deadline && now >= kill_deadline && !done) {
+			cell_break(c, "the cell's init did not end the run in time");
+			internal_error(r, "%s", c->broken_why);
+			goto out;
+		}
+	}
+	/* Every writer is gone; what is left in the pipes is the end. */
+	for (int spins = 0; (out_open || err_open) && spins < 1000; spins++) {
+		struct pollfd pf[2] = {
+			{ .fd = out_open ? outp[0] : -1, .events = POLLIN },
+			{ .fd = err_open ? errp[0] : -1, .events = POLLIN },
+		};
+		if (poll(pf, 2, 10) <= 0)
+			break;
+		if (pf[0].revents)
+			out_open = drain(outp[0], &r->out, &out_over);
+		if (pf[1].revents)
+			err_open = drain(errp[0], &r->err, &err_over);
+	}
+	if ((out_over || err_over) && !killed)
+		killed = KILL_OUTPUT;
+	struct cg_stats st;
+	memset(&st, 0, sizeof(st));
+	bool have_stats = cg.kind != CG_NONE && sandbox__cg_stats(&cg, &st) == 0;
+	finish_result(r, spec, &dmsg, killed, &st, have_stats, c->cg_kind, c->cg_why,
+		      out_over, err_over);
+out:
+	rc = 0;
+out_rc:
+	free(msg);
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (own_stdin >= 0)
+		close(own_stdin);
+	if (cg.kind != CG_NONE && sandbox__cg_destroy(&cg) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
+		r->status = SANDBOX_INTERNAL_ERROR;
+		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg.name);
+	}
+	return rc;
+}
+
+int sandbox_cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
+		     struct sandbox_result *r)
+{
+	return cell_run(c, spec, r);
+}
+
+int sandbox_run(const struct sandbox_cell_config *cfg, const struct sandbox_run_spec *spec,
+		struct sandbox_result *r)
+{
+	char why[400];
+	int rc = spec_check(spec, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(r->message, sizeof(r->message), "%s", why);
+		return rc;
+	}
+	struct sandbox_cell_config one = *cfg;
+	one.reexec = false;
+	struct sandbox_cell *c;
+	rc = cell_open(&one, &c, false, why, sizeof(why));
+	if (rc < 0) {
+		if (rc == -EINVAL || rc == -E2BIG || rc == -ENOENT || rc == -ENOTSUP) {
+			snprintf(r->message, sizeof(r->message), "%s", why);
+			return rc;
+		}
+		buf_init(&r->out, spec->limits.output_kb * 1024);
+		buf_init(&r->err, spec->limits.output_kb * 1024);
+		internal_error(r, "%s", why);
+		return 0;
+	}
+	rc = cell_run(c, spec, r);
+	sandbox_cell_close(c);
+	return rc;
+}
+
+int sandbox_cell_fetch(struct sandbox_cell *c, const char *path, size_t cap, struct buf *content)
+{
+	if (c->broken)
+		return -EIO;
+	char msg[sizeof(struct cell_fetch_msg) + 1100];
+	struct cell_fetch_msg *m = (struct cell_fetch_msg *)msg;
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = CELL_MSG_FETCH;
+	size_t off = sizeof(*m);
+	if (put_str(msg, sizeof(msg), &off, path) < 0)
+		return -ENAMETOOLONG;
+	m->hdr.len = (uint32_t)off;
+	if (sandbox__msg_send(c->sock, msg, off, NULL, 0) < 0)
+		return -EIO;
+	struct cell_fetch_msg reply;
+	int fd = -1, nfd = 1;
+	ssize_t n = sandbox__msg_recv(c->sock, &reply, sizeof(reply), &fd, &nfd);
+	if (n != (ssize_t)sizeof(reply) || reply.hdr.type != CELL_MSG_FETCHED) {
+		if (nfd)
+			close(fd);
+		cell_break(c, "unexpected answer to a fetch");
+		return -EIO;
+	}
+	if (reply.err || nfd != 1)
+		return -(reply.err ? reply.err : EIO);
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = -EPERM;
+	else if ((uint64_t)st.st_size > cap)
+		rc = -EFBIG;
+	buf_init(content, cap);
+	char chunk[65536];
+	while (rc == 0) {
+		ssize_t k = read(fd, chunk, sizeof(chunk));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			rc = -errno;
+		if (k <= 0)
+			break;
+		if (buf_append(content, chunk, (size_t)k) < 0)
+			rc = -EFBIG;
+	}
+	close(fd);
+	if (rc < 0)
+		buf_free(content);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/*
+ * cgroup_v1: the backend for hosts whose memory, pids and cpuacct
+ * controllers are on v1 hierarchies.
+ *
+ * A run's group is <controller mount>/runcell/<slot>.<seq> in each
+ * hierarchy.  The program joins it itself, before execve, by writing "0"
+ * to each tasks file: moving one thread (the caller, single-threaded at
+ * that point) does not take the global threadgroup lock that writing a pid
+ * to cgroup.procs takes, and that lock's RCU grace period is what makes
+ * the first attach after an idle gap cost 7-14 ms on v1 (baseline.md).
+ *
+ * Knobs:
+ *   memory.limit_in_bytes        the cell's memory, all processes together
+ *   memory.memsw.limit_in_bytes  the same value, so swap cannot extend it
+ *   pids.max                     processes and threads together
+ *   cpuacct.usage                CPU of every task (read, never written)
+ *   memory.max_usage_in_bytes    peak (fresh group: nothing older in it)
+ *   memory.oom_control           its oom_kill counter tells an OOM kill
+ */
+#include "sandbox/cgroup_mounts.h"
+#include "sandbox/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sandbox__cgv1_usable(char *why, size_t len)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	if (!m->v1_memory[0] || !m->v1_pids[0] || !m->v1_cpuacct[0]) {
+		snprintf(why, len, "memory, pids and cpuacct hierarchies not all mounted");
+		return -ENOENT;
+	}
+	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct };
+	for (int i = 0; i < 3; i++) {
+		char dir[320];
+		snprintf(dir, sizeof(dir), "%s/runcell", ctl[i]);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(why, len, "cannot create %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	snprintf(why, len, "memory, pids, cpuacct under %s/runcell", m->v1_memory);
+	return 0;
+}
+
+static int open_in(const char *dir, const char *file, int flags)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int write_in(const char *dir, const char *file, const char *value)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return sandbox__write_file(path, value);
+}
+
+/* Index of the directory for a controller mount, adding it if new. */
+static int dir_for(struct cg_run *cg, const char *mnt, const char *name)
+{
+	char dir[320];
+	snprintf(dir, sizeof(dir), "%s/runcell/%s", mnt, name);
+	for (int i = 0; i < cg->ndirs; i++)
+		if (!strcmp(cg->dirs[i], dir))
+			return i;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(cg->dirs[cg->ndirs], sizeof(cg->dirs[0]), "%s", dir);
+	return cg->ndirs++;
+}
+
+int sandbox__cgv1_create(struct cg_run *cg, const char *name,
+			 const struct sandbox_limits *l, char *why, size_t len)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	int mem = dir_for(cg, m->v1_memory, name);
+	int pids = mem < 0 ? mem : dir_for(cg, m->v1_pids, name);
+	int cpu = pids < 0 ? pids : dir_for(cg, m->v1_cpuacct, name);
+	if (cpu < 0) {
+		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-cpu));
+		return cpu;
+	}
+	char v[32];
+	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
+	int rc = write_in(cg->dirs[mem], "memory.limit_in_bytes", v);
+	if (rc == 0) {
+		/* Absent when the kernel has no swap accounting. */
+		int r = write_in(cg->dirs[mem], "memory.memsw.limit_in_bytes", v);
+		if (r < 0 && r != -ENOENT)
+			rc = r;
+	}
+	if (rc < 0) {
+		snprintf(why, len, "cannot set memory limit of cgroup %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	snprintf(v, sizeof(v), "%u", l->processes);
+	rc = write_in(cg->dirs[pids], "pids.max", v);
+	if (rc < 0) {
+		snprintf(why, len, "cannot set pids.max of cgroup %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	for (int i = 0; i < cg->ndirs; i++) {
+		cg->task_fds[i] = open_in(cg->dirs[i], "tasks", O_WRONLY);
+		if (cg->task_fds[i] < 0)
+			goto fail;
+	}
+	cg->cpu_fd = open_in(cg->dirs[cpu], "cpuacct.usage", O_RDONLY);
+	cg->peak_fd = open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDONLY);
+	cg->oom_fd = open_in(cg->dirs[mem], "memory.oom_control", O_RDONLY);
+	if (cg->cpu_fd < 0 || cg->peak_fd < 0 || cg->oom_fd < 0)
+		goto fail;
+	return 0;
+fail:
+	rc = -errno;
+	snprintf(why, len, "cannot open control files of cgroup %s: %s", name, strerror(errno));
+	return rc;
+}
+
+int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
+{
+	int rc = sandbox__read_u64_fd(cg->cpu_fd, &st->cpu_ns);
+	if (rc == 0)
+		rc = sandbox__read_u64_fd(cg->peak_fd, &st->peak_bytes);
+	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
+		st->oom_kills = 0;
+	return rc;
+}
+
+void sandbox__cgv1_kill(struct cg_run *cg)
+{
+	/* The cell's init kills by pid namespace; this is the second wall,
+	 * used when init itself cannot be trusted to answer. */
+	for (int i = 0; i < cg->ndirs; i++) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dirs[i]);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		long pid;
+		while (fscanf(f, "%ld", &pid) == 1)
+			if (pid > 1)
+				kill((pid_t)pid, SIGKILL);
+		fclose(f);
+	}
+}
+
+void sandbox__cgv1_sweep(const char *prefix)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct };
+	size_t plen = strlen(prefix);
+	for (int i = 0; i < 3; i++) {
+		char parent[320];
+		snprintf(parent, sizeof(parent), "%s/runcell", ctl[i]);
+		DIR *d = opendir(parent);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (strncmp(e->d_name, prefix, plen))
+				continue;
+			char dir[600];
+			snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
+			sandbox__cg_remove_dir(dir);
+		}
+		closedir(d);
+	}
+}

@@ -1,0 +1,204 @@
+/*
+ * cgroup_v2: the backend for the unified hierarchy (most current hosts).
+ *
+ * A run's group is <mount>/runcell/<slot>.<seq>.  The program is born in
+ * it: the cell's init forks it with clone3(CLONE_INTO_CGROUP) (kernel 5.7),
+ * so there is no migration, no attach cost and no moment when the program
+ * runs outside its limits.
+ *
+ * Knobs (kernel versions that introduced them):
+ *   memory.max          the cell's memory                       (4.5)
+ *   memory.swap.max=0   swap cannot extend it                   (4.5)
+ *   memory.oom.group=1  an OOM kill takes the whole cell        (4.19)
+ *   pids.max            processes and threads together          (4.5)
+ *   cpu.stat            usage_usec: CPU of every task           (4.5; present without the cpu controller)
+ *   memory.peak         peak memory; older kernels fall back to
+ *                       the largest process's maxrss, said so   (5.19)
+ *   memory.events       oom_kill counter tells an OOM kill      (4.13)
+ *   cgroup.kill         kills every task, racing forks included (5.14)
+ */
+#include "sandbox/cgroup_mounts.h"
+#include "sandbox/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool controllers_have(const char *path, const char *a, const char *b)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[512] = "";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	bool has_a = false, has_b = false;
+	for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (!strcmp(tok, a))
+			has_a = true;
+		if (!strcmp(tok, b))
+			has_b = true;
+	}
+	return has_a && has_b;
+}
+
+int sandbox__cgv2_usable(char *why, size_t len)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	if (!m->v2[0]) {
+		snprintf(why, len, "no cgroup2 mount");
+		return -ENOENT;
+	}
+	char path[400];
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", m->v2);
+	if (!controllers_have(path, "memory", "pids")) {
+		snprintf(why, len, "%s lacks the memory and pids controllers "
+			 "(bound to v1 hierarchies on this host)", m->v2);
+		return -ENOENT;
+	}
+	/* The root cgroup may hold processes and still delegate (the "no
+	 * internal processes" rule exempts it); the runcell parent holds
+	 * none, so it can delegate too. */
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", m->v2);
+	int rc = sandbox__write_file(path, "+memory +pids");
+	if (rc < 0) {
+		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/runcell", m->v2);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, len, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/runcell/cgroup.subtree_control", m->v2);
+	rc = sandbox__write_file(path, "+memory +pids");
+	if (rc < 0) {
+		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	snprintf(why, len, "memory, pids, cpu.stat under %s/runcell", m->v2);
+	return 0;
+}
+
+static int open_in(const char *dir, const char *file, int flags)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int write_in(const char *dir, const char *file, const char *value)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return sandbox__write_file(path, value);
+}
+
+int sandbox__cgv2_create(struct cg_run *cg, const char *name,
+			 const struct sandbox_limits *l, char *why, size_t len)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	char *dir = cg->dirs[0];
+	snprintf(dir, sizeof(cg->dirs[0]), "%s/runcell/%s", m->v2, name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, len, "cannot create cgroup %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	cg->ndirs = 1;
+	char v[32];
+	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
+	int rc = write_in(dir, "memory.max", v);
+	if (rc == 0) {
+		int r = write_in(dir, "memory.swap.max", "0");
+		if (r < 0 && r != -ENOENT)
+			rc = r;
+	}
+	if (rc == 0) {
+		int r = write_in(dir, "memory.oom.group", "1");
+		if (r < 0 && r != -ENOENT)
+			rc = r;
+	}
+	if (rc < 0) {
+		snprintf(why, len, "cannot set memory limits of %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	snprintf(v, sizeof(v), "%u", l->processes);
+	rc = write_in(dir, "pids.max", v);
+	if (rc < 0) {
+		snprintf(why, len, "cannot set pids.max of %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	cg->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg->cpu_fd = open_in(dir, "cpu.stat", O_RDONLY);
+	cg->oom_fd = open_in(dir, "memory.events", O_RDONLY);
+	if (cg->dir_fd < 0 || cg->cpu_fd < 0 || cg->oom_fd < 0) {
+		rc = -errno;
+		snprintf(why, len, "cannot open control files of %s: %s", dir, strerror(errno));
+		return rc;
+	}
+	cg->peak_fd = open_in(dir, "memory.peak", O_RDONLY);  /* 5.19+ */
+	cg->kill_fd = open_in(dir, "cgroup.kill", O_WRONLY);  /* 5.14+ */
+	return 0;
+}
+
+int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st)
+{
+	uint64_t us = 0;
+	int rc = sandbox__read_key_u64_fd(cg->cpu_fd, "usage_usec", &us);
+	st->cpu_ns = us * 1000;
+	if (rc == 0 && cg->peak_fd >= 0)
+		rc = sandbox__read_u64_fd(cg->peak_fd, &st->peak_bytes);
+	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
+		st->oom_kills = 0;
+	return rc;
+}
+
+void sandbox__cgv2_kill(struct cg_run *cg)
+{
+	if (cg->kill_fd >= 0 && pwrite(cg->kill_fd, "1", 1, 0) == 1)
+		return;
+	if (cg->ndirs < 1)
+		return;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dirs[0]);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+	fclose(f);
+}
+
+void sandbox__cgv2_sweep(const char *prefix)
+{
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	if (!m->v2[0])
+		return;
+	char parent[320];
+	snprintf(parent, sizeof(parent), "%s/runcell", m->v2);
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, plen))
+			continue;
+		char dir[600];
+		snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
+		char kill_path[700];
+		snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", dir);
+		sandbox__write_file(kill_path, "1");
+		sandbox__cg_remove_dir(dir);
+	}
+	closedir(d);
+}

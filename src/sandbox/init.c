@@ -1,0 +1,741 @@
+/*
+ * init: pid 1 of a cell.  It builds the cell's file system (fsroot.c),
+ * then serves the supervisor over a seqpacket socket: for each RUN it wipes
+ * the box, places the given files, forks the program, and once the program
+ * has exited kills every other process of the cell (kill(-1, SIGKILL) from
+ * a pid namespace's init reaches exactly the cell) and reaps them all
+ * before it answers DONE.  So a run's end means nothing of it is alive.
+ *
+ * init itself stays outside the run's cgroup (its CPU and memory are not
+ * the program's), runs as root inside the cell's namespaces but is hidden
+ * from the program by hidepid=2 and a different uid, is not dumpable, and
+ * dies with the supervisor (PR_SET_PDEATHSIG, or end of its socket); when
+ * it dies the kernel kills everything in the pid namespace.
+ *
+ * The program's path from fork to execve, in this order: join the cgroup
+ * (v1), new cgroup namespace, setsid, stdio and close every other
+ * descriptor, rlimits, working directory, drop to the cell uid with no
+ * groups (which clears every capability), no_new_privs, seccomp, execve.
+ * A failure before execve travels back on a close-on-exec pipe.
+ */
+#include "sandbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+#define INIT_SOCK_FD 3
+
+struct init_run {
+	bool active;
+	pid_t pid;
+	int errpipe;            /* read end; -1 once the outcome is known */
+	int exec_errno;
+	char setup_error[200];
+	bool exited;
+	int wait_status;
+	uint64_t start_ns, end_ns;
+	uint64_t maxrss_kb;
+	struct rusage before;
+};
+
+struct init_state {
+	int sock;
+	int sigfd;
+	struct init_config cfg;
+	struct sandbox_filter filter;
+	bool dirty;             /* the box holds a finished run's files */
+	struct init_run run;
+	char msg[CELL_MSG_MAX];
+};
+
+/* What the program's side reports on the pipe before execve fails. */
+struct exec_report {
+	int stage;  /* 0: execve itself; otherwise a setup step */
+	int err;
+	char what[120];
+};
+
+static void send_failed(int sock, int err, const char *text)
+{
+	struct cell_failed_msg m;
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = CELL_MSG_FAILED;
+	m.hdr.len = sizeof(m);
+	m.err = err;
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	sandbox__msg_send(sock, &m, sizeof(m), NULL, 0);
+}
+
+static void init_die(int sock, int err, const char *text) __attribute__((noreturn));
+static void init_die(int sock, int err, const char *text)
+{
+	send_failed(sock, err, text);
+	_exit(1);
+}
+
+/* ---- the program's side, between fork and execve ------------------------ */
+
+static void report_exit(int fd, int stage, int err, const char *what) __attribute__((noreturn));
+static void report_exit(int fd, int stage, int err, const char *what)
+{
+	struct exec_report r;
+	memset(&r, 0, sizeof(r));
+	r.stage = stage;
+	r.err = err;
+	snprintf(r.what, sizeof(r.what), "%s", what);
+	ssize_t w = write(fd, &r, sizeof(r));
+	(void)w;
+	_exit(127);
+}
+
+static const char *env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+/* execve with a PATH search in the cell's own PATH (execvpe would use
+ * init's environment).  Returns the errno to report. */
+static int exec_search(char *const *argv, char *const *env)
+{
+	const char *file = argv[0];
+	if (!*file)
+		return ENOENT;
+	if (strchr(file, '/')) {
+		execve(file, argv, env);
+		return errno;
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = SANDBOX_DEFAULT_PATH;
+	int saw_eacces = 0, last = ENOENT;
+	for (const char *p = path;; p++) {
+		const char *colon = strchr(p, ':');
+		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+		char full[4096];
+		if (dlen + strlen(file) + 2 < sizeof(full)) {
+			if (dlen == 0)
+				snprintf(full, sizeof(full), "%s", file);
+			else
+				snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, p, file);
+			execve(full, argv, env);
+			last = errno;
+			if (last == EACCES)
+				saw_eacces = 1;
+			else if (last != ENOENT && last != ENOTDIR)
+				return last;
+		}
+		if (!colon)
+			break;
+		p = colon;
+	}
+	return saw_eacces ? EACCES : last;
+}
+
+static void set_limit(int fd, int res, rlim_t soft, rlim_t hard, const char *name)
+{
+	struct rlimit rl = { soft, hard };
+	if (setrlimit(res, &rl) < 0)
+		report_exit(fd, 1, errno, name);
+}
+
+static void payload_main(struct init_state *s, const struct cell_run_msg *run,
+			 char **argv, char **env, const char *cwd,
+			 int *fds, int nfds) __attribute__((noreturn));
+static void payload_main(struct init_state *s, const struct cell_run_msg *run,
+			 char **argv, char **env, const char *cwd,
+			 int *fds, int nfds)
+{
+	int errfd = fds[nfds - 1];
+	/* v1: join the run's cgroup by moving this (only) thread; see
+	 * cgroup_v1.c for why "0" and not a pid. */
+	if (run->cg_kind == CG_V1) {
+		for (uint32_t i = 0; i < run->ncg_fds; i++)
+			if (write(fds[3 + i], "0", 1) != 1)
+				report_exit(errfd, 1, errno, "join cgroup");
+	}
+	/* The program sees its own cgroup as the root of the hierarchy. */
+	if (run->cg_kind != CG_NONE && unshare(CLONE_NEWCGROUP) < 0)
+		report_exit(errfd, 1, errno, "cgroup namespace");
+	/* A new session: no controlling terminal to push input into. */
+	if (setsid() < 0)
+		report_exit(errfd, 1, errno, "setsid");
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+
+	/* stdio at 0-2, the report pipe at 3 (close-on-exec), nothing else. */
+	int hi[4];
+	int want[4] = { fds[0], fds[1], fds[2], errfd };
+	for (int i = 0; i < 4; i++) {
+		hi[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 100);
+		if (hi[i] < 0)
+			report_exit(errfd, 1, errno, "dup");
+	}
+	errfd = hi[3];
+	for (int i = 0; i < 3; i++)
+		if (dup2(hi[i], i) < 0)
+			report_exit(errfd, 1, errno, "dup2");
+	if (dup3(hi[3], 3, O_CLOEXEC) < 0)
+		report_exit(errfd, 1, errno, "dup3");
+	errfd = 3;
+	if (syscall(SYS_close_range, 4u, ~0u, 0) < 0) {
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	}
+
+	const struct sandbox_limits *l = &run->limits;
+	set_limit(errfd, RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
+	set_limit(errfd, RLIMIT_FSIZE, l->file_size_kb * 1024, l->file_size_kb * 1024, "RLIMIT_FSIZE");
+	set_limit(errfd, RLIMIT_NOFILE, l->open_files, l->open_files, "RLIMIT_NOFILE");
+	set_limit(errfd, RLIMIT_STACK, l->stack_kb * 1024, l->stack_kb * 1024, "RLIMIT_STACK");
+	set_limit(errfd, RLIMIT_MEMLOCK, 0, 0, "RLIMIT_MEMLOCK");
+	set_limit(errfd, RLIMIT_MSGQUEUE, 0, 0, "RLIMIT_MSGQUEUE");
+	/* A per-process backstop; the cell-wide limit is the supervisor's. */
+	rlim_t cpu_s = (rlim_t)(l->cpu_ms + 999) / 1000 + 1;
+	set_limit(errfd, RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
+	/* The uid is this cell's alone, so NPROC counts only the cell. */
+	set_limit(errfd, RLIMIT_NPROC, l->processes, l->processes, "RLIMIT_NPROC");
+	if (run->cg_kind == CG_NONE) {
+		/* No cgroup: per-process memory by RLIMIT_DATA, which counts
+		 * what is written, not reserved (RLIMIT_AS would fail a JVM). */
+		set_limit(errfd, RLIMIT_DATA, l->memory_kb * 1024, l->memory_kb * 1024, "RLIMIT_DATA");
+	}
+
+	if (chdir(cwd) < 0)
+		report_exit(errfd, 2, errno, cwd);
+	/* Groups first (needs root), then gid, then uid: leaving uid 0 for a
+	 * non-zero uid clears the permitted, effective and ambient sets. */
+	if (setgroups(0, NULL) < 0 ||
+	    syscall(SYS_setresgid, s->cfg.gid, s->cfg.gid, s->cfg.gid) < 0 ||
+	    syscall(SYS_setresuid, s->cfg.uid, s->cfg.uid, s->cfg.uid) < 0)
+		report_exit(errfd, 1, errno, "drop privileges");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		report_exit(errfd, 1, errno, "no_new_privs");
+	struct sock_fprog prog = { .len = s->filter.len, .filter = s->filter.insn };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		report_exit(errfd, 1, errno, "seccomp");
+	int e = exec_search(argv, env);
+	report_exit(errfd, 0, e, argv[0]);
+}
+
+/* ---- init's side ------------------------------------------------------- */
+
+static bool path_ok(const char *p)
+{
+	if (!*p || *p == '/' || strlen(p) > 1024)
+		return false;
+	for (const char *c = p; *c;) {
+		const char *slash = strchr(c, '/');
+		size_t n = slash ? (size_t)(slash - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	return true;
+}
+
+/* Writes one file into /box as the cell uid.  The box was just wiped and
+ * nothing of the program has run, so there is no link to follow; O_EXCL
+ * and O_NOFOLLOW say so anyway. */
+static int place_file(struct init_state *s, const struct cell_file_msg *m,
+		      size_t mlen, int fd, char *why, size_t wlen)
+{
+	const char *path = (const char *)(m + 1);
+	size_t plen = strnlen(path, mlen - sizeof(*m));
+	if (plen == mlen - sizeof(*m) || !path_ok(path)) {
+		snprintf(why, wlen, "invalid file name in /box");
+		return -EINVAL;
+	}
+	const char *data = path + plen + 1;
+	if (!m->has_fd && m->len > mlen - sizeof(*m) - plen - 1) {
+		snprintf(why, wlen, "truncated file message");
+		return -EPROTO;
+	}
+	int dirfd = open("/box", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		snprintf(why, wlen, "cannot open /box: %s", strerror(errno));
+		return -errno;
+	}
+	setfsgid(s->cfg.gid);
+	setfsuid(s->cfg.uid);
+	int rc = 0;
+	char tmp[1100];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *c = strchr(tmp, '/'); c && !rc; c = strchr(c + 1, '/')) {
+		*c = '\0';
+		if (mkdirat(dirfd, tmp, 0755) < 0 && errno != EEXIST)
+			rc = -errno;
+		*c = '/';
+	}
+	int out = rc ? -1 : openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				   m->mode & 07777);
+	if (out < 0 && !rc)
+		rc = -errno;
+	static char copybuf[65536];
+	if (out >= 0 && m->has_fd) {
+		for (;;) {
+			ssize_t n = read(fd, copybuf, sizeof(copybuf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n < 0)
+					rc = -errno;
+				break;
+			}
+			if (write(out, copybuf, (size_t)n) != n) {
+				rc = -(errno ? errno : EIO);
+				break;
+			}
+		}
+	} else if (out >= 0 && m->len && write(out, data, m->len) != (ssize_t)m->len) {
+		rc = -(errno ? errno : EIO);
+	}
+	if (out >= 0)
+		close(out);
+	setfsuid(0);
+	setfsgid(0);
+	close(dirfd);
+	if (rc < 0)
+		snprintf(why, wlen, "cannot place %s in /box: %s", path, strerror(-rc));
+	return rc;
+}
+
+static void run_reset(struct init_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->errpipe = -1;
+}
+
+static void send_done(struct init_state *s)
+{
+	struct init_run *r = &s->run;
+	struct cell_done_msg d;
+	memset(&d, 0, sizeof(d));
+	d.hdr.type = CELL_MSG_DONE;
+	d.hdr.len = sizeof(d);
+	d.wait_status = r->wait_status;
+	d.exec_errno = r->exec_errno;
+	d.start_ns = r->start_ns;
+	d.end_ns = r->end_ns ? r->end_ns : clock_now_ns();
+	struct rusage after;
+	getrusage(RUSAGE_CHILDREN, &after);
+	uint64_t us = (uint64_t)(after.ru_utime.tv_sec - r->before.ru_utime.tv_sec) * 1000000 +
+		      (uint64_t)(after.ru_utime.tv_usec - r->before.ru_utime.tv_usec) +
+		      (uint64_t)(after.ru_stime.tv_sec - r->before.ru_stime.tv_sec) * 1000000 +
+		      (uint64_t)(after.ru_stime.tv_usec - r->before.ru_stime.tv_usec);
+	d.rusage_cpu_ns = us * 1000;
+	d.rusage_maxrss_kb = r->maxrss_kb;
+	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
+	if (sandbox__msg_send(s->sock, &d, sizeof(d), NULL, 0) < 0)
+		_exit(1);
+	run_reset(r);
+	s->dirty = true;
+}
+
+/* Reads what the program's side said before execve (nothing: it ran). */
+static void read_exec_report(struct init_state *s)
+{
+	struct init_run *r = &s->run;
+	struct exec_report rep;
+	ssize_t n = read(r->errpipe, &rep, sizeof(rep));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n == (ssize_t)sizeof(rep)) {
+		rep.what[sizeof(rep.what) - 1] = '\0';
+		if (rep.stage == 0 || rep.stage == 2) {
+			r->exec_errno = rep.err ? rep.err : ENOEXEC;
+			snprintf(r->setup_error, sizeof(r->setup_error), "%s %s: %s",
+				 rep.stage == 0 ? "cannot execute" : "cannot enter",
+				 rep.what, strerror(rep.err));
+		} else {
+			r->exec_errno = -1;  /* runcell's own failure */
+			snprintf(r->setup_error, sizeof(r->setup_error),
+				 "cell setup failed at %s: %s", rep.what, strerror(rep.err));
+		}
+	}
+	close(r->errpipe);
+	r->errpipe = -1;
+}
+
+static void reap(struct init_state *s)
+{
+	struct init_run *r = &s->run;
+	for (;;) {
+		int st;
+		struct rusage ru;
+		pid_t p = wait4(-1, &st, WNOHANG | __WALL, &ru);
+		if (p > 0) {
+			if ((uint64_t)ru.ru_maxrss > r->maxrss_kb)
+				r->maxrss_kb = (uint64_t)ru.ru_maxrss;
+			if (p == r->pid) {
+				r->exited = true;
+				r->wait_status = st;
+				r->end_ns = clock_now_ns();
+				/* The program is done: so is everything it left. */
+				kill(-1, SIGKILL);
+			}
+			continue;
+		}
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0 && errno == ECHILD && r->active && r->exited) {
+			if (r->errpipe >= 0)
+				read_exec_report(s);
+			send_done(s);
+		}
+		return;
+	}
+}
+
+static int wipe_if_dirty(struct init_state *s, uint64_t disk_kb, char *why, size_t len)
+{
+	if (!s->dirty && disk_kb == s->cfg.disk_kb)
+		return 0;
+	int rc = sandbox__fsroot_fresh_data(&s->cfg, disk_kb, true, why, len);
+	if (rc == 0) {
+		s->cfg.disk_kb = disk_kb;
+		s->dirty = false;
+	}
+	return rc;
+}
+
+static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
+{
+	const struct cell_run_msg *m = (const struct cell_run_msg *)s->msg;
+	char why[300];
+	if (len < sizeof(*m) || s->run.active || nfds != 3 + (int)m->ncg_fds || m->ncg_fds > 3) {
+		send_failed(s->sock, EPROTO, "malformed run request");
+		goto out;
+	}
+	/* argv, env and cwd: NUL-terminated strings after the header. */
+	static char *argv[65536], *env[65536];
+	if (m->argc < 1 || m->argc >= 65536 || m->envc >= 65536) {
+		send_failed(s->sock, E2BIG, "too many arguments or variables");
+		goto out;
+	}
+	const char *cwd = "/box";
+	char *p = s->msg + sizeof(*m), *end = s->msg + len;
+	uint32_t nstr = m->argc + m->envc + (m->has_cwd ? 1 : 0);
+	for (uint32_t i = 0; i < nstr; i++) {
+		char *z = memchr(p, '\0', (size_t)(end - p));
+		if (!z) {
+			send_failed(s->sock, EPROTO, "malformed run request");
+			goto out;
+		}
+		if (i < m->argc)
+			argv[i] = p;
+		else if (i < m->argc + m->envc)
+			env[i - m->argc] = p;
+		else
+			cwd = p;
+		p = z + 1;
+	}
+	argv[m->argc] = NULL;
+	env[m->envc] = NULL;
+
+	if (wipe_if_dirty(s, m->limits.disk_kb, why, sizeof(why)) < 0) {
+		send_failed(s->sock, EIO, why);
+		goto out;
+	}
+	/* Files for /box follow, one message each. */
+	uint32_t nfiles = m->nfiles;
+	struct cell_run_msg hdr = *m;
+	static char filemsg[CELL_MSG_MAX];
+	for (uint32_t i = 0; i < nfiles; i++) {
+		int ffd[1] = { -1 };
+		int nf = 1;
+		ssize_t n = sandbox__msg_recv(s->sock, filemsg, sizeof(filemsg), ffd, &nf);
+		if (n <= 0)
+			_exit(0);
+		const struct cell_file_msg *fm = (const struct cell_file_msg *)filemsg;
+		int rc;
+		if ((size_t)n < sizeof(*fm) || fm->hdr.type != CELL_MSG_FILE ||
+		    (fm->has_fd && nf != 1)) {
+			snprintf(why, sizeof(why), "malformed file message");
+			rc = -EPROTO;
+		} else {
+			rc = place_file(s, fm, (size_t)n, nf ? ffd[0] : -1, why, sizeof(why));
+		}
+		if (nf)
+			close(ffd[0]);
+		if (rc < 0) {
+			/* Drain the rest so the stream stays in step. */
+			for (uint32_t j = i + 1; j < nfiles; j++) {
+				nf = 1;
+				if (sandbox__msg_recv(s->sock, filemsg, sizeof(filemsg), ffd, &nf) <= 0)
+					_exit(0);
+				if (nf)
+					close(ffd[0]);
+			}
+			s->dirty = true;
+			send_failed(s->sock, -rc, why);
+			goto out;
+		}
+	}
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		send_failed(s->sock, errno, "pipe");
+		goto out;
+	}
+	int all[8];
+	for (int i = 0; i < nfds; i++)
+		all[i] = fds[i];
+	all[nfds] = pipefd[1];
+
+	struct init_run *r = &s->run;
+	run_reset(r);
+	getrusage(RUSAGE_CHILDREN, &r->before);
+	r->start_ns = clock_now_ns();
+	pid_t pid;
+	if (hdr.cg_kind == CG_V2) {
+		/* Born inside the run's cgroup: no migration, no window. */
+		struct clone_args ca;
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.exit_signal = SIGCHLD;
+		ca.cgroup = (uint64_t)fds[3];
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	} else {
+		pid = fork();
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		payload_main(s, &hdr, argv, env, cwd, all, nfds + 1);
+	}
+	int fork_errno = errno;
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		snprintf(why, sizeof(why), "cannot fork the program: %s", strerror(fork_errno));
+		send_failed(s->sock, fork_errno, why);
+		goto out;
+	}
+	r->active = true;
+	r->pid = pid;
+	r->errpipe = pipefd[0];
+	s->dirty = true;
+out:
+	for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+}
+
+static void handle_fetch(struct init_state *s, size_t len)
+{
+	struct cell_fetch_msg reply;
+	memset(&reply, 0, sizeof(reply));
+	reply.hdr.type = CELL_MSG_FETCHED;
+	reply.hdr.len = sizeof(reply);
+	const char *path = s->msg + sizeof(struct cell_fetch_msg);
+	int fd = -1;
+	if (len <= sizeof(struct cell_fetch_msg) || !memchr(path, '\0', len - sizeof(struct cell_fetch_msg)) ||
+	    !path_ok(path) || s->run.active) {
+		reply.err = EINVAL;
+	} else {
+		/* Relative to /box, no link anywhere on the way, not even a
+		 * magic one, not onto another mount; as the cell uid. */
+		int dirfd = open("/box", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct open_how how;
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			      RESOLVE_NO_XDEV;
+		setfsgid(s->cfg.gid);
+		setfsuid(s->cfg.uid);
+		fd = dirfd < 0 ? -1 : (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		int e = errno;
+		setfsuid(0);
+		setfsgid(0);
+		if (dirfd >= 0)
+			close(dirfd);
+		struct stat st;
+		if (fd < 0)
+			reply.err = e;
+		else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			reply.err = EPERM;
+			close(fd);
+			fd = -1;
+		}
+	}
+	sandbox__msg_send(s->sock, &reply, sizeof(reply), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int read_config(struct init_state *s, char *why, size_t wlen)
+{
+	ssize_t n = sandbox__msg_recv(s->sock, s->msg, sizeof(s->msg), NULL, NULL);
+	if (n <= 0)
+		_exit(0);
+	const struct cell_config_msg *m = (const struct cell_config_msg *)s->msg;
+	if ((size_t)n < sizeof(*m) || m->hdr.type != CELL_MSG_CONFIG || m->nbinds > 64) {
+		snprintf(why, wlen, "malformed configuration");
+		return -EPROTO;
+	}
+	s->cfg.uid = m->uid;
+	s->cfg.gid = m->gid;
+	s->cfg.net = m->net;
+	s->cfg.disk_kb = m->disk_kb;
+	s->cfg.nbinds = m->nbinds;
+	static struct init_bind binds[64];
+	s->cfg.binds = binds;
+	char *p = s->msg + sizeof(*m), *end = s->msg + n;
+	for (uint32_t i = 0; i < m->nbinds; i++) {
+		char *h = p, *z1 = memchr(h, '\0', (size_t)(end - h));
+		if (!z1 || z1 + 2 >= end)
+			goto bad;
+		char *c = z1 + 1, *z2 = memchr(c, '\0', (size_t)(end - c));
+		if (!z2 || z2 + 1 >= end)
+			goto bad;
+		binds[i].host = h;
+		binds[i].cell = c;
+		binds[i].rw = z2[1] != 0;
+		p = z2 + 2;
+	}
+	return 0;
+bad:
+	snprintf(why, wlen, "malformed bind list");
+	return -EPROTO;
+}
+
+void sandbox__init_run(int sock)
+{
+	static struct init_state state;
+	struct init_state *s = &state;
+	char why[400];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
+	setsid();
+	umask(0);
+	/* Only the socket survives: no descriptor of the caller leaks into
+	 * the cell. */
+	if (sock != INIT_SOCK_FD) {
+		if (dup2(sock, INIT_SOCK_FD) < 0)
+			_exit(1);
+		sock = INIT_SOCK_FD;
+	}
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3; i++)
+		dup2(devnull, i);
+	if (syscall(SYS_close_range, 4u, ~0u, 0) < 0)
+		for (int fd = 4; fd < 4096; fd++)
+			close(fd);
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	s->sock = sock;
+	run_reset(&s->run);
+
+	if (read_config(s, why, sizeof(why)) < 0)
+		init_die(sock, EPROTO, why);
+	if (sandbox__filter_build(&s->filter, s->cfg.net) < 0)
+		init_die(sock, E2BIG, "seccomp filter too large");
+	int rc = sandbox__fsroot_build(&s->cfg, why, sizeof(why));
+	if (rc < 0)
+		init_die(sock, -rc, why);
+	/* Capabilities can only ever be lost from here on: empty the
+	 * bounding set, which children inherit. */
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0)
+		init_die(sock, errno, "signalfd");
+
+	struct cell_msg_hdr ready = { CELL_MSG_READY, sizeof(ready) };
+	if (sandbox__msg_send(sock, &ready, sizeof(ready), NULL, 0) < 0)
+		_exit(1);
+
+	for (;;) {
+		struct pollfd pf[3] = {
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = s->run.errpipe, .events = POLLIN },
+		};
+		int n = poll(pf, s->run.errpipe >= 0 ? 3 : 2, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (pf[2].revents && s->run.errpipe >= 0)
+			read_exec_report(s);
+		if (pf[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(s->sigfd, &si, sizeof(si)) > 0)
+				;
+			reap(s);
+		}
+		if (pf[0].revents) {
+			int fds[CELL_MAX_FDS];
+			int nfds = CELL_MAX_FDS;
+			ssize_t len = sandbox__msg_recv(sock, s->msg, sizeof(s->msg), fds, &nfds);
+			if (len <= 0)
+				_exit(0);  /* the supervisor is gone: the cell goes too */
+			const struct cell_msg_hdr *h = (const struct cell_msg_hdr *)s->msg;
+			switch (h->type) {
+			case CELL_MSG_RUN:
+				handle_run(s, (size_t)len, fds, nfds);
+				nfds = 0;
+				break;
+			case CELL_MSG_KILL:
+				if (s->run.active)
+					kill(-1, SIGKILL);
+				break;
+			case CELL_MSG_FETCH:
+				handle_fetch(s, (size_t)len);
+				break;
+			default:
+				send_failed(sock, EPROTO, "unknown request");
+				break;
+			}
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+		}
+	}
+}
+
+void sandbox_init_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sandbox__init_run(INIT_SOCK_FD);
+}

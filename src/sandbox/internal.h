@@ -1,0 +1,210 @@
+/*
+ * sandbox internals shared by the supervisor side (cell.c), the cell's init
+ * (init.c, fsroot.c) and the helpers (cgroup*.c, seccomp.c, slot.c).
+ * Nothing here is visible outside src/sandbox/.
+ */
+#ifndef RUNCELL_SANDBOX_INTERNAL_H
+#define RUNCELL_SANDBOX_INTERNAL_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sandbox/sandbox.h"
+
+/* Cell uids: one per slot, so concurrent cells never share a uid. */
+#define SANDBOX_UID_BASE 60000u
+#define SANDBOX_MAX_SLOTS 1000u
+
+/* Default environment of a program in a cell. */
+#define SANDBOX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/* ---- slot.c: one slot (and uid) per live cell on the host ---------- */
+
+/* Claims the lowest free slot (an abstract unix socket bound by name, so
+ * the claim dies with the process and leaves no file behind). */
+int sandbox__slot_claim(unsigned *slot, int *fd);
+
+/* ---- seccomp.c --------------------------------------------------------- */
+
+#define SANDBOX_BPF_MAX 256
+
+struct sandbox_filter {
+	struct sock_filter insn[SANDBOX_BPF_MAX];
+	unsigned short len;
+};
+
+/* Builds the cell's deny-list filter.  allow_net keeps socket families
+ * that need a network. */
+int sandbox__filter_build(struct sandbox_filter *f, bool allow_net);
+
+/* ---- cgroup*.c ------------------------------------------------------------ */
+
+enum cg_kind { CG_NONE, CG_V1, CG_V2 };
+
+/* Limits and measurements of one run. */
+struct cg_run {
+	enum cg_kind kind;
+	char name[64];
+	/* v1: one directory per distinct controller mount (memory, pids,
+	 * cpuacct); the program writes "0" to each tasks file itself. */
+	char dirs[3][320];
+	int ndirs;
+	int task_fds[3];
+	/* v2: the directory, passed to clone3(CLONE_INTO_CGROUP). */
+	int dir_fd;
+	int cpu_fd;   /* cpuacct.usage (v1) or cpu.stat (v2) */
+	int peak_fd;  /* memory.max_usage_in_bytes (v1) or memory.peak (v2) */
+	int oom_fd;   /* memory.oom_control (v1) or memory.events (v2) */
+	int kill_fd;  /* cgroup.kill (v2, kernel 5.14+) */
+};
+
+struct cg_stats {
+	uint64_t cpu_ns;
+	uint64_t peak_bytes;  /* 0 when the kernel cannot tell */
+	uint64_t oom_kills;
+};
+
+/* Detects the backend to use; fills *why with a sentence for people. */
+enum cg_kind sandbox__cg_detect(enum sandbox_cgroup_mode mode, char *why, size_t len);
+/* Removes leftovers of a slot's earlier, crashed holder. */
+void sandbox__cg_sweep_slot(enum cg_kind kind, unsigned slot);
+int sandbox__cg_create(struct cg_run *cg, enum cg_kind kind, unsigned slot,
+		       uint64_t seq, const struct sandbox_limits *limits,
+		       char *why, size_t len);
+int sandbox__cg_cpu_ns(struct cg_run *cg, uint64_t *ns);
+int sandbox__cg_stats(struct cg_run *cg, struct cg_stats *st);
+/* Kills every task of the run's cgroup (v2 cgroup.kill, v1 signals). */
+void sandbox__cg_kill(struct cg_run *cg);
+/* Closes descriptors and removes the directories (retrying while busy). */
+int sandbox__cg_destroy(struct cg_run *cg);
+
+/* v1 and v2 backends behind the functions above. */
+int sandbox__cgv1_usable(char *why, size_t len);
+int sandbox__cgv1_create(struct cg_run *cg, const char *name,
+			 const struct sandbox_limits *limits, char *why, size_t len);
+int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st);
+void sandbox__cgv1_kill(struct cg_run *cg);
+void sandbox__cgv1_sweep(const char *prefix);
+int sandbox__cgv2_usable(char *why, size_t len);
+int sandbox__cgv2_create(struct cg_run *cg, const char *name,
+			 const struct sandbox_limits *limits, char *why, size_t len);
+int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st);
+void sandbox__cgv2_kill(struct cg_run *cg);
+void sandbox__cgv2_sweep(const char *prefix);
+int sandbox__cg_remove_dir(const char *dir);
+
+/* Small file helpers for cgroup control files. */
+int sandbox__write_file(const char *path, const char *value);
+int sandbox__read_u64_fd(int fd, uint64_t *value);
+int sandbox__read_key_u64_fd(int fd, const char *key, uint64_t *value);
+
+/* ---- protocol between the supervisor and the cell's init ------------------ */
+
+enum cell_msg_type {
+	CELL_MSG_CONFIG = 1,  /* sup -> init: the cell's configuration */
+	CELL_MSG_READY,       /* init -> sup: the cell is built */
+	CELL_MSG_FAILED,      /* init -> sup: building or a request failed */
+	CELL_MSG_FILE,        /* sup -> init: a file for /box (fd or data) */
+	CELL_MSG_RUN,         /* sup -> init: run a program (fds attached) */
+	CELL_MSG_KILL,        /* sup -> init: kill the running program now */
+	CELL_MSG_DONE,        /* init -> sup: every process of the run is gone */
+	CELL_MSG_FETCH,       /* sup -> init: open a file of /box for reading */
+	CELL_MSG_FETCHED,     /* init -> sup: the descriptor, or an errno */
+};
+
+/* Largest message; the socket buffers are raised to hold it. */
+#define CELL_MSG_MAX (2u << 20)
+
+struct cell_msg_hdr {
+	uint32_t type;
+	uint32_t len;  /* bytes of the whole message, header included */
+};
+
+struct cell_config_msg {
+	struct cell_msg_hdr hdr;
+	uint32_t uid, gid;
+	uint32_t net;
+	uint32_t nbinds;
+	uint64_t disk_kb;   /* initial /box size; each run may change it */
+	/* followed by nbinds * (host "\0" cell "\0" rw-byte) */
+};
+
+struct cell_file_msg {
+	struct cell_msg_hdr hdr;
+	uint32_t mode;
+	uint32_t has_fd;
+	uint64_t len;       /* inline data length when !has_fd */
+	/* followed by path "\0" then inline data */
+};
+
+struct cell_run_msg {
+	struct cell_msg_hdr hdr;
+	struct sandbox_limits limits;
+	uint32_t cg_kind;      /* enum cg_kind */
+	uint32_t ncg_fds;      /* cgroup descriptors after the 3 stdio ones */
+	uint32_t argc, envc;
+	uint32_t has_cwd;
+	uint32_t nfiles;       /* CELL_MSG_FILE messages that follow */
+	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
+};
+
+struct cell_done_msg {
+	struct cell_msg_hdr hdr;
+	int32_t wait_status;     /* of the program (pid 2) */
+	int32_t exec_errno;      /* non-zero: the program could not start */
+	uint64_t start_ns, end_ns;   /* CLOCK_MONOTONIC, fork .. reap */
+	uint64_t rusage_cpu_ns;  /* every reaped process, for no-cgroup mode */
+	uint64_t rusage_maxrss_kb;
+	char error[256];         /* set when init failed during the run */
+};
+
+struct cell_fetch_msg {
+	struct cell_msg_hdr hdr;
+	int32_t err;             /* 0 and an fd attached, or a positive errno */
+	uint32_t pad;
+	/* request: followed by the path "\0" */
+};
+
+struct cell_failed_msg {
+	struct cell_msg_hdr hdr;
+	int32_t err;
+	char text[400];
+};
+
+/* Send and receive one message with up to 8 descriptors. */
+#define CELL_MAX_FDS 8
+int sandbox__msg_send(int sock, const void *msg, size_t len,
+		      const int *fds, int nfds);
+/* Returns the message length, 0 at end of stream, or -errno.  Received
+ * descriptors are stored in fds (up to *nfds, which is updated). */
+ssize_t sandbox__msg_recv(int sock, void *msg, size_t cap, int *fds, int *nfds);
+
+/* ---- init.c / fsroot.c: inside the cell --------------------------------- */
+
+/* Runs the cell's init on socket sock (never returns). */
+void sandbox__init_run(int sock) __attribute__((noreturn));
+
+struct init_bind {
+	char *host, *cell;
+	bool rw;
+};
+
+struct init_config {
+	uid_t uid;
+	gid_t gid;
+	bool net;
+	uint64_t disk_kb;
+	struct init_bind *binds;
+	size_t nbinds;
+};
+
+/* Builds the cell's root and pivots into it; returns 0 or -errno with the
+ * failing step in why. */
+int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len);
+/* Replaces /box, /tmp and /dev/shm by one fresh tmpfs of disk_kb. */
+int sandbox__fsroot_fresh_data(const struct init_config *c, uint64_t disk_kb,
+			       bool unmount_old, char *why, size_t len);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * limits: the one place that holds the default limits of a run, their
+ * allowed ranges, and the small result helpers shared by every caller.
+ */
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void sandbox_limits_default(struct sandbox_limits *l)
+{
+	l->cpu_ms = 2000;
+	l->wall_ms = 5000;
+	l->memory_kb = 256 * 1024;
+	l->processes = 64;
+	l->file_size_kb = 64 * 1024;
+	l->output_kb = 4096;
+	l->open_files = 256;
+	l->stack_kb = 64 * 1024;
+	l->disk_kb = 64 * 1024;
+}
+
+int sandbox_limits_check(const struct sandbox_limits *l, const char **field)
+{
+	/* Upper bounds keep arithmetic far from overflow and a run from
+	 * holding a slot for days. */
+	static const uint64_t day_ms = 24ull * 3600 * 1000;
+	static const uint64_t tb_kb = 1ull << 30;
+#define CHECK(cond, name) do { if (!(cond)) { *field = name; return -EINVAL; } } while (0)
+	CHECK(l->cpu_ms >= 1 && l->cpu_ms <= day_ms, "cpu_time");
+	CHECK(l->wall_ms >= 1 && l->wall_ms <= day_ms, "wall_time");
+	CHECK(l->memory_kb >= 1024 && l->memory_kb <= tb_kb, "memory");
+	CHECK(l->processes >= 1 && l->processes <= 1000000, "processes");
+	CHECK(l->file_size_kb >= 1 && l->file_size_kb <= tb_kb, "file_size");
+	CHECK(l->output_kb >= 1 && l->output_kb <= 1024 * 1024, "output");
+	CHECK(l->open_files >= 4 && l->open_files <= 1048576, "open_files");
+	CHECK(l->stack_kb >= 64 && l->stack_kb <= tb_kb, "stack");
+	CHECK(l->disk_kb >= 64 && l->disk_kb <= tb_kb, "disk");
+#undef CHECK
+	return 0;
+}
+
+const char *sandbox_status_name(enum sandbox_status s)
+{
+	switch (s) {
+	case SANDBOX_OK: return "ok";
+	case SANDBOX_RUNTIME_ERROR: return "runtime_error";
+	case SANDBOX_SIGNALED: return "signaled";
+	case SANDBOX_TIME_LIMIT: return "time_limit";
+	case SANDBOX_WALL_TIME_LIMIT: return "wall_time_limit";
+	case SANDBOX_MEMORY_LIMIT: return "memory_limit";
+	case SANDBOX_OUTPUT_LIMIT: return "output_limit";
+	case SANDBOX_INTERNAL_ERROR: return "internal_error";
+	}
+	return "internal_error";
+}
+
+void sandbox_result_init(struct sandbox_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->exit_code = -1;
+	buf_init(&r->out, 0);
+	buf_init(&r->err, 0);
+}
+
+void sandbox_result_free(struct sandbox_result *r)
+{
+	buf_free(&r->out);
+	buf_free(&r->err);
+}

@@ -1,0 +1,162 @@
+/*
+ * sandbox: the cell, runcell's only privileged component.
+ *
+ * A cell is a set of fresh namespaces (pid, mount, net, ipc, uts, cgroup)
+ * around a tmpfs root that holds read-only binds of the host's runtimes, a
+ * writable size-limited /box and /tmp, a minimal /dev and a private /proc.
+ * Inside it a small init process (pid 1 of the cell) runs programs on
+ * request; each program runs as the cell's unprivileged uid, without
+ * capabilities, in a new session, with no_new_privs and a seccomp filter,
+ * inside a cgroup that limits and measures memory, processes and CPU time.
+ *
+ * Two ways to use it:
+ *   - sandbox_run():   one program in one fresh cell, torn down afterwards.
+ *   - a warm cell:     sandbox_cell_open() once, sandbox_cell_run() many
+ *                      times (each run starts with a wiped /box, /tmp and
+ *                      /dev/shm and ends with every process of the cell
+ *                      killed), sandbox_cell_close() at the end.
+ *
+ * A result is data, never an error: whatever the program does, the
+ * functions below fill a struct sandbox_result and return 0.  They return a
+ * negative errno only when the caller's request is invalid; a failure of
+ * runcell itself during a run is reported as SANDBOX_INTERNAL_ERROR with
+ * the cause in result.message.
+ *
+ * Threads: a cell belongs to the thread that opened it (its init process
+ * dies with that thread, by PR_SET_PDEATHSIG).  Different cells may be used
+ * from different threads at once.
+ */
+#ifndef RUNCELL_SANDBOX_H
+#define RUNCELL_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+
+enum sandbox_status {
+	SANDBOX_OK,
+	SANDBOX_RUNTIME_ERROR,   /* exited non-zero, or could not be executed */
+	SANDBOX_SIGNALED,        /* killed by a signal it raised or caused */
+	SANDBOX_TIME_LIMIT,      /* CPU time of the whole cell over the limit */
+	SANDBOX_WALL_TIME_LIMIT, /* wall time over the limit */
+	SANDBOX_MEMORY_LIMIT,    /* the cell's memory cgroup ran out (OOM kill) */
+	SANDBOX_OUTPUT_LIMIT,    /* a stream over its cap, or file size limit */
+	SANDBOX_INTERNAL_ERROR,  /* runcell failed; the cause is in message */
+};
+
+const char *sandbox_status_name(enum sandbox_status status);
+
+/* Every limit of a run.  Zero never means "unlimited": use the defaults. */
+struct sandbox_limits {
+	uint64_t cpu_ms;        /* CPU time of all processes and threads */
+	uint64_t wall_ms;       /* wall time, monotonic clock; always enforced */
+	uint64_t memory_kb;     /* memory of the whole cell (cgroup) */
+	uint32_t processes;     /* processes and threads together */
+	uint64_t file_size_kb;  /* largest file the program may write */
+	uint64_t output_kb;     /* cap per stream (stdout, stderr) */
+	uint32_t open_files;    /* descriptors per process */
+	uint64_t stack_kb;      /* stack of the main thread */
+	uint64_t disk_kb;       /* /box, /tmp and /dev/shm together */
+};
+
+/* The defaults (one place): fit a C or Python program. */
+void sandbox_limits_default(struct sandbox_limits *limits);
+/* Checks ranges; on error returns -EINVAL and names the field in *field. */
+int sandbox_limits_check(const struct sandbox_limits *limits, const char **field);
+
+enum sandbox_cgroup_mode {
+	SANDBOX_CGROUP_AUTO,  /* v2 if its controllers are usable, else v1 */
+	SANDBOX_CGROUP_V1,
+	SANDBOX_CGROUP_V2,
+	SANDBOX_CGROUP_NONE,  /* rlimits only; said in every result message */
+};
+
+/* A host path made visible in the cell (read-only unless rw). */
+struct sandbox_bind {
+	const char *host;  /* absolute host path */
+	const char *cell;  /* absolute path in the cell; NULL: same as host */
+	bool rw;
+};
+
+/* What a cell is made of; fixed for its life. */
+struct sandbox_cell_config {
+	const struct sandbox_bind *binds;  /* extra binds beyond the defaults */
+	size_t nbinds;
+	bool net;                          /* share the host network */
+	enum sandbox_cgroup_mode cgroup;
+	/* Start init by re-executing this binary rather than by a bare fork.
+	 * Required when the caller is multithreaded (a server). */
+	bool reexec;
+};
+
+/* A file placed in /box before a run. */
+struct sandbox_file {
+	const char *path;   /* relative to /box; no "..", not absolute */
+	int fd;             /* read from this descriptor (its offset is used) */
+	const void *data;   /* ... or from memory when fd < 0 */
+	size_t len;
+	mode_t mode;        /* permission bits, e.g. 0644 or 0755 */
+};
+
+/* One program to run. */
+struct sandbox_run_spec {
+	const char *const *argv;     /* argv[0] is searched in the cell's PATH */
+	const char *const *env;      /* NULL: the minimal default environment */
+	const char *cwd;             /* NULL: /box */
+	struct sandbox_limits limits;
+	int stdin_fd;                /* -1: /dev/null */
+	const struct sandbox_file *files;  /* placed in /box before the run */
+	size_t nfiles;
+};
+
+struct sandbox_result {
+	enum sandbox_status status;
+	int exit_code;        /* -1 when the program did not exit normally */
+	int signal;           /* 0 when no signal ended it */
+	uint64_t cpu_ms;
+	uint64_t wall_ms;
+	uint64_t memory_kb;   /* peak memory of the whole cell */
+	struct buf out;       /* stdout, at most limits.output_kb */
+	struct buf err;       /* stderr, likewise; .truncated when cut */
+	char message[512];    /* what happened, for people */
+};
+
+void sandbox_result_init(struct sandbox_result *result);
+void sandbox_result_free(struct sandbox_result *result);
+
+/* One program in one fresh cell. */
+int sandbox_run(const struct sandbox_cell_config *config,
+		const struct sandbox_run_spec *spec,
+		struct sandbox_result *result);
+
+struct sandbox_cell;
+
+/* Builds a warm cell.  Returns 0 or a negative errno with *why filled in. */
+int sandbox_cell_open(const struct sandbox_cell_config *config,
+		      struct sandbox_cell **cell, char *why, size_t why_len);
+/* Runs one program in the cell (box wiped first). */
+int sandbox_cell_run(struct sandbox_cell *cell,
+		     const struct sandbox_run_spec *spec,
+		     struct sandbox_result *result);
+/* Reads back a regular file from /box left by the last run: never follows
+ * a link, at most cap bytes (-EFBIG past it).  Returns 0 or -errno. */
+int sandbox_cell_fetch(struct sandbox_cell *cell, const char *path,
+		       size_t cap, struct buf *content);
+/* False once the cell cannot be used any more (its init died). */
+bool sandbox_cell_usable(const struct sandbox_cell *cell);
+void sandbox_cell_close(struct sandbox_cell *cell);
+
+/* Which cgroup backend a cell would use here, and why (for --version,
+ * runcell doctor and messages). */
+const char *sandbox_cgroup_describe(enum sandbox_cgroup_mode mode,
+				    char *buf, size_t len);
+
+/* Entry point of a re-executed init (see config.reexec); main() calls it
+ * when argv[0] is SANDBOX_INIT_ARGV0.  Never returns. */
+#define SANDBOX_INIT_ARGV0 "runcell-cell-init"
+void sandbox_init_main(int argc, char **argv) __attribute__((noreturn));
+
+#endif

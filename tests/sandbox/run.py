@@ -1,0 +1,1119 @@
+#!/usr/bin/python3
+"""Hostile test suite for runcell's cell.
+
+Builds the programs of progs/ (C with gcc into build/tests/sandbox/bin,
+Python and shell scripts copied next to them), binds that directory
+read-only at /t in every cell, runs each case through
+`runcell run --json`, and checks:
+  - the result: exact status, exit code or signal where the contract
+    decides, the set of acceptable statuses where it does not, the
+    accounting within a stated tolerance;
+  - the host: no cell process left (uid 60000..61000, found by a marker
+    in their environment), no cgroup left under /sys/fs/cgroup/*/runcell/,
+    no new mount, canary files and host secrets untouched, host listeners
+    never reached, the driver's RUNCELL_SECRET_TEST never seen.
+Then it runs the suite again in warm-cell mode: each hostile program
+followed by a probe in the same cell (`--sequence`), the probe checking
+that nothing of the previous run is left.
+
+Usage: run.py [-k NAME] [-v] [--no-warm] [--jobs N]
+Prints "ok NAME", "FAIL NAME: why" or "skip NAME: why" per case and ends
+with "N passed, N failed"; exit status 1 on any failure.
+"""
+import argparse
+import base64
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROGS = os.path.join(HERE, "progs")
+BUILD = os.path.join(ROOT, "build", "tests", "sandbox")
+BIN = os.path.join(BUILD, "bin")
+RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
+
+DRIVER_MARK = "RUNCELL_SUITE_DRIVER"
+CASE_MARK = "RUNCELL_SUITE_CASE"
+SECRET_NAME = "RUNCELL_SECRET_TEST"
+SECRET = "s3cr3t-%d-%x" % (os.getpid(), int(time.time()))
+UID_LO, UID_HI = 60000, 61000
+CANARY = "/tmp/runcell-suite-canary-%d" % os.getpid()
+HOST_UNIX = "/tmp/runcell-suite-%d.sock" % os.getpid()
+HOST_ABSTRACT = "runcell-suite-%d" % os.getpid()
+SHARED = os.path.join(BUILD, "shared")
+STDIN100 = os.path.join(BUILD, "stdin-100m")
+MB = 1024
+DEFAULT_ENV = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "LANG=C.UTF-8"}
+STATUSES = {"ok", "runtime_error", "signaled", "time_limit", "wall_time_limit",
+            "memory_limit", "output_limit", "internal_error"}
+FIELDS = {"status": str, "exit_code": (int, type(None)), "signal": (int, type(None)),
+          "cpu_ms": int, "wall_ms": int, "memory_kb": int, "stdout": str, "stderr": str,
+          "stdout_truncated": bool, "stderr_truncated": bool, "message": str}
+
+VERBOSE = False
+
+
+def log(msg):
+    if VERBOSE:
+        print("  " + msg.replace("\n", "\n  "), flush=True)
+
+
+# ---------------------------------------------------------------- host side
+
+class Listeners:
+    """Host sockets the cells must never reach: TCP and UDP on 127.0.0.1,
+    a unix socket in /tmp and an abstract one; plus a TCP listener that a
+    cell with --net is meant to reach."""
+
+    def __init__(self):
+        self.hits = []
+        self.net_hits = []
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(16)
+        self.tcp_port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.udp_port = self.udp.getsockname()[1]
+        self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.path.exists(HOST_UNIX):
+            os.unlink(HOST_UNIX)
+        self.unix.bind(HOST_UNIX)
+        os.chmod(HOST_UNIX, 0o777)
+        self.unix.listen(16)
+        self.abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.abstract.bind("\0" + HOST_ABSTRACT)
+        self.abstract.listen(16)
+        self.net = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.net.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.net.bind(("127.0.0.1", 0))
+        self.net.listen(16)
+        self.net_port = self.net.getsockname()[1]
+        for s, name in ((self.tcp, "tcp"), (self.unix, "unix"), (self.abstract, "abstract")):
+            threading.Thread(target=self._accept, args=(s, name, self.hits), daemon=True).start()
+        threading.Thread(target=self._accept, args=(self.net, "net", self.net_hits), daemon=True).start()
+        threading.Thread(target=self._udp, daemon=True).start()
+
+    def _accept(self, s, name, hits):
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            c.settimeout(1)
+            try:
+                data = c.recv(64)
+            except OSError:
+                data = b""
+            hits.append((name, data))
+            c.close()
+
+    def _udp(self):
+        while True:
+            try:
+                data, _ = self.udp.recvfrom(256)
+            except OSError:
+                return
+            self.hits.append(("udp", data))
+
+    def close(self):
+        for s in (self.tcp, self.udp, self.unix, self.abstract, self.net):
+            s.close()
+        if os.path.exists(HOST_UNIX):
+            os.unlink(HOST_UNIX)
+
+
+def read(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data if binary else data.decode("utf-8", "replace")
+
+
+def proc_table():
+    """pid -> dict(uid, ppid, environ(bytes), cmdline, exe)."""
+    table = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        status = read("/proc/%s/status" % d)
+        if status is None:
+            continue
+        info = {"uid": -1, "ppid": 0}
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                info["uid"] = int(line.split()[1])
+            elif line.startswith("PPid:"):
+                info["ppid"] = int(line.split()[1])
+        info["environ"] = read("/proc/%s/environ" % d, True) or b""
+        info["cmdline"] = (read("/proc/%s/cmdline" % d, True) or b"").replace(b"\0", b" ").decode(
+            "utf-8", "replace").strip()
+        try:
+            info["exe"] = os.readlink("/proc/%s/exe" % d)
+        except OSError:
+            info["exe"] = ""
+        table[int(d)] = info
+    return table
+
+
+def ours(info):
+    return ("%s=%d" % (DRIVER_MARK, os.getpid())).encode() in info["environ"].split(b"\0")
+
+
+def case_of(info):
+    for kv in info["environ"].split(b"\0"):
+        if kv.startswith(CASE_MARK.encode() + b"="):
+            return kv.split(b"=", 1)[1].decode("utf-8", "replace")
+    return None
+
+
+def foreign_runcell(table):
+    """Some other runcell (another engineer's) is running on the host."""
+    for pid, info in table.items():
+        if pid == os.getpid() or ours(info):
+            continue
+        if os.path.basename(info["exe"]) == "runcell" or "runcell" in info["cmdline"].split(" ")[0]:
+            return True
+    return False
+
+
+def cgroup_dirs():
+    found = set()
+    for parent in glob.glob("/sys/fs/cgroup/*/runcell"):
+        for root, dirs, _ in os.walk(parent):
+            for d in dirs:
+                found.add(os.path.join(root, d))
+    return found
+
+
+def mounts():
+    lines = set()
+    for line in (read("/proc/self/mountinfo") or "").splitlines():
+        f = line.split()
+        lines.add(" ".join(f[3:5] + f[f.index("-") + 1:f.index("-") + 3]))
+    return lines
+
+
+def fingerprint(path):
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        return "missing %s" % e.errno
+    h = hashlib.sha256(read(path, True) or b"").hexdigest() if os.path.isfile(path) else ""
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, h)
+
+
+WATCHED = ["/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/root", CANARY,
+           os.path.join(BUILD, "canary"), BIN]
+
+
+class Host:
+    """State of the host at the start, compared after every wave."""
+
+    def __init__(self, listeners):
+        self.listeners = listeners
+        self.prints = {p: fingerprint(p) for p in WATCHED}
+        self.bin_list = sorted(os.listdir(BIN))
+
+    def leftovers(self, names):
+        """Processes left by the cases in names: cell processes carry the
+        case's marker (--env), runcell and its cell init the driver's one
+        (their environment).  Also the cell-uid processes with no marker.
+        0.5 s of grace for the kernel to finish reaping."""
+        deadline = time.time() + 0.5
+        while True:
+            table = proc_table()
+            left, unmarked = [], []
+            for pid, info in table.items():
+                if pid == os.getpid():
+                    continue
+                c = case_of(info)
+                if c in names or (c is None and ours(info)):
+                    left.append("pid %d uid %d (%s) %s" % (pid, info["uid"], c or "runcell",
+                                                          info["cmdline"][:80]))
+                elif c is None and UID_LO <= info["uid"] <= UID_HI:
+                    unmarked.append(pid)
+            if (not left and not unmarked) or time.time() > deadline:
+                return left, unmarked, table
+            time.sleep(0.05)
+
+    def check_wave(self, names, before_mounts, before_uid):
+        errs = []
+        left, unmarked, table = self.leftovers(names)
+        if left:
+            errs.append("processes left on the host: " + "; ".join(left[:5]))
+        foreign = foreign_runcell(table)
+        new_unmarked = [p for p in unmarked if p not in before_uid]
+        if new_unmarked and not foreign:
+            errs.append("unmarked cell-uid processes appeared: " + "; ".join(
+                "pid %d uid %d %s" % (p, table[p]["uid"], table[p]["cmdline"][:60]) for p in new_unmarked[:5]))
+        deadline = time.time() + 0.5
+        while True:
+            cg = cgroup_dirs()
+            if not cg or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        if cg and not foreign_runcell(proc_table()):
+            errs.append("cgroup dirs left: " + ", ".join(sorted(cg)[:4]))
+        new_mounts = mounts() - before_mounts
+        if new_mounts and not foreign:
+            errs.append("new host mounts: " + "; ".join(sorted(new_mounts)[:3]))
+        for p, fp in self.prints.items():
+            now = fingerprint(p)
+            if now != fp:
+                errs.append("host file %s changed: %s -> %s" % (p, fp, now))
+                self.prints[p] = now
+        if sorted(os.listdir(BIN)) != self.bin_list:
+            errs.append("bound directory %s changed" % BIN)
+            self.bin_list = sorted(os.listdir(BIN))
+        if self.listeners.hits:
+            errs.append("host listeners reached: %r" % self.listeners.hits[:3])
+            self.listeners.hits.clear()
+        return errs
+
+
+# ---------------------------------------------------------------- results
+
+def out_bytes(res, stream):
+    b64 = res.get(stream + "_base64")
+    if b64 is not None:
+        return base64.b64decode(b64)
+    return res[stream].encode("utf-8", "surrogatepass")
+
+
+def schema(res):
+    errs = []
+    for k, t in FIELDS.items():
+        if k not in res:
+            errs.append("missing field %s" % k)
+        elif not isinstance(res[k], t) or (t is int and isinstance(res[k], bool)):
+            errs.append("field %s has type %s" % (k, type(res[k]).__name__))
+    if errs:
+        return errs
+    st = res["status"]
+    if st not in STATUSES:
+        errs.append("unknown status %r" % st)
+    if st == "ok" and (res["exit_code"] != 0 or res["signal"] is not None):
+        errs.append("ok with exit_code %r signal %r" % (res["exit_code"], res["signal"]))
+    if st == "runtime_error" and (not res["exit_code"] or res["signal"] is not None):
+        errs.append("runtime_error with exit_code %r signal %r" % (res["exit_code"], res["signal"]))
+    if st == "signaled" and (res["signal"] is None or res["exit_code"] is not None):
+        errs.append("signaled with exit_code %r signal %r" % (res["exit_code"], res["signal"]))
+    for s in ("stdout", "stderr"):
+        if "\ufffd" in res[s] and s + "_base64" not in res and "\ufffd".encode() not in out_bytes(res, s):
+            errs.append("%s has U+FFFD but no %s_base64" % (s, s))
+    for k in ("cpu_ms", "wall_ms", "memory_kb"):
+        if res[k] < 0:
+            errs.append("%s negative" % k)
+    if SECRET in res["stdout"] + res["stderr"] + res["message"]:
+        errs.append("the host's %s is visible in the cell" % SECRET_NAME)
+    return errs
+
+
+def short(res):
+    r = dict(res)
+    for s in ("stdout", "stderr", "stdout_base64", "stderr_base64"):
+        if s in r and len(r[s]) > 300:
+            r[s] = r[s][:300] + "...(%d chars)" % len(res[s])
+    return json.dumps(r)
+
+
+def expect(status, code=None, sig=None, out=None, out_has=None, cpu=None, wall=None, mem=None,
+           clean=False, more=None):
+    """A checker: status is a name or a set; code/sig exact when given;
+    out exact stdout (str or bytes); out_has substrings; cpu/wall/mem as
+    (low, high) in ms / KB; clean: the program's own checks all passed
+    (last stdout line "clean"); more(res) returns extra errors."""
+    want = {status} if isinstance(status, str) else set(status)
+
+    def check(res, case):
+        errs = []
+        if res["status"] not in want:
+            errs.append("status %s, want %s" % (res["status"], "|".join(sorted(want))))
+        if code is not None and res["exit_code"] != code:
+            errs.append("exit_code %r, want %r" % (res["exit_code"], code))
+        if sig is not None:
+            sigs = sig if isinstance(sig, (set, tuple)) else {sig}
+            if res["signal"] not in sigs:
+                errs.append("signal %r, want %s" % (res["signal"], sigs))
+        if out is not None:
+            got = out_bytes(res, "stdout")
+            exp = out if isinstance(out, bytes) else out.encode()
+            if got != exp:
+                errs.append("stdout %r, want %r" % (got[:120], exp[:120]))
+        for s in out_has or ():
+            if s not in res["stdout"]:
+                errs.append("stdout lacks %r" % s)
+        for k, rng in (("cpu_ms", cpu), ("wall_ms", wall), ("memory_kb", mem)):
+            if rng and not rng[0] <= res[k] <= rng[1]:
+                errs.append("%s %d outside [%d, %d]" % (k, res[k], rng[0], rng[1]))
+        if clean:
+            lines = res["stdout"].strip().splitlines()
+            if not lines or lines[-1] != "clean":
+                bad = [l for l in lines if l.startswith("BAD")]
+                errs.append("in-cell checks: " + ("; ".join(bad[:6]) if bad else "no 'clean' line"))
+        if more:
+            errs += more(res) or []
+        return errs
+    return check
+
+
+def clean(**kw):
+    return expect("ok", code=0, clean=True, **kw)
+
+
+def tol(value, pct):
+    return (value * (100 - pct) // 100, value * (100 + pct) // 100)
+
+
+# ---------------------------------------------------------------- cases
+
+class Case:
+    def __init__(self, name, argv, opts=(), check=None, group="", warm=True, parallel=True,
+                 mark=True, elapsed=None, run=None, skip=None, after=None):
+        self.name = name
+        self.argv = list(argv)
+        self.opts = list(opts)
+        self.check = check
+        self.group = group
+        self.warm = warm and run is None
+        self.parallel = parallel
+        self.mark = mark
+        self.elapsed = elapsed  # max seconds for the whole runcell call
+        self.run = run          # special runner: fn(case) -> list of errors
+        self.skip = skip        # fn() -> reason or None
+        self.after = after      # fn(case) -> errors, checked after the run
+
+
+def t(prog, *args):
+    if prog.endswith(".py"):
+        return ["/usr/bin/python3", "/t/" + prog] + list(args)
+    if prog.endswith(".sh"):
+        return ["/bin/bash", "/t/" + prog] + list(args)
+    return ["/t/" + prog] + list(args)
+
+
+def runcell_cmd(case, argv, opts, sequence=False):
+    cmd = [RUNCELL, "run", "--json", "--bind=%s:/t" % BIN]
+    if sequence:
+        cmd.append("--sequence")
+    if case.mark:
+        cmd.append("--env=%s=%s" % (CASE_MARK, case.name))
+    return cmd + list(opts) + ["--"] + list(argv)
+
+
+def runcell_env():
+    env = dict(os.environ)
+    env[SECRET_NAME] = SECRET
+    env[DRIVER_MARK] = str(os.getpid())
+    return env
+
+
+def invoke(cmd, timeout=60, stdin=subprocess.DEVNULL):
+    """Runs runcell; returns (rc, stdout, stderr, seconds)."""
+    log("$ " + " ".join(cmd if sum(map(len, cmd)) < 2000 else cmd[:12] + ["...(%d args)" % len(cmd)]))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=runcell_env())
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return None, out, err, time.monotonic() - t0
+    return p.returncode, out, err, time.monotonic() - t0
+
+
+def parse(rc, out, err, n=1):
+    """The JSON objects on stdout, or an error string."""
+    if rc is None:
+        return "runcell did not return (killed after timeout)"
+    if rc != 0:
+        return "runcell exit status %d: %s" % (rc, err.decode("utf-8", "replace").strip()[:300])
+    lines = [l for l in out.decode("utf-8", "replace").split("\n") if l.strip()]
+    if len(lines) != n:
+        return "want %d JSON line(s) on stdout, got %d: %r" % (n, len(lines), out[:200])
+    try:
+        return [json.loads(l) for l in lines]
+    except ValueError as e:
+        return "bad JSON (%s): %r" % (e, out[:200])
+
+
+def run_plain(case):
+    cmd = runcell_cmd(case, case.argv, case.opts)
+    rc, out, err, secs = invoke(cmd, timeout=90)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    res = res[0]
+    log("result: " + short(res))
+    errs = schema(res) + case.check(res, case)
+    if case.elapsed and secs > case.elapsed:
+        errs.append("runcell took %.1f s, want <= %.1f s" % (secs, case.elapsed))
+    return errs, cmd
+
+
+PROBE_CHECK = clean(cpu=(0, 150), mem=(0, 16 * MB))
+
+
+def run_warm(case):
+    argv = list(case.argv) + [":::", "/t/probe"]
+    cmd = runcell_cmd(case, argv, case.opts, sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=90)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    log("hostile: " + short(res[0]))
+    log("probe: " + short(res[1]))
+    errs = schema(res[0]) + case.check(res[0], case)
+    perrs = schema(res[1]) + PROBE_CHECK(res[1], case)
+    errs += ["probe: " + e for e in perrs]
+    if case.elapsed and secs > case.elapsed + 1:
+        errs.append("runcell took %.1f s, want <= %.1f s" % (secs, case.elapsed + 1))
+    return errs, cmd
+
+
+# special runners ------------------------------------------------------
+
+def run_net_listen(case):
+    port = 20000 + os.getpid() % 20000
+    cmd = runcell_cmd(case, t("net_listen", str(port), "1500"), [])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    errs = []
+    time.sleep(0.7)
+    for host in ("127.0.0.1", "0.0.0.0"):
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect((host, port))
+            errs.append("host reached the cell's listener on %s:%d" % (host, port))
+        except OSError:
+            pass
+        s.close()
+    out, err = p.communicate(timeout=30)
+    res = parse(p.returncode, out, err)
+    if isinstance(res, str):
+        return errs + [res], cmd
+    log("result: " + short(res[0]))
+    errs += schema(res[0]) + expect("ok", code=0, out_has=["accepted 0"])(res[0], case)
+    return errs, cmd
+
+
+def run_two_cells(case):
+    flag = os.path.join(SHARED, "ready")
+    if os.path.exists(flag):
+        os.unlink(flag)
+    cmd_a = runcell_cmd(case, t("cell_a", "/shared/ready", "2500"), ["--bind=%s:/shared:rw" % SHARED])
+    log("$ " + " ".join(cmd_a))
+    a = subprocess.Popen(cmd_a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    deadline = time.time() + 5
+    while not os.path.exists(flag) and time.time() < deadline and a.poll() is None:
+        time.sleep(0.02)
+    errs = []
+    if not os.path.exists(flag):
+        errs.append("cell A never signalled ready through its rw bind")
+    cmd_b = runcell_cmd(case, t("cell_b"), [])
+    rc, out, err, _ = invoke(cmd_b, timeout=30)
+    if a.poll() is not None:
+        errs.append("cell A had ended before cell B ran its checks")
+    res_b = parse(rc, out, err)
+    out_a, err_a = a.communicate(timeout=30)
+    res_a = parse(a.returncode, out_a, err_a)
+    for tag, res, chk in (("A", res_a, expect("ok", code=0, out_has=["cell a done"])), ("B", res_b, clean())):
+        if isinstance(res, str):
+            errs.append("cell %s: %s" % (tag, res))
+            continue
+        log("cell %s: %s" % (tag, short(res[0])))
+        errs += ["cell %s: %s" % (tag, e) for e in schema(res[0]) + chk(res[0], case)]
+    return errs, cmd_a + ["&"] + cmd_b
+
+
+def run_zombies_repeat(case):
+    argv = []
+    for i in range(15):
+        argv += t("zombies", "1000") + [":::"]
+    argv += ["/t/probe"]
+    cmd = runcell_cmd(case, argv, ["--processes=1100"], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=120)
+    res = parse(rc, out, err, n=16)
+    if isinstance(res, str):
+        return [res], cmd[:12]
+    errs = []
+    for i, r in enumerate(res[:15]):
+        e = schema(r) + expect("ok", code=0, out="zombies 1000\n")(r, case)
+        errs += ["run %d: %s" % (i + 1, x) for x in e]
+    errs += ["probe: " + e for e in schema(res[15]) + PROBE_CHECK(res[15], case)]
+    return errs, cmd[:12] + ["... zombies 1000 x15 ::: /t/probe"]
+
+
+def run_huge_argv(case):
+    """1 MB of arguments with a 1 MB stack: the exec in the cell fails with
+    E2BIG; runcell must say so cleanly (runtime_error or a refusal)."""
+    args = ["x" * 999 + str(i % 10) for i in range(1000)]
+    cmd = runcell_cmd(case, t("argv_dump", *args), ["--stack=1"])
+    rc, out, err, _ = invoke(cmd, timeout=30)
+    if rc is None:
+        return ["runcell hung"], cmd[:8]
+    if rc < 0:
+        return ["runcell killed by signal %d" % -rc], cmd[:8]
+    if rc != 0:
+        return ([] if err.strip() else ["runcell exit %d without a message" % rc]), cmd[:8]
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd[:8]
+    r = res[0]
+    log("result: " + short(r))
+    errs = schema(r)
+    if r["status"] != "runtime_error":
+        errs.append("status %s, want runtime_error (E2BIG) or a refusal" % r["status"])
+    if not r["message"]:
+        errs.append("empty message")
+    return errs, cmd[:8] + ["...(1000 args of 1000 bytes)"]
+
+
+def big_argv_check(res, case):
+    args = case.argv[1:]
+    want = ("%d\0" % (len(args) + 1)).encode() + b"".join(a.encode() + b"\0" for a in args)
+    got = out_bytes(res, "stdout")
+    return [] if got == want else ["argv changed on the way (%d bytes vs %d)" % (len(got), len(want))]
+
+
+def run_many_env(case):
+    opts = ["--env=V%05d=value-%d" % (i, i) for i in range(10000)]
+    cmd = runcell_cmd(case, t("env_dump"), opts)
+    rc, out, err, _ = invoke(cmd, timeout=60)
+    if rc is not None and rc > 0 and err.strip():
+        return [], cmd[:6] + ["...(10000 --env)"]   # a clean refusal is fine
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd[:6]
+    r = res[0]
+    errs = schema(r) + expect("ok", code=0)(r, case)
+    lines = set(r["stdout"].splitlines())
+    missing = [i for i in range(10000) if "V%05d=value-%d" % (i, i) not in lines]
+    if missing:
+        errs.append("%d of the 10000 variables missing (first V%05d)" % (len(missing), missing[0]))
+    return errs, cmd[:6] + ["...(10000 --env)"]
+
+
+def run_bad_options(case):
+    errs = []
+    for opts in (["--memory=abc"], ["--cpu-time=-1"], ["--no-such-option"], ["--processes=0"]):
+        cmd = [RUNCELL, "run", "--json"] + opts + ["--", "/bin/true"]
+        rc, out, err, _ = invoke(cmd, timeout=20)
+        if rc is None or rc <= 0 or not err.strip():
+            errs.append("%s: rc %r, stderr %r (want non-zero with a message)" % (opts[0], rc, err[:80]))
+    return errs, [RUNCELL, "run", "--json", "--memory=abc", "--", "/bin/true"]
+
+
+def run_box_symlinks(case):
+    """--box copies a directory in: regular files arrive, symlinks to host
+    files must not bring host content (copied as links, skipped or refused)."""
+    box = os.path.join(BUILD, "boxsrc")
+    shutil.rmtree(box, ignore_errors=True)
+    os.makedirs(os.path.join(box, "sub"))
+    with open(os.path.join(box, "hello.txt"), "w") as f:
+        f.write("hello\n")
+    with open(os.path.join(box, "sub", "ok"), "w") as f:
+        f.write("ok\n")
+    os.symlink("/etc/shadow", os.path.join(box, "evil"))
+    os.symlink(CANARY, os.path.join(box, "canary"))
+    os.symlink("/root", os.path.join(box, "rootdir"))
+    before = {p: fingerprint(os.path.join(box, p)) for p in ("hello.txt", "sub/ok", "evil")}
+    cmd = runcell_cmd(case, t("box_check.sh"), ["--box=%s" % box])
+    rc, out, err, _ = invoke(cmd)
+    errs = []
+    if rc is not None and rc > 0 and err.strip():
+        log("refused: " + err.decode("utf-8", "replace"))
+    else:
+        res = parse(rc, out, err)
+        if isinstance(res, str):
+            return [res], cmd
+        log("result: " + short(res[0]))
+        errs += schema(res[0]) + expect("ok", code=0, out_has=["hello", "ok"], clean=True)(res[0], case)
+    for p, fp in before.items():
+        if fingerprint(os.path.join(box, p)) != fp:
+            errs.append("--box source %s changed" % p)
+    if sorted(os.listdir(box)) != ["canary", "evil", "hello.txt", "rootdir", "sub"]:
+        errs.append("--box source dir changed: %s" % os.listdir(box))
+    return errs, cmd
+
+
+def run_cgroup_none(case):
+    cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
+    rc, out, err, _ = invoke(cmd)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    r = res[0]
+    errs = schema(r) + expect("ok", code=0)(r, case)
+    if "rlimit" not in r["message"].lower() and "cgroup" not in r["message"].lower():
+        errs.append("message does not say cgroups are off: %r" % r["message"])
+    return errs, cmd
+
+
+HOST_SLEEPERS = []
+
+
+def start_uid_sleepers(case):
+    """Host processes with cell-like uids (and root): kill(-1) in a cell must
+    not reach them."""
+    for uid in (60000, 60001, 0):
+        def demote(u=uid):
+            os.setsid()
+            if u:
+                os.setgid(u)
+                os.setuid(u)
+        p = subprocess.Popen(["/bin/sleep", "30"], preexec_fn=demote)
+        HOST_SLEEPERS.append(p)
+
+
+def stop_uid_sleepers(case):
+    errs = []
+    for p in HOST_SLEEPERS:
+        if p.poll() is not None:
+            errs.append("host process pid %d (sleep) was killed from the cell" % p.pid)
+        else:
+            p.kill()
+            p.wait()
+    HOST_SLEEPERS.clear()
+    return errs
+
+
+def run_kill_all(case):
+    start_uid_sleepers(case)
+    try:
+        errs, cmd = run_plain(case)
+    finally:
+        errs_after = stop_uid_sleepers(case)
+    return errs + errs_after, cmd
+
+
+def int80_skip():
+    p = subprocess.run([os.path.join(BIN, "int80")], capture_output=True)
+    if p.returncode != 0 or b"getuid32 returned" not in p.stdout:
+        return "the host kernel has no 32-bit syscall emulation"
+    return None
+
+
+def no_net_hits(case):
+    if len(Case.listeners.net_hits) != 1 or Case.listeners.net_hits[0][1] != b"hostile\n":
+        got = list(Case.listeners.net_hits)
+        Case.listeners.net_hits.clear()
+        return ["with --net the host listener got %r, want one 'hostile' connection" % got]
+    Case.listeners.net_hits.clear()
+    return []
+
+
+def env_exact(extra=()):
+    def more(res):
+        got = set(res["stdout"].splitlines())
+        want = DEFAULT_ENV | set(extra)
+        if got != want:
+            return ["environment %s, want %s" % (sorted(got), sorted(want))]
+        return []
+    return more
+
+
+def env_loose(res):
+    errs = []
+    for v in ("PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "LANG=C.UTF-8"):
+        if v not in res["stdout"]:
+            errs.append("missing %s" % v)
+    if SECRET_NAME in res["stdout"]:
+        errs.append("%s visible" % SECRET_NAME)
+    return errs
+
+
+def stdout_num(prefix, lo, hi):
+    def more(res):
+        for line in res["stdout"].splitlines():
+            if line.startswith(prefix):
+                try:
+                    n = int(line.split()[-1])
+                except ValueError:
+                    break
+                return [] if lo <= n <= hi else ["%s %d outside [%d, %d]" % (prefix, n, lo, hi)]
+        return ["no line %r in stdout" % prefix]
+    return more
+
+
+def shm_mem_check(res):
+    if res["status"] == "memory_limit":
+        return []
+    if res["status"] == "ok" and "write:" in res["stdout"]:
+        return []
+    return ["want memory_limit or a write error, got %s: %r" % (res["status"], res["stdout"][:100])]
+
+
+def shm_disk_check(res):
+    m = re.search(r"after (\d+) MB", res["stdout"])
+    if not m or not 48 <= int(m.group(1)) <= 64:
+        return ["want ENOSPC after 48..64 MB (--disk default 64), got %r" % res["stdout"][:100]]
+    return []
+
+
+def flood_both_check(res):
+    errs = []
+    o, e = out_bytes(res, "stdout"), out_bytes(res, "stderr")
+    if not o or not e:
+        errs.append("a stream was not drained (stdout %d, stderr %d bytes)" % (len(o), len(e)))
+    if len(o) > 256 * 1024 or len(e) > 256 * 1024:
+        errs.append("stream over its cap (%d, %d)" % (len(o), len(e)))
+    if not (res["stdout_truncated"] or res["stderr_truncated"]):
+        errs.append("neither stream marked truncated")
+    if set(o) - {ord("o")} or set(e) - {ord("e")}:
+        errs.append("streams mixed up")
+    return errs
+
+
+def capped(stream, cap_bytes, fill):
+    def more(res):
+        b = out_bytes(res, stream)
+        errs = []
+        if len(b) != cap_bytes:
+            errs.append("%s holds %d bytes, want the cap %d" % (stream, len(b), cap_bytes))
+        if not res[stream + "_truncated"]:
+            errs.append("%s_truncated false" % stream)
+        if fill and set(b) - set(fill):
+            errs.append("%s content corrupted" % stream)
+        return errs
+    return more
+
+
+WEIRD_OUT = (b"A\xff\xfe\x80B\0C\r\n\x1b[31mred\x1b[0m\xc3\x28\xe2\x82\n"
+             + bytes(ord("a") + i % 26 for i in range(1 << 20)) + b"\n")
+WEIRD_ERR = b"err\0or\r\n\xc3\xa9t\xc3\xa9\n"
+
+
+def weird_check(res):
+    errs = []
+    if "stdout_base64" not in res:
+        errs.append("invalid UTF-8 stdout without stdout_base64")
+    if out_bytes(res, "stderr") != WEIRD_ERR or res["stderr"] != WEIRD_ERR.decode():
+        errs.append("stderr %r, want %r" % (res["stderr"][:60], WEIRD_ERR))
+    if not res["stdout"].startswith("A\ufffd"):
+        errs.append("stdout text does not start with A + U+FFFD: %r" % res["stdout"][:10])
+    return errs
+
+
+LITERAL_ARGS = ["$(id)", "`id`", "a;b", "x\ny", "it's", '"q"', "*", "~", "$HOME", "", "  sp  ",
+                "\\", "|&<>", "--", "-v", "ünï", "%s%n"]
+
+
+def build_cases(listeners):
+    Case.listeners = listeners
+    canary_cell = [CANARY, os.path.join(BUILD, "canary")]
+    secrets = ["/etc/shadow", "/etc/gshadow", "/root", "/root/.bashrc", "/home", "/work/main/Makefile",
+               "/work/shared/DESIGN.md", "/work", "/var/lib/runcell", "/run/runcell",
+               "/var/local/lib/isolate", "/sys/fs/cgroup", "/var/run/docker.sock",
+               "/proc/1/root/etc/shadow", "/proc/1/environ", "/etc/ssh/ssh_host_rsa_key",
+               "/root/.ssh", "/var/log"] + canary_cell
+    L = []
+
+    def add(*a, **kw):
+        L.append(Case(*a, **kw))
+
+    T = expect
+    lim = ("time_limit", "wall_time_limit")
+    # -- process and thread bombs
+    add("fork_bomb", t("fork_bomb"), ["--cpu-time=1", "--wall-time=3"], T(lim), "bombs", elapsed=8)
+    add("fork_bomb_py", t("fork_bomb.py"), ["--cpu-time=1", "--wall-time=3"], T(lim), "bombs", elapsed=8)
+    add("fork_bomb_sh", t("fork_bomb.sh"), ["--cpu-time=1", "--wall-time=4"],
+        T(("ok", "runtime_error") + lim), "bombs", elapsed=9)
+    add("fork_bomb_memory_only", t("fork_bomb"), ["--memory=64", "--processes=500", "--cpu-time=1",
+        "--wall-time=3"], T(lim + ("memory_limit",)), "bombs", elapsed=8, parallel=False)
+    add("fork_exact_8", t("fork_exact"), ["--processes=8"], T("ok", code=0, out="forked 7\n"), "bombs")
+    add("fork_exact_2", t("fork_exact"), ["--processes=2"], T("ok", code=0, out="forked 1\n"), "bombs")
+    add("thread_bomb", t("thread_bomb"), [], T("runtime_error", code=3, wall=(0, 2000),
+        more=stdout_num("threads", 40, 63)), "bombs")
+    add("zombies", t("zombies", "1000"), ["--processes=1100"], T("ok", code=0, out="zombies 1000\n"), "bombs")
+    add("zombies_x15_warm", [], run=run_zombies_repeat, group="bombs")
+    # -- memory
+    add("mem_calibrate_100mb", t("mem_touch", "100"), [], T("ok", code=0, mem=tol(100 * MB, 10)), "memory")
+    add("mem_over_limit", t("mem_touch", "128"), ["--memory=64"],
+        T("memory_limit", sig={9, None}), "memory")
+    add("mem_untouched_mmap", t("mmap_untouched"), ["--memory=64"], T("ok", code=0, mem=(9 * MB, 30 * MB)),
+        "memory")
+    add("mem_split_8x32", t("mem_split", "8", "32"), ["--memory=64"], T("memory_limit"), "memory")
+    add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
+    add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
+    add("mem_dev_shm", t("shm_fill", "/dev/shm", "256"), ["--memory=64", "--disk=512"],
+        T(("memory_limit", "ok"), more=shm_mem_check), "memory")
+    add("mem_dev_shm_disk", t("shm_fill", "/dev/shm", "200"), [],
+        T("ok", code=0, out_has=["ENOSPC"], more=shm_disk_check), "memory")
+    add("mem_memfd_py", t("memfd.py", "128"), ["--memory=64", "--file-size=1024"], T("memory_limit"),
+        "memory")
+    # -- CPU and wall
+    add("cpu_calibrate_500ms", t("cpu_burn", "500", "300"), [],
+        T("ok", code=0, cpu=tol(500, 10), wall=(780, 1300)), "cpu", parallel=False)
+    add("cpu_threads_4x500ms", t("threads_spin", "4", "0.5"), ["--cpu-time=5"],
+        T("ok", code=0, cpu=tol(2000, 10), wall=(900, 1800)), "cpu", parallel=False)
+    add("cpu_spin", t("spin"), ["--cpu-time=1"], T("time_limit", cpu=(950, 1500), wall=(900, 3000)),
+        "cpu", parallel=False)
+    add("cpu_threads_8_forever", t("threads_spin", "8", "0"), ["--cpu-time=1"],
+        T("time_limit", cpu=(950, 1600), wall=(0, 1500)), "cpu", parallel=False)
+    add("cpu_ignore_signals", t("sig_ignore"), ["--cpu-time=1"], T("time_limit", wall=(0, 3000)), "cpu",
+        parallel=False)
+    add("wall_sleep", t("sleep_forever"), ["--wall-time=1"],
+        T("wall_time_limit", cpu=(0, 50), wall=(950, 1600)), "cpu", parallel=False)
+    add("wall_sigstop", t("sigstop"), ["--wall-time=1"], T("wall_time_limit", wall=(950, 1600)), "cpu",
+        elapsed=5)
+    add("wall_stopped_child", t("stopped_child"), ["--wall-time=10"], T("ok", code=0), "cpu", elapsed=4)
+    # -- output
+    add("out_flood_stdout", t("flood_out"), ["--output=64"],
+        T("output_limit", more=capped("stdout", 65536, b"A")), "output", elapsed=5)
+    add("out_flood_default_cap", t("flood_out"), [],
+        T("output_limit", more=capped("stdout", 4096 * 1024, b"A")), "output", elapsed=6)
+    add("out_flood_both", t("flood_both"), ["--output=256"],
+        T("output_limit", wall=(0, 3000), more=flood_both_check), "output", elapsed=6)
+    add("out_flood_sh", t("flood.sh"), ["--output=64"], T("output_limit",
+        more=capped("stdout", 65536, b"stdout-flood\n")), "output", elapsed=6)
+    add("out_file_size", t("fsize_bomb"), ["--file-size=8"], T("output_limit", sig={25, None}), "output")
+    add("out_fallocate_100g", t("fallocate"), [], clean(), "output")
+    add("out_disk_fill", t("disk_fill"), [], T("ok", code=0, more=stdout_num("ENOSPC", 48, 64)), "output")
+    add("out_disk_fill_16", t("disk_fill"), ["--disk=16"], T("ok", code=0, more=stdout_num("ENOSPC", 8, 16)),
+        "output")
+    add("out_inode_bomb", t("inode_bomb"), ["--cpu-time=5", "--wall-time=10"],
+        T(("ok", "memory_limit") + lim, more=lambda r: [] if r["status"] != "ok" or any(
+            e in r["stdout"] for e in ("No space", "Cannot allocate", "quota")) else
+            ["ok without an inode error: %r" % r["stdout"]]), "output", elapsed=15)
+    add("out_closed_streams", t("close_std"), [], T("ok", code=0, out="",
+        more=lambda r: [] if r["stderr"] == "" else ["stderr %r" % r["stderr"]]), "output")
+    add("out_invalid_utf8", t("weird_out"), [], T("ok", code=0, out=WEIRD_OUT, more=weird_check), "output")
+    add("stdin_100mb_unread", t("stdin_ignore"), ["--stdin=" + STDIN100], T("ok", code=0, out="bye\n"),
+        "output", elapsed=4)
+    add("stdin_100mb_count", t("stdin_count"), ["--stdin=" + STDIN100],
+        T("ok", code=0, out="%d\n" % (100 << 20)), "output", elapsed=8)
+    # -- escaping the kill
+    add("kill_daemon", t("daemon"), ["--wall-time=10"], T("ok", code=0, out="parent done\n", wall=(0, 2000)),
+        "escape", elapsed=4)
+    add("kill_daemon_py", t("daemon.py"), ["--wall-time=10"], T("ok", code=0, out="parent done\n"), "escape",
+        elapsed=4)
+    add("kill_popen_sleep_py", t("popen_sleep.py"), ["--wall-time=10"], T("ok", code=0, out="started\n"),
+        "escape", elapsed=4)
+    add("kill_bg_sleep_sh", t("bg_sleep.sh"), ["--wall-time=10"], T("ok", code=0, out="started\n"), "escape",
+        elapsed=4)
+    add("kill_grandchild_stdout", t("grandchild_stdout"), ["--wall-time=10"],
+        T("ok", code=0, out_has=["main done"]), "escape", elapsed=4)
+    add("kill_minus_one", t("kill_all"), [], clean(), "escape", run=run_kill_all, parallel=False)
+    # -- secrets and other cells
+    add("secret_paths", t("secrets", *secrets), [], clean(), "secrets")
+    add("env_exact", t("env_dump"), [], T("ok", code=0, more=env_exact()), "secrets", mark=False)
+    add("env_extra", t("env_dump"), ["--env=FOO=bar", "--env=WEIRD=a b;$(x)"],
+        T("ok", code=0, more=env_exact(["FOO=bar", "WEIRD=a b;$(x)"])), "secrets", mark=False)
+    add("env_py", t("env_dump.py"), [], T("ok", code=0, more=env_loose), "secrets")
+    add("env_sh", t("env_dump.sh"), [], T("ok", code=0, more=env_loose), "secrets")
+    add("proc_scan", t("proc_scan", "/work", "/etc/shadow", CANARY), [], clean(), "secrets")
+    add("proc_mountinfo", t("mountinfo", "/root", "/home", "shadow", os.path.basename(CANARY), "docker"), [],
+        clean(), "secrets")
+    add("proc_kernel_info", t("kernel_info"), [], clean(), "secrets")
+    add("fd_scan", t("fd_scan"), [], clean(), "secrets")
+    add("sysv_ipc_left", t("sysv_ipc"), [], T("ok", code=0), "secrets")
+    add("two_cells_isolated", [], run=run_two_cells, group="secrets", parallel=False)
+    # -- symlinks and files vs runcell
+    add("fs_symlinks_left", t("symlink_leave"), [], clean(out_has=["planted"]), "symlinks")
+    add("fs_hardlink", t("hardlink"), [], clean(), "symlinks")
+    add("fs_fifo_socket_left", t("fifo_leave"), [], T("ok", code=0, out="planted\n"), "symlinks", elapsed=4)
+    add("fs_chmod000", t("chmod000"), [], T("ok", code=0, out="locked\n"), "symlinks")
+    add("fs_readonly", t("ro_write"), [], clean(), "symlinks")
+    add("fs_proc_escape", t("proc_escape"), [], clean(), "symlinks")
+    add("fs_box_symlinks", [], run=run_box_symlinks, group="symlinks")
+    # -- network
+    add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
+    add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
+    add("net_raw_packet_vsock", t("net_raw"), [], clean(), "network")
+    add("net_unix_host", t("net_unix", HOST_UNIX, HOST_ABSTRACT), [], clean(), "network")
+    add("net_listen", [], run=run_net_listen, group="network", parallel=False)
+    add("net_on_reaches_host", t("net_tcp", str(listeners.net_port), "expect-connect"), ["--net"], clean(),
+        "network", warm=False, parallel=False, after=no_net_hits)
+    # -- privilege and kernel surface
+    add("priv_setuid", t("privs"), [], clean(), "privilege")
+    add("priv_suid_binary", t("euid-suid"), [], T("ok", code=0,
+        more=lambda r: [] if r["stdout"].startswith("uid 6") and " euid 6" in r["stdout"]
+        else ["setuid binary: %r" % r["stdout"]]), "privilege")
+    add("priv_exec_suid", t("exec_suid", "/t/euid-suid"), [], clean(), "privilege")
+    add("priv_mount", t("mount"), [], clean(), "privilege")
+    add("priv_unshare_clone", t("unshare"), [], clean(), "privilege")
+    add("priv_ptrace", t("ptrace"), [], clean(), "privilege")
+    add("priv_reboot_modules", t("reboot"), [], clean(), "privilege")
+    add("priv_keyctl", t("keyctl", "store"), [], clean(), "privilege")
+    add("priv_bpf_perf_uffd_uring", t("kernel_surface"), [], clean(), "privilege")
+    add("priv_tiocsti", t("tiocsti"), [], clean(), "privilege")
+    add("priv_int80", t("int80"), [], T("signaled", sig=31, out=""), "privilege", skip=int80_skip)
+    add("priv_x32", t("x32"), [], T("signaled", sig=31, out=""), "privilege")
+    # -- argv and env
+    add("argv_literal", t("argv_dump", *LITERAL_ARGS), [], T("ok", code=0, more=big_argv_check), "argv")
+    add("argv_literal_sh", t("argv_dump.sh", *LITERAL_ARGS), [], T("ok", code=0, out="%d\n" % len(
+        LITERAL_ARGS) + "".join("[%s]\n" % a for a in LITERAL_ARGS)), "argv")
+    add("argv_1500k", t("argv_dump", *["y" * 999 + str(i % 10) for i in range(1500)]), [],
+        T("ok", code=0, more=big_argv_check), "argv")
+    add("argv_huge_e2big", [], run=run_huge_argv, group="argv")
+    add("env_10000_vars", [], run=run_many_env, group="argv", mark=False)
+    add("exec_missing", ["/t/does-not-exist"], [], T("runtime_error", code=127), "argv")
+    add("exec_missing_path", ["no-such-program-anywhere"], [], T("runtime_error", code=127), "argv")
+    add("exec_not_executable", ["/etc/hosts"], [], T("runtime_error"), "argv")
+    add("bad_options", [], run=run_bad_options, group="argv")
+    add("cgroup_none_said", [], run=run_cgroup_none, group="argv")
+    return L
+
+
+# ---------------------------------------------------------------- build
+
+def build():
+    os.makedirs(BIN, exist_ok=True)
+    os.makedirs(SHARED, exist_ok=True)
+    os.chmod(SHARED, 0o777)
+    for f in os.listdir(SHARED):
+        os.unlink(os.path.join(SHARED, f))
+    errs = []
+    for f in sorted(os.listdir(PROGS)):
+        src = os.path.join(PROGS, f)
+        if f.endswith(".c"):
+            dst = os.path.join(BIN, f[:-2])
+            if os.path.exists(dst) and os.path.getmtime(dst) >= max(
+                    os.path.getmtime(src), os.path.getmtime(os.path.join(PROGS, "hostile.h"))):
+                continue
+            p = subprocess.run(["gcc", "-O1", "-Wall", "-Wextra", "-o", dst, src, "-lpthread"],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                errs.append("%s: %s" % (f, p.stderr.strip()[:300]))
+        elif f.endswith((".py", ".sh")):
+            shutil.copy(src, os.path.join(BIN, f))
+            os.chmod(os.path.join(BIN, f), 0o755)
+    if os.path.exists(os.path.join(BIN, "euid")):
+        shutil.copy(os.path.join(BIN, "euid"), os.path.join(BIN, "euid-suid"))
+        os.chown(os.path.join(BIN, "euid-suid"), 0, 0)
+        os.chmod(os.path.join(BIN, "euid-suid"), 0o4755)
+    os.chmod(BIN, 0o755)
+    if not os.path.exists(STDIN100) or os.path.getsize(STDIN100) != 100 << 20:
+        with open(STDIN100, "wb") as f:
+            f.truncate(100 << 20)
+    with open(CANARY, "w") as f:
+        f.write("canary %s\n" % SECRET)
+    os.chmod(CANARY, 0o600)
+    with open(os.path.join(BUILD, "canary"), "w") as f:
+        f.write("canary\n")
+    return errs
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser(description="hostile test suite for runcell")
+    ap.add_argument("-k", dest="pattern", default=None, help="run cases whose name contains this")
+    ap.add_argument("-v", dest="verbose", action="store_true", help="show commands and results")
+    ap.add_argument("--no-warm", action="store_true", help="skip the warm-cell pass")
+    ap.add_argument("--jobs", type=int, default=2, help="cases run at once where safe (default 2)")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    os.environ.pop(SECRET_NAME, None)
+
+    passed = failed = 0
+    errs = build()
+    if errs:
+        for e in errs:
+            print("FAIL build: " + e)
+        print("0 passed, %d failed" % len(errs))
+        return 1
+    if not os.access(RUNCELL, os.X_OK):
+        print("FAIL setup: no runcell binary at %s (set RUNCELL)" % RUNCELL)
+        print("0 passed, 1 failed")
+        return 1
+
+    listeners = Listeners()
+    host = Host(listeners)
+    cases = build_cases(listeners)
+    plan = [("", c) for c in cases]
+    if not args.no_warm:
+        plan += [("warm:", c) for c in cases if c.warm]
+    if args.pattern:
+        plan = [(p, c) for p, c in plan if args.pattern in p + c.name]
+
+    lock = threading.Lock()
+
+    def one(prefix, case):
+        name = prefix + case.name
+        reason = case.skip() if case.skip else None
+        if reason:
+            return name, None, reason, []
+        try:
+            if prefix:
+                errs, cmd = run_warm(case)
+            elif case.run:
+                errs, cmd = case.run(case)
+            else:
+                errs, cmd = run_plain(case)
+            if case.after:
+                errs += case.after(case)
+        except Exception as e:  # a crash of the driver is a failure of the case
+            errs, cmd = ["driver error: %r" % e], []
+        return name, errs, None, cmd
+
+    def report(name, errs, reason, cmd):
+        nonlocal passed, failed
+        with lock:
+            if reason:
+                print("skip %s: %s" % (name, reason), flush=True)
+            elif errs:
+                failed += 1
+                print("FAIL %s: %s" % (name, " | ".join(errs)), flush=True)
+                if VERBOSE and cmd:
+                    print("  command: " + " ".join(cmd), flush=True)
+            else:
+                passed += 1
+                print("ok " + name, flush=True)
+
+    i = 0
+    t0 = time.monotonic()
+    while i < len(plan):
+        wave = [plan[i]]
+        i += 1
+        if plan[i - 1][1].parallel:
+            while i < len(plan) and len(wave) < args.jobs and plan[i][1].parallel:
+                wave.append(plan[i])
+                i += 1
+        before_mounts = mounts()
+        before_uid = {pid for pid, info in proc_table().items() if UID_LO <= info["uid"] <= UID_HI}
+        results = [None] * len(wave)
+
+        def worker(k):
+            results[k] = one(*wave[k])
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(wave))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        names = {c.name for _, c in wave}
+        host_errs = host.check_wave(names, before_mounts, before_uid)
+        for k, (name, errs, reason, cmd) in enumerate(results):
+            if errs is not None and host_errs:
+                others = [n for n, _, _, _ in results if n != name]
+                errs = errs + ["host: " + e + (" (in parallel with %s)" % ", ".join(others) if others else "")
+                               for e in host_errs]
+            report(name, errs, reason, cmd)
+    log("total %.1f s" % (time.monotonic() - t0))
+    listeners.close()
+    try:
+        os.unlink(CANARY)
+    except OSError:
+        pass
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
