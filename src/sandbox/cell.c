@@ -52,6 +52,22 @@ struct sandbox_cell {
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
 
+/* RUNCELL_TRACE=1 prints the time of each step of a cell's life (us). */
+static int trace_on = -1;
+static uint64_t trace_t0;
+
+static void trace(const char *what)
+{
+	if (trace_on < 0)
+		trace_on = getenv("RUNCELL_TRACE") != NULL;
+	if (!trace_on)
+		return;
+	uint64_t now = clock_now_ns();
+	if (!trace_t0)
+		trace_t0 = now;
+	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(now - trace_t0) / 1000.0, what);
+}
+
 static long cell_ncpus(void)
 {
 	static long n;
@@ -150,6 +166,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	int rc = check_binds(cfg, why, len);
 	if (rc < 0)
 		return rc;
+	trace("open");
 	struct sandbox_cell *c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(why, len, "out of memory");
@@ -171,6 +188,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		return rc;
 	}
 	sandbox__cg_sweep_slot(c->cg_kind, c->slot);
+	trace("slot claimed, cgroup detected");
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -212,6 +230,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		goto fail;
 	}
 	c->init_pid = pid;
+	trace("cloned init");
 	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot);
 	if (rc < 0) {
 		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
@@ -268,6 +287,7 @@ void sandbox_cell_close(struct sandbox_cell *c)
 		close(c->sock);  /* init exits; the kernel kills the rest */
 	if (c->init_pid > 0)
 		waitpid(c->init_pid, NULL, __WALL);
+	trace("cell closed, init reaped");
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
 	free(c);
@@ -495,6 +515,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		internal_error(r, "%s", why);
 		return 0;
 	}
+	trace("cgroup created");
 
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int stdin_fd = spec->stdin_fd, own_stdin = -1;
@@ -532,6 +553,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
+	trace("run sent");
 
 	const struct sandbox_limits *l = &spec->limits;
 	uint64_t wall_deadline = t0 + l->wall_ms * 1000000ull;
@@ -580,6 +602,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			}
 			if (u.hdr.type == CELL_MSG_READY) {
 				c->ready = true;
+	trace("cell ready");
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
 				if (!c->ready) {
@@ -593,6 +616,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			} else if (u.hdr.type == CELL_MSG_DONE && (size_t)len == sizeof(dmsg)) {
 				dmsg = u.done;
 				done = true;
+	trace("run done");
 			}
 		}
 		now = clock_now_ns();
@@ -641,6 +665,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	struct cg_stats st;
 	memset(&st, 0, sizeof(st));
 	bool have_stats = cg.kind != CG_NONE && sandbox__cg_stats(&cg, &st) == 0;
+	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, &st, have_stats, c->cg_kind, c->cg_why,
 		      out_over, err_over);
 out:
@@ -659,6 +684,7 @@ out_rc:
 		r->status = SANDBOX_INTERNAL_ERROR;
 		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg.name);
 	}
+	trace("cgroup removed");
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -33,6 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/xattr.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -421,11 +427,125 @@ static void reap(struct init_state *s)
 	}
 }
 
+/* Removes what dir holds, depth-first, as root inside the cell: unlinkat
+ * never follows a link and no path is looked up by name from above.  At
+ * most *budget entries; past that the caller remounts instead. */
+static int empty_dir(int dfd, int *budget, int depth)
+{
+	if (depth > 64)
+		return -E2BIG;
+	int fd = dup(dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	for (bool again = true; again && rc == 0;) {
+		again = false;
+		struct dirent *e;
+		rewinddir(d);
+		while (rc == 0 && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (--*budget < 0) {
+				rc = -E2BIG;
+				break;
+			}
+			again = true;
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				continue;
+			if (errno != EISDIR) {
+				rc = -errno;
+				break;
+			}
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0) {
+				rc = -errno;
+				break;
+			}
+			rc = empty_dir(sub, budget, depth + 1);
+			close(sub);
+			if (rc == 0 && unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+				rc = -errno;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The top directories themselves: what the program may have changed on
+ * them (mode, extended attributes) is put back. */
+static int reset_top(int fd, mode_t mode)
+{
+	char names[4096];
+	ssize_t n = flistxattr(fd, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
+		if (fremovexattr(fd, names + i) < 0)
+			return -errno;
+	if (n < 0 && errno != ENOTSUP)
+		return -errno;
+	return fchmod(fd, mode) < 0 ? -errno : 0;
+}
+
+/* SysV IPC objects outlive their creator: remove every one in the
+ * cell's ipc namespace. */
+static void remove_sysv_ipc(void)
+{
+	struct msginfo mi;
+	int max = msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
+	for (int i = 0; i <= max; i++) {
+		struct msqid_ds ds;
+		int id = msgctl(i, MSG_STAT, &ds);
+		if (id >= 0)
+			msgctl(id, IPC_RMID, NULL);
+	}
+	struct seminfo si;
+	max = semctl(0, 0, SEM_INFO, &si);
+	for (int i = 0; i <= max; i++) {
+		struct semid_ds ds;
+		int id = semctl(i, 0, SEM_STAT, &ds);
+		if (id >= 0)
+			semctl(id, 0, IPC_RMID);
+	}
+	struct shm_info shi;
+	max = shmctl(0, SHM_INFO, (struct shmid_ds *)&shi);
+	for (int i = 0; i <= max; i++) {
+		struct shmid_ds ds;
+		int id = shmctl(i, SHM_STAT, &ds);
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+}
+
+/* Between runs: every file of the last run goes.  Emptying the three
+ * directories costs microseconds when the run left little; a run that
+ * left many files (or anything that cannot be removed) gets a new tmpfs
+ * instead, which costs a few unmounts. */
 static int wipe_if_dirty(struct init_state *s, uint64_t disk_kb, char *why, size_t len)
 {
 	if (!s->dirty && disk_kb == s->cfg.disk_kb)
 		return 0;
-	int rc = sandbox__fsroot_fresh_data(&s->cfg, disk_kb, true, why, len);
+	remove_sysv_ipc();
+	static const struct { const char *path; mode_t mode; } tops[] = {
+		{ "/box", 0755 }, { "/tmp", 01777 }, { "/dev/shm", 01777 },
+	};
+	int rc = disk_kb == s->cfg.disk_kb ? 0 : -EAGAIN;
+	int budget = 4096;
+	for (size_t i = 0; i < 3 && rc == 0; i++) {
+		int fd = open(tops[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			break;
+		}
+		rc = empty_dir(fd, &budget, 0);
+		if (rc == 0)
+			rc = reset_top(fd, tops[i].mode);
+		close(fd);
+	}
+	if (rc < 0)
+		rc = sandbox__fsroot_fresh_data(&s->cfg, disk_kb, true, why, len);
 	if (rc == 0) {
 		s->cfg.disk_kb = disk_kb;
 		s->dirty = false;
