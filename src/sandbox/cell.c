@@ -45,6 +45,7 @@ struct sandbox_cell {
 	enum cg_kind cg_kind;
 	char cg_why[400];
 	uint64_t seq;
+	struct cg_run cg;     /* kept from run to run where the backend allows */
 	bool ready;
 	bool broken;
 	char broken_why[400];
@@ -174,6 +175,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	}
 	c->sock = c->slot_fd = -1;
 	c->init_pid = -1;
+	sandbox__cg_clear(&c->cg, CG_NONE);
 	c->cg_kind = sandbox__cg_detect(cfg->cgroup, c->cg_why, sizeof(c->cg_why));
 	if (cfg->cgroup != SANDBOX_CGROUP_AUTO && cfg->cgroup != SANDBOX_CGROUP_NONE &&
 	    c->cg_kind == CG_NONE) {
@@ -287,6 +289,8 @@ void sandbox_cell_close(struct sandbox_cell *c)
 		close(c->sock);  /* init exits; the kernel kills the rest */
 	if (c->init_pid > 0)
 		waitpid(c->init_pid, NULL, __WALL);
+	if (c->cg.live)
+		sandbox__cg_destroy(&c->cg);
 	trace("cell closed, init reaped");
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
@@ -505,13 +509,9 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		return 0;
 	}
 
-	struct cg_run cg;
-	memset(&cg, 0, sizeof(cg));
-	cg.kind = CG_NONE;
-	cg.dir_fd = cg.cpu_fd = cg.peak_fd = cg.oom_fd = cg.kill_fd = -1;
-	cg.task_fds[0] = cg.task_fds[1] = cg.task_fds[2] = -1;
+	struct cg_run *cgp = &c->cg;
 	if (c->cg_kind != CG_NONE &&
-	    sandbox__cg_create(&cg, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
+	    sandbox__cg_begin(cgp, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
 		internal_error(r, "%s", why);
 		return 0;
 	}
@@ -533,12 +533,12 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	}
 	int fds[CELL_MAX_FDS] = { stdin_fd, outp[1], errp[1] };
 	int nfds = 3;
-	if (cg.kind == CG_V1)
-		for (int i = 0; i < cg.ndirs; i++)
-			fds[nfds++] = cg.task_fds[i];
-	else if (cg.kind == CG_V2)
-		fds[nfds++] = cg.dir_fd;
-	rc = build_run_msg(spec, cg.kind, (uint32_t)(nfds - 3), &msg, &msg_len);
+	if (cgp->kind == CG_V1)
+		for (int i = 0; i < cgp->ndirs; i++)
+			fds[nfds++] = cgp->task_fds[i];
+	else if (cgp->kind == CG_V2)
+		fds[nfds++] = cgp->dir_fd;
+	rc = build_run_msg(spec, cgp->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
 	if (rc < 0) {
 		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
 		r->status = SANDBOX_INTERNAL_ERROR;
@@ -568,7 +568,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	while (!done) {
 		uint64_t now = clock_now_ns();
 		uint64_t wake = killed ? kill_deadline : wall_deadline;
-		if (!killed && cg.kind != CG_NONE && next_cpu < wake)
+		if (!killed && cgp->kind != CG_NONE && next_cpu < wake)
 			wake = next_cpu;
 		int timeout = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
 		struct pollfd pf[3] = {
@@ -622,9 +622,9 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		now = clock_now_ns();
 		if (killed == KILL_NONE && now >= wall_deadline)
 			killed = KILL_WALL;
-		if (killed == KILL_NONE && cg.kind != CG_NONE && now >= next_cpu) {
+		if (killed == KILL_NONE && cgp->kind != CG_NONE && now >= next_cpu) {
 			uint64_t used = 0;
-			if (sandbox__cg_cpu_ns(&cg, &used) == 0 && used >= cpu_limit) {
+			if (sandbox__cg_cpu_ns(cgp, &used) == 0 && used >= cpu_limit) {
 				killed = KILL_CPU;
 			} else {
 				/* Not before the CPU left could be used up by
@@ -639,7 +639,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		if (killed && !kill_deadline && !done) {
 			struct cell_msg_hdr k = { CELL_MSG_KILL, sizeof(k) };
 			sandbox__msg_send(c->sock, &k, sizeof(k), NULL, 0);
-			sandbox__cg_kill(&cg);
+			sandbox__cg_kill(cgp);
 			kill_deadline = now + 5000000000ull;
 		} else if (killed && kill_deadline && now >= kill_deadline && !done) {
 			cell_break(c, "the cell's init did not end the run in time");
@@ -664,7 +664,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		killed = KILL_OUTPUT;
 	struct cg_stats st;
 	memset(&st, 0, sizeof(st));
-	bool have_stats = cg.kind != CG_NONE && sandbox__cg_stats(&cg, &st) == 0;
+	bool have_stats = cgp->kind != CG_NONE && sandbox__cg_stats(cgp, &st) == 0;
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, &st, have_stats, c->cg_kind, c->cg_why,
 		      out_over, err_over);
@@ -680,9 +680,9 @@ out_rc:
 	}
 	if (own_stdin >= 0)
 		close(own_stdin);
-	if (cg.kind != CG_NONE && sandbox__cg_destroy(&cg) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
+	if (cgp->kind != CG_NONE && sandbox__cg_end(cgp) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
 		r->status = SANDBOX_INTERNAL_ERROR;
-		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg.name);
+		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cgp->name);
 	}
 	trace("cgroup removed");
 	return rc;

@@ -157,20 +157,26 @@ void sandbox__cg_sweep_slot(enum cg_kind kind, unsigned slot)
 		sandbox__cgv2_sweep(prefix);
 }
 
-static void cg_clear(struct cg_run *cg, enum cg_kind kind)
+void sandbox__cg_clear(struct cg_run *cg, enum cg_kind kind)
 {
 	memset(cg, 0, sizeof(*cg));
 	cg->kind = kind;
-	cg->dir_fd = cg->cpu_fd = cg->peak_fd = cg->oom_fd = cg->kill_fd = -1;
+	cg->dir_fd = cg->cpu_fd = cg->peak_fd = cg->oom_fd = cg->kill_fd = cg->usage_fd = -1;
 	for (int i = 0; i < 3; i++)
 		cg->task_fds[i] = -1;
 }
 
-int sandbox__cg_create(struct cg_run *cg, enum cg_kind kind, unsigned slot,
-		       uint64_t seq, const struct sandbox_limits *limits,
-		       char *why, size_t len)
+int sandbox__cg_begin(struct cg_run *cg, enum cg_kind kind, unsigned slot,
+		      uint64_t seq, const struct sandbox_limits *limits,
+		      char *why, size_t len)
 {
-	cg_clear(cg, kind);
+	if (cg->live && kind == CG_V1) {
+		int rc = sandbox__cgv1_reset(cg, limits, why, len);
+		if (rc == 0)
+			return 0;
+		sandbox__cg_destroy(cg);  /* start over with a new group */
+	}
+	sandbox__cg_clear(cg, kind);
 	snprintf(cg->name, sizeof(cg->name), "%u.%" PRIu64, slot, seq);
 	int rc = 0;
 	if (kind == CG_V1)
@@ -179,9 +185,19 @@ int sandbox__cg_create(struct cg_run *cg, enum cg_kind kind, unsigned slot,
 		rc = sandbox__cgv2_create(cg, cg->name, limits, why, len);
 	if (rc < 0) {
 		sandbox__cg_destroy(cg);
-		cg_clear(cg, kind);
+		sandbox__cg_clear(cg, kind);
+		return rc;
 	}
-	return rc;
+	cg->live = true;
+	cg->applied = *limits;
+	return 0;
+}
+
+int sandbox__cg_end(struct cg_run *cg)
+{
+	if (cg->kind == CG_V1 && cg->live)
+		return 0;
+	return sandbox__cg_destroy(cg);
 }
 
 int sandbox__cg_cpu_ns(struct cg_run *cg, uint64_t *ns)
@@ -218,7 +234,7 @@ void sandbox__cg_kill(struct cg_run *cg)
 int sandbox__cg_destroy(struct cg_run *cg)
 {
 	int *fds[] = { &cg->dir_fd, &cg->cpu_fd, &cg->peak_fd, &cg->oom_fd,
-		       &cg->kill_fd, &cg->task_fds[0], &cg->task_fds[1],
+		       &cg->kill_fd, &cg->usage_fd, &cg->task_fds[0], &cg->task_fds[1],
 		       &cg->task_fds[2] };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -232,5 +248,6 @@ int sandbox__cg_destroy(struct cg_run *cg)
 			rc = r;
 	}
 	cg->ndirs = 0;
+	cg->live = false;
 	return rc;
 }

@@ -13,9 +13,16 @@
  *   memory.limit_in_bytes        the cell's memory, all processes together
  *   memory.memsw.limit_in_bytes  the same value, so swap cannot extend it
  *   pids.max                     processes and threads together
- *   cpuacct.usage                CPU of every task (read, never written)
- *   memory.max_usage_in_bytes    peak (fresh group: nothing older in it)
+ *   cpuacct.usage                CPU of every task; "0" resets it
+ *   memory.max_usage_in_bytes    peak; "0" resets it to the current usage
+ *   memory.usage_in_bytes        charged now: before a run, that is page
+ *                                cache charged by earlier runs, subtracted
+ *                                from the peak
  *   memory.oom_control           its oom_kill counter tells an OOM kill
+ *
+ * A warm cell keeps its group from run to run and resets the counters:
+ * creating and removing a memory cgroup costs more than the rest of a
+ * run's cgroup work together.
  */
 #include "sandbox/cgroup_mounts.h"
 #include "sandbox/internal.h"
@@ -78,6 +85,63 @@ static int dir_for(struct cg_run *cg, const char *mnt, const char *name)
 	return cg->ndirs++;
 }
 
+/* Writes the memory and pids limits that differ from old (all if NULL). */
+static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
+		      const struct sandbox_limits *old, char *why, size_t len)
+{
+	const char *mem = cg->dirs[cg->ndirs_mem], *pids = cg->dirs[cg->ndirs_pids];
+	char v[32];
+	int rc = 0;
+	if (!old || old->memory_kb != l->memory_kb) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
+		/* memsw must stay >= the limit: raise memsw first when
+		 * growing, the limit first when shrinking. */
+		bool grow = old && l->memory_kb > old->memory_kb;
+		if (grow)
+			rc = write_in(mem, "memory.memsw.limit_in_bytes", v);
+		if (rc == 0 || rc == -ENOENT)
+			rc = write_in(mem, "memory.limit_in_bytes", v);
+		if (rc == 0 && !grow) {
+			/* Absent when the kernel has no swap accounting. */
+			int r = write_in(mem, "memory.memsw.limit_in_bytes", v);
+			if (r < 0 && r != -ENOENT)
+				rc = r;
+		}
+		if (rc < 0) {
+			snprintf(why, len, "cannot set the memory limit of cgroup %s: %s",
+				 cg->name, strerror(-rc));
+			return rc;
+		}
+	}
+	if (!old || old->processes != l->processes) {
+		snprintf(v, sizeof(v), "%u", l->processes);
+		rc = write_in(pids, "pids.max", v);
+		if (rc < 0) {
+			snprintf(why, len, "cannot set pids.max of cgroup %s: %s", cg->name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *l, char *why, size_t len)
+{
+	int rc = set_limits(cg, l, &cg->applied, why, len);
+	if (rc < 0)
+		return rc;
+	cg->applied = *l;
+	if (pwrite(cg->cpu_fd, "0", 1, 0) != 1 || pwrite(cg->peak_fd, "0", 1, 0) != 1) {
+		snprintf(why, len, "cannot reset the counters of cgroup %s: %s", cg->name, strerror(errno));
+		return -errno;
+	}
+	rc = sandbox__read_u64_fd(cg->usage_fd, &cg->base_usage);
+	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &cg->base_oom) < 0)
+		cg->base_oom = 0;
+	if (rc < 0)
+		snprintf(why, len, "cannot read cgroup %s: %s", cg->name, strerror(-rc));
+	return rc;
+}
+
 int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *l, char *why, size_t len)
 {
@@ -89,34 +153,21 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-cpu));
 		return cpu;
 	}
-	char v[32];
-	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
-	int rc = write_in(cg->dirs[mem], "memory.limit_in_bytes", v);
-	if (rc == 0) {
-		/* Absent when the kernel has no swap accounting. */
-		int r = write_in(cg->dirs[mem], "memory.memsw.limit_in_bytes", v);
-		if (r < 0 && r != -ENOENT)
-			rc = r;
-	}
-	if (rc < 0) {
-		snprintf(why, len, "cannot set memory limit of cgroup %s: %s", name, strerror(-rc));
+	cg->ndirs_mem = mem;
+	cg->ndirs_pids = pids;
+	int rc = set_limits(cg, l, NULL, why, len);
+	if (rc < 0)
 		return rc;
-	}
-	snprintf(v, sizeof(v), "%u", l->processes);
-	rc = write_in(cg->dirs[pids], "pids.max", v);
-	if (rc < 0) {
-		snprintf(why, len, "cannot set pids.max of cgroup %s: %s", name, strerror(-rc));
-		return rc;
-	}
 	for (int i = 0; i < cg->ndirs; i++) {
 		cg->task_fds[i] = open_in(cg->dirs[i], "tasks", O_WRONLY);
 		if (cg->task_fds[i] < 0)
 			goto fail;
 	}
-	cg->cpu_fd = open_in(cg->dirs[cpu], "cpuacct.usage", O_RDONLY);
-	cg->peak_fd = open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDONLY);
+	cg->cpu_fd = open_in(cg->dirs[cpu], "cpuacct.usage", O_RDWR);
+	cg->peak_fd = open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDWR);
+	cg->usage_fd = open_in(cg->dirs[mem], "memory.usage_in_bytes", O_RDONLY);
 	cg->oom_fd = open_in(cg->dirs[mem], "memory.oom_control", O_RDONLY);
-	if (cg->cpu_fd < 0 || cg->peak_fd < 0 || cg->oom_fd < 0)
+	if (cg->cpu_fd < 0 || cg->peak_fd < 0 || cg->oom_fd < 0 || cg->usage_fd < 0)
 		goto fail;
 	return 0;
 fail:
@@ -132,6 +183,11 @@ int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 		rc = sandbox__read_u64_fd(cg->peak_fd, &st->peak_bytes);
 	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
 		st->oom_kills = 0;
+	/* What earlier runs left charged (page cache) is not this run's. */
+	st->peak_bytes = st->peak_bytes > cg->base_usage ? st->peak_bytes - cg->base_usage : 0;
+	st->oom_kills = st->oom_kills > cg->base_oom ? st->oom_kills - cg->base_oom : 0;
+	if (!st->peak_bytes)
+		st->peak_bytes = 4096;  /* nonzero: the peak was measured */
 	return rc;
 }
 

@@ -51,6 +51,7 @@ struct cg_run {
 	 * cpuacct); the program writes "0" to each tasks file itself. */
 	char dirs[3][320];
 	int ndirs;
+	int ndirs_mem, ndirs_pids;  /* index in dirs of the memory, pids dirs */
 	int task_fds[3];
 	/* v2: the directory, passed to clone3(CLONE_INTO_CGROUP). */
 	int dir_fd;
@@ -58,6 +59,11 @@ struct cg_run {
 	int peak_fd;  /* memory.max_usage_in_bytes (v1) or memory.peak (v2) */
 	int oom_fd;   /* memory.oom_control (v1) or memory.events (v2) */
 	int kill_fd;  /* cgroup.kill (v2, kernel 5.14+) */
+	int usage_fd; /* memory.usage_in_bytes (v1) */
+	bool live;    /* created; a v1 group is kept for the cell's next run */
+	struct sandbox_limits applied;  /* limits written to it */
+	uint64_t base_usage;  /* v1: memory charged before the run (cache) */
+	uint64_t base_oom;    /* v1: OOM kills before the run */
 };
 
 struct cg_stats {
@@ -70,9 +76,16 @@ struct cg_stats {
 enum cg_kind sandbox__cg_detect(enum sandbox_cgroup_mode mode, char *why, size_t len);
 /* Removes leftovers of a slot's earlier, crashed holder. */
 void sandbox__cg_sweep_slot(enum cg_kind kind, unsigned slot);
-int sandbox__cg_create(struct cg_run *cg, enum cg_kind kind, unsigned slot,
-		       uint64_t seq, const struct sandbox_limits *limits,
-		       char *why, size_t len);
+/* A cgroup with no descriptors and no directory. */
+void sandbox__cg_clear(struct cg_run *cg, enum cg_kind kind);
+/* Gets cg ready for a run: creates it, or (v1) resets a live group's
+ * counters and limits, which is cheaper than a new memory cgroup. */
+int sandbox__cg_begin(struct cg_run *cg, enum cg_kind kind, unsigned slot,
+		      uint64_t seq, const struct sandbox_limits *limits,
+		      char *why, size_t len);
+/* After a run: v2 groups are removed (memory.peak cannot be reset before
+ * 6.12), v1 groups kept.  Returns 0 or -errno. */
+int sandbox__cg_end(struct cg_run *cg);
 int sandbox__cg_cpu_ns(struct cg_run *cg, uint64_t *ns);
 int sandbox__cg_stats(struct cg_run *cg, struct cg_stats *st);
 /* Kills every task of the run's cgroup (v2 cgroup.kill, v1 signals). */
@@ -84,6 +97,8 @@ int sandbox__cg_destroy(struct cg_run *cg);
 int sandbox__cgv1_usable(char *why, size_t len);
 int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *limits, char *why, size_t len);
+int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *limits,
+			char *why, size_t len);
 int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st);
 void sandbox__cgv1_kill(struct cg_run *cg);
 void sandbox__cgv1_sweep(const char *prefix);
