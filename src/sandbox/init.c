@@ -299,7 +299,7 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 	setfsuid(s->cfg.uid);
 	int rc = 0;
 	char tmp[1100];
-	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%.1024s", path);
 	for (char *c = strchr(tmp, '/'); c && !rc; c = strchr(c + 1, '/')) {
 		*c = '\0';
 		if (mkdirat(dirfd, tmp, 0755) < 0 && errno != EEXIST)
@@ -335,7 +335,7 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 	setfsgid(0);
 	close(dirfd);
 	if (rc < 0)
-		snprintf(why, wlen, "cannot place %s in /box: %s", path, strerror(-rc));
+		snprintf(why, wlen, "cannot place %.200s in /box: %s", path, strerror(-rc));
 	return rc;
 }
 
