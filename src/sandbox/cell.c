@@ -60,7 +60,10 @@ static uint64_t trace_t0;
 static void trace(const char *what)
 {
 	if (trace_on < 0)
-		trace_on = getenv("RUNCELL_TRACE") != NULL;
+	{
+		const char *v = getenv("RUNCELL_TRACE");
+		trace_on = v && *v && strcmp(v, "0") != 0;
+	}
 	if (!trace_on)
 		return;
 	uint64_t now = clock_now_ns();
@@ -142,9 +145,16 @@ static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t 
 			snprintf(why, len, "bind %s: paths must be absolute, without ..", b->host ? b->host : "");
 			return -EINVAL;
 		}
-		if (!strcmp(cell, "/") || !strncmp(cell, "/proc", 5) || !strncmp(cell, "/dev", 4) ||
-		    !strcmp(cell, "/box") || !strcmp(cell, "/tmp") || !strncmp(cell, "/.runcell", 9)) {
-			snprintf(why, len, "bind %s: %s is managed by the cell", b->host, cell);
+		static const char *const managed[] = { "/proc", "/dev", "/box", "/tmp", "/.runcell" };
+		bool clash = !strcmp(cell, "/");
+		for (size_t k = 0; k < sizeof(managed) / sizeof(managed[0]); k++) {
+			size_t n = strlen(managed[k]);
+			if (!strncmp(cell, managed[k], n) && (cell[n] == '\0' || cell[n] == '/'))
+				clash = true;
+		}
+		if (clash) {
+			snprintf(why, len, "bind %s: %s is managed by the cell (/, /proc, /dev, /box, /tmp)",
+				 b->host, cell);
 			return -EINVAL;
 		}
 		struct stat st;
@@ -417,14 +427,14 @@ static const char *signal_text(int sig)
 
 static void finish_result(struct sandbox_result *r, const struct sandbox_run_spec *spec,
 			  const struct cell_done_msg *d, enum kill_reason why_killed,
-			  const struct cg_stats *st, bool have_stats, enum cg_kind kind,
-			  const char *cg_why, bool out_over, bool err_over)
+			  bool kill_sent, const struct cg_stats *st, bool have_stats,
+			  enum cg_kind kind, const char *cg_why, bool out_over)
 {
 	const struct sandbox_limits *l = &spec->limits;
 	r->wall_ms = (d->end_ns - d->start_ns) / 1000000;
 	if (have_stats) {
 		r->cpu_ms = st->cpu_ns / 1000000;
-		r->memory_kb = st->peak_bytes ? st->peak_bytes / 1024 : d->rusage_maxrss_kb;
+		r->memory_kb = st->peak_known ? st->peak_bytes / 1024 : d->rusage_maxrss_kb;
 	} else {
 		r->cpu_ms = d->rusage_cpu_ns / 1000000;
 		r->memory_kb = d->rusage_maxrss_kb;
@@ -439,6 +449,8 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 
 	if (d->exec_errno < 0) {
 		r->status = SANDBOX_INTERNAL_ERROR;
+		r->exit_code = -1;
+		r->signal = 0;
 		snprintf(m, ml, "%s", d->error);
 	} else if (why_killed == KILL_CPU || over_cpu) {
 		r->status = SANDBOX_TIME_LIMIT;
@@ -471,15 +483,14 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 		r->status = SANDBOX_OK;
 		snprintf(m, ml, "exited normally");
 	}
-	if (why_killed != KILL_NONE && r->status != SANDBOX_INTERNAL_ERROR) {
+	if (kill_sent && r->status != SANDBOX_INTERNAL_ERROR) {
 		r->signal = SIGKILL;
 		r->exit_code = -1;
 	}
-	(void)err_over;
 	if (kind == CG_NONE) {
 		size_t used = strlen(m);
 		snprintf(m + used, ml - used, "; %s", cg_why);
-	} else if (have_stats && !st->peak_bytes) {
+	} else if (have_stats && !st->peak_known) {
 		size_t used = strlen(m);
 		snprintf(m + used, ml - used, "; memory is the largest process's peak (no memory.peak)");
 	}
@@ -601,7 +612,10 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				goto out;
 			}
 			if (u.hdr.type == CELL_MSG_READY) {
+				/* A one-shot cell's build does not count as the
+				 * program's wall time. */
 				c->ready = true;
+				wall_deadline = clock_now_ns() + l->wall_ms * 1000000ull;
 	trace("cell ready");
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
@@ -666,8 +680,8 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	memset(&st, 0, sizeof(st));
 	bool have_stats = cgp->kind != CG_NONE && sandbox__cg_stats(cgp, &st) == 0;
 	trace("output drained, stats read");
-	finish_result(r, spec, &dmsg, killed, &st, have_stats, c->cg_kind, c->cg_why,
-		      out_over, err_over);
+	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,
+		      c->cg_why, out_over);
 out:
 	rc = 0;
 out_rc:
@@ -703,10 +717,8 @@ int sandbox_run(const struct sandbox_cell_config *cfg, const struct sandbox_run_
 		snprintf(r->message, sizeof(r->message), "%s", why);
 		return rc;
 	}
-	struct sandbox_cell_config one = *cfg;
-	one.reexec = false;
 	struct sandbox_cell *c;
-	rc = cell_open(&one, &c, false, why, sizeof(why));
+	rc = cell_open(cfg, &c, false, why, sizeof(why));
 	if (rc < 0) {
 		if (rc == -EINVAL || rc == -E2BIG || rc == -ENOENT || rc == -ENOTSUP) {
 			snprintf(r->message, sizeof(r->message), "%s", why);

@@ -186,8 +186,7 @@ int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 	/* What earlier runs left charged (page cache) is not this run's. */
 	st->peak_bytes = st->peak_bytes > cg->base_usage ? st->peak_bytes - cg->base_usage : 0;
 	st->oom_kills = st->oom_kills > cg->base_oom ? st->oom_kills - cg->base_oom : 0;
-	if (!st->peak_bytes)
-		st->peak_bytes = 4096;  /* nonzero: the peak was measured */
+	st->peak_known = rc == 0;
 	return rc;
 }
 

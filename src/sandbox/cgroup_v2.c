@@ -153,8 +153,10 @@ int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st)
 	uint64_t us = 0;
 	int rc = sandbox__read_key_u64_fd(cg->cpu_fd, "usage_usec", &us);
 	st->cpu_ns = us * 1000;
-	if (rc == 0 && cg->peak_fd >= 0)
+	if (rc == 0 && cg->peak_fd >= 0) {
 		rc = sandbox__read_u64_fd(cg->peak_fd, &st->peak_bytes);
+		st->peak_known = rc == 0;
+	}
 	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
 		st->oom_kills = 0;
 	return rc;

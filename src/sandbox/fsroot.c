@@ -157,9 +157,13 @@ static int build_etc(const struct init_config *c, char *why, size_t len)
 		FAIL("cannot write /etc: %s", strerror(errno));
 	/* What the dynamic loader and Debian's alternatives need; absent
 	 * entries are skipped. */
-	static const char *const etc_binds[] = { "/etc/ld.so.cache", "/etc/alternatives" };
+	static const char *const etc_binds[] = { "/etc/ld.so.cache", "/etc/alternatives",
+						   "/etc/resolv.conf" };
 	for (size_t i = 0; i < sizeof(etc_binds) / sizeof(etc_binds[0]); i++) {
 		struct stat st;
+		/* Name resolution only matters with the host's network. */
+		if (!c->net && !strcmp(etc_binds[i], "/etc/resolv.conf"))
+			continue;
 		if (stat(etc_binds[i], &st) < 0)
 			continue;
 		char dst[128];

@@ -68,7 +68,8 @@ struct cg_run {
 
 struct cg_stats {
 	uint64_t cpu_ns;
-	uint64_t peak_bytes;  /* 0 when the kernel cannot tell */
+	uint64_t peak_bytes;
+	bool peak_known;      /* false when the kernel cannot tell */
 	uint64_t oom_kills;
 };
 
