@@ -49,7 +49,7 @@ UID_LO, UID_HI = 60000, 61000
 CANARY = "/tmp/runcell-suite-canary-%d" % os.getpid()
 HOST_UNIX = "/tmp/runcell-suite-%d.sock" % os.getpid()
 HOST_ABSTRACT = "runcell-suite-%d" % os.getpid()
-SHARED = os.path.join(BUILD, "shared")
+SHARED = os.path.join(BUILD, "shared-%d" % os.getpid())
 STDIN100 = os.path.join(BUILD, "stdin-100m")
 MB = 1024
 DEFAULT_ENV = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box", "LANG=C.UTF-8"}
@@ -179,14 +179,38 @@ def case_of(info):
     return None
 
 
-def foreign_runcell(table):
-    """Some other runcell (another engineer's) is running on the host."""
-    for pid, info in table.items():
-        if pid == os.getpid() or ours(info):
-            continue
-        if os.path.basename(info["exe"]) == "runcell" or "runcell" in info["cmdline"].split(" ")[0]:
-            return True
-    return False
+def foreign_candidate(pid):
+    """A runcell (or another program using the sandbox) not started by this
+    driver: other engineers share the machine."""
+    try:
+        exe = os.path.basename(os.readlink("/proc/%d/exe" % pid))
+    except OSError:
+        return False
+    if "runcell" not in exe and "sandbox" not in exe:
+        return False
+    return not ours({"environ": read("/proc/%d/environ" % pid, True) or b""})
+
+
+class ForeignWatch:
+    """Samples the process table every 100 ms and remembers when a foreign
+    runcell was last seen, so that host checks do not blame a case for
+    another user's cells."""
+
+    def __init__(self):
+        self.last = 0.0
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        me = os.getpid()
+        while True:
+            for d in os.listdir("/proc"):
+                if d.isdigit() and int(d) != me and foreign_candidate(int(d)):
+                    self.last = time.monotonic()
+                    break
+            time.sleep(0.1)
+
+    def seen_since(self, t):
+        return self.last >= t
 
 
 def cgroup_dirs():
@@ -224,6 +248,7 @@ class Host:
 
     def __init__(self, listeners):
         self.listeners = listeners
+        self.watch = ForeignWatch()
         self.prints = {p: fingerprint(p) for p in WATCHED}
         self.bin_list = sorted(os.listdir(BIN))
 
@@ -249,12 +274,12 @@ class Host:
                 return left, unmarked, table
             time.sleep(0.05)
 
-    def check_wave(self, names, before_mounts, before_uid):
+    def check_wave(self, names, before_mounts, before_uid, wave_start):
         errs = []
         left, unmarked, table = self.leftovers(names)
         if left:
             errs.append("processes left on the host: " + "; ".join(left[:5]))
-        foreign = foreign_runcell(table)
+        foreign = self.watch.seen_since(wave_start - 1)
         new_unmarked = [p for p in unmarked if p not in before_uid]
         if new_unmarked and not foreign:
             errs.append("unmarked cell-uid processes appeared: " + "; ".join(
@@ -265,10 +290,15 @@ class Host:
             if not cg or time.time() > deadline:
                 break
             time.sleep(0.05)
-        if cg and not foreign_runcell(proc_table()):
+        if cg:
+            time.sleep(0.25)   # let the watcher notice a foreign run that just began
+            cg &= cgroup_dirs()
+        if cg and not self.watch.seen_since(wave_start - 1):
             errs.append("cgroup dirs left: " + ", ".join(sorted(cg)[:4]))
+        elif cg:
+            log("cgroup dirs present while another runcell ran (not checked): %s" % sorted(cg)[:4])
         new_mounts = mounts() - before_mounts
-        if new_mounts and not foreign:
+        if new_mounts and not self.watch.seen_since(wave_start - 1):
             errs.append("new host mounts: " + "; ".join(sorted(new_mounts)[:3]))
         for p, fp in self.prints.items():
             now = fingerprint(p)
@@ -583,8 +613,13 @@ def run_huge_argv(case):
     return errs, cmd[:8] + ["...(1000 args of 1000 bytes)"]
 
 
-def big_argv_check(res, case):
-    args = case.argv[1:]
+def argv_check(args):
+    def more(res):
+        return big_argv_check(res, args)
+    return more
+
+
+def big_argv_check(res, args):
     want = ("%d\0" % (len(args) + 1)).encode() + b"".join(a.encode() + b"\0" for a in args)
     got = out_bytes(res, "stdout")
     return [] if got == want else ["argv changed on the way (%d bytes vs %d)" % (len(got), len(want))]
@@ -621,7 +656,7 @@ def run_bad_options(case):
 def run_box_symlinks(case):
     """--box copies a directory in: regular files arrive, symlinks to host
     files must not bring host content (copied as links, skipped or refused)."""
-    box = os.path.join(BUILD, "boxsrc")
+    box = os.path.join(BUILD, "boxsrc-%d" % os.getpid())
     shutil.rmtree(box, ignore_errors=True)
     os.makedirs(os.path.join(box, "sub"))
     with open(os.path.join(box, "hello.txt"), "w") as f:
@@ -664,6 +699,56 @@ def run_cgroup_none(case):
     return errs, cmd
 
 
+def run_passthrough(case):
+    """Without --json the program's streams pass through and runcell adds
+    one summary line on stderr; its exit status is still 0."""
+    cmd = [RUNCELL, "run", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"]
+    rc, out, err, _ = invoke(cmd, timeout=30)
+    errs = []
+    if rc != 0:
+        errs.append("runcell exit status %r, want 0" % rc)
+    if out != b"out\n":
+        errs.append("stdout %r, want 'out\\n'" % out[:100])
+    if not err.startswith(b"err\n") or err[4:].count(b"\n") != 1 or not err.endswith(b"\n"):
+        errs.append("stderr %r, want 'err\\n' and one summary line" % err[:200])
+    return errs, cmd
+
+
+def run_probe_selftest(case):
+    """The probe must be able to fail: run it next to planted leftovers."""
+    script = ("touch /box/f /tmp/f /dev/shm/f; /t/sysv_ipc >/dev/null; sleep 5 & "
+              "exec /t/probe")
+    cmd = runcell_cmd(case, ["/bin/sh", "-c", script], [])
+    rc, out, err, _ = invoke(cmd, timeout=30)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    want = ["BAD process", "/box/f left", "/tmp/f left", "/dev/shm/f left", "sysvipc/shm", "sysvipc/msg",
+            "sysvipc/sem"]
+    return schema(res[0]) + expect("runtime_error", code=1, out_has=want)(res[0], case), cmd
+
+
+def run_host_selftest(case):
+    """The host check must be able to fail: a host process carrying a case
+    marker and a cell uid is reported."""
+    env = {"PATH": "/usr/bin:/bin", CASE_MARK: case.name}
+
+    def demote():
+        os.setgid(60999)
+        os.setuid(60999)
+    p = subprocess.Popen(["/bin/sleep", "5"], env=env, preexec_fn=demote)
+    try:
+        time.sleep(0.1)
+        left, unmarked, _ = HOST.leftovers({case.name})
+    finally:
+        p.kill()
+        p.wait()
+    if not any("pid %d " % p.pid in x for x in left):
+        return ["host check missed a marked process (found %r)" % left], []
+    return [], []
+
+
+HOST = None
 HOST_SLEEPERS = []
 
 
@@ -793,6 +878,25 @@ def capped(stream, cap_bytes, fill):
     return more
 
 
+def one_capped(cap):
+    """Both streams flood: the first over the cap ends the run; it holds
+    exactly the cap and is marked truncated, the other is within the cap."""
+    def more(res):
+        errs = []
+        full = [s for s in ("stdout", "stderr") if res[s + "_truncated"]]
+        if not full:
+            errs.append("no stream marked truncated")
+        for s in ("stdout", "stderr"):
+            b = out_bytes(res, s)
+            if len(b) > cap or (s in full and len(b) != cap):
+                errs.append("%s holds %d bytes (truncated %s), cap %d" % (s, len(b), res[s + "_truncated"], cap))
+            line = (s + "-flood\n").encode()
+            if b and not (line * (len(b) // len(line) + 1)).startswith(b):
+                errs.append("%s content corrupted" % s)
+        return errs
+    return more
+
+
 WEIRD_OUT = (b"A\xff\xfe\x80B\0C\r\n\x1b[31mred\x1b[0m\xc3\x28\xe2\x82\n"
              + bytes(ord("a") + i % 26 for i in range(1 << 20)) + b"\n")
 WEIRD_ERR = b"err\0or\r\n\xc3\xa9t\xc3\xa9\n"
@@ -858,9 +962,11 @@ def build_cases(listeners):
         "memory")
     # -- CPU and wall
     add("cpu_calibrate_500ms", t("cpu_burn", "500", "300"), [],
-        T("ok", code=0, cpu=tol(500, 10), wall=(780, 1300)), "cpu", parallel=False)
+        T("ok", code=0, cpu=tol(500, 10), wall=(790, 2500)), "cpu", parallel=False)
     add("cpu_threads_4x500ms", t("threads_spin", "4", "0.5"), ["--cpu-time=5"],
-        T("ok", code=0, cpu=tol(2000, 10), wall=(900, 1800)), "cpu", parallel=False)
+        T("ok", code=0, cpu=tol(2000, 10), wall=(900, 4000)), "cpu", parallel=False)
+    add("cpu_children_unwaited", t("cpu_children", "2", "300"), [],
+        T("ok", code=0, cpu=tol(600, 10)), "cpu", parallel=False)
     add("cpu_spin", t("spin"), ["--cpu-time=1"], T("time_limit", cpu=(950, 1500), wall=(900, 3000)),
         "cpu", parallel=False)
     add("cpu_threads_8_forever", t("threads_spin", "8", "0"), ["--cpu-time=1"],
@@ -879,9 +985,16 @@ def build_cases(listeners):
         T("output_limit", more=capped("stdout", 4096 * 1024, b"A")), "output", elapsed=6)
     add("out_flood_both", t("flood_both"), ["--output=256"],
         T("output_limit", wall=(0, 3000), more=flood_both_check), "output", elapsed=6)
-    add("out_flood_sh", t("flood.sh"), ["--output=64"], T("output_limit",
-        more=capped("stdout", 65536, b"stdout-flood\n")), "output", elapsed=6)
+    add("out_flood_sh", t("flood.sh"), ["--output=64"], T("output_limit", more=one_capped(65536)),
+        "output", elapsed=6)
     add("out_file_size", t("fsize_bomb"), ["--file-size=8"], T("output_limit", sig={25, None}), "output")
+    add("out_exact_cap", t("out_exact", "65536"), ["--output=64"],
+        T("ok", code=0, out="b" * 65536, more=lambda r: ["stdout_truncated true at exactly the cap"]
+          if r["stdout_truncated"] else []), "output")
+    add("out_cap_plus_one", t("out_exact", "65537"), ["--output=64"],
+        T("output_limit", more=capped("stdout", 65536, b"b")), "output")
+    add("out_cap_plus_one_stderr", t("out_exact", "65537", "err"), ["--output=64"],
+        T("output_limit", more=capped("stderr", 65536, b"b")), "output")
     add("out_fallocate_100g", t("fallocate"), [], clean(), "output")
     add("out_disk_fill", t("disk_fill"), [], T("ok", code=0, more=stdout_num("ENOSPC", 48, 64)), "output")
     add("out_disk_fill_16", t("disk_fill"), ["--disk=16"], T("ok", code=0, more=stdout_num("ENOSPC", 8, 16)),
@@ -916,7 +1029,8 @@ def build_cases(listeners):
         T("ok", code=0, more=env_exact(["FOO=bar", "WEIRD=a b;$(x)"])), "secrets", mark=False)
     add("env_py", t("env_dump.py"), [], T("ok", code=0, more=env_loose), "secrets")
     add("env_sh", t("env_dump.sh"), [], T("ok", code=0, more=env_loose), "secrets")
-    add("proc_scan", t("proc_scan", "/work", "/etc/shadow", CANARY), [], clean(), "secrets")
+    add("proc_scan", t("proc_scan", "/work", "/etc/shadow", CANARY), ["--env=FIRST_IN_CELL=1"], clean(),
+        "secrets")
     add("proc_mountinfo", t("mountinfo", "/root", "/home", "shadow", os.path.basename(CANARY), "docker"), [],
         clean(), "secrets")
     add("proc_kernel_info", t("kernel_info"), [], clean(), "secrets")
@@ -955,17 +1069,26 @@ def build_cases(listeners):
     add("priv_int80", t("int80"), [], T("signaled", sig=31, out=""), "privilege", skip=int80_skip)
     add("priv_x32", t("x32"), [], T("signaled", sig=31, out=""), "privilege")
     # -- argv and env
-    add("argv_literal", t("argv_dump", *LITERAL_ARGS), [], T("ok", code=0, more=big_argv_check), "argv")
+    add("argv_literal", t("argv_dump", *LITERAL_ARGS), [], T("ok", code=0, more=argv_check(LITERAL_ARGS)), "argv")
     add("argv_literal_sh", t("argv_dump.sh", *LITERAL_ARGS), [], T("ok", code=0, out="%d\n" % len(
         LITERAL_ARGS) + "".join("[%s]\n" % a for a in LITERAL_ARGS)), "argv")
-    add("argv_1500k", t("argv_dump", *["y" * 999 + str(i % 10) for i in range(1500)]), [],
-        T("ok", code=0, more=big_argv_check), "argv")
+    big = ["y" * 999 + str(i % 10) for i in range(1500)]
+    add("argv_1500k", t("argv_dump", *big), [], T("ok", code=0, more=argv_check(big)), "argv")
     add("argv_huge_e2big", [], run=run_huge_argv, group="argv")
     add("env_10000_vars", [], run=run_many_env, group="argv", mark=False)
+    add("exit_255", ["/bin/sh", "-c", "exit 255"], [], T("runtime_error", code=255), "argv")
+    add("signal_self_kill", ["/bin/sh", "-c", "kill -9 $$"], [], T("signaled", sig=9), "argv")
+    add("signal_abort", ["/usr/bin/python3", "-c", "import os; os.abort()"], [], T("signaled", sig=6), "argv")
+    add("stdin_default_empty", t("stdin_count"), [], T("ok", code=0, out="0\n"), "argv")
     add("exec_missing", ["/t/does-not-exist"], [], T("runtime_error", code=127), "argv")
     add("exec_missing_path", ["no-such-program-anywhere"], [], T("runtime_error", code=127), "argv")
     add("exec_not_executable", ["/etc/hosts"], [], T("runtime_error"), "argv")
     add("bad_options", [], run=run_bad_options, group="argv")
+    add("plain_passthrough", [], run=run_passthrough, group="argv")
+    add("fd_exhaust_16", t("fd_exhaust"), ["--open-files=16"], T("ok", code=0, out="opened 13 EMFILE\n"),
+        "secrets")
+    add("selftest_probe_fails", [], run=run_probe_selftest, group="selftest")
+    add("selftest_host_check_fails", [], run=run_host_selftest, group="selftest", parallel=False)
     add("cgroup_none_said", [], run=run_cgroup_none, group="argv")
     return L
 
@@ -1011,6 +1134,27 @@ def build():
 
 # ---------------------------------------------------------------- main
 
+def preflight():
+    """The hostile programs delete and overwrite system files when they are
+    not contained: before any of them runs, check that a cell really runs a
+    program as an unprivileged uid in its own /box."""
+    case = Case("preflight", t("euid"), mark=False)
+    cmd = runcell_cmd(case, ["/bin/sh", "-c", "/t/euid; pwd; test -e /work && echo host-fs-visible"], [])
+    rc, out, err, _ = invoke(cmd, timeout=30)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return res
+    r = res[0]
+    lines = r.get("stdout", "").split()
+    try:
+        uid = int(lines[1])
+    except (IndexError, ValueError):
+        return "unexpected output %r (status %s: %s)" % (r.get("stdout"), r.get("status"), r.get("message"))
+    if not UID_LO <= uid <= UID_HI or "host-fs-visible" in r["stdout"] or "/box" not in r["stdout"]:
+        return "the cell is not isolated: %r" % r["stdout"]
+    return None
+
+
 def main():
     global VERBOSE
     ap = argparse.ArgumentParser(description="hostile test suite for runcell")
@@ -1034,8 +1178,14 @@ def main():
         print("0 passed, 1 failed")
         return 1
 
+    why = preflight()
+    if why:
+        print("FAIL preflight: %s (hostile programs not run: they must never run outside a cell)" % why)
+        print("0 passed, 1 failed")
+        return 1
+    global HOST
     listeners = Listeners()
-    host = Host(listeners)
+    host = HOST = Host(listeners)
     cases = build_cases(listeners)
     plan = [("", c) for c in cases]
     if not args.no_warm:
@@ -1086,6 +1236,7 @@ def main():
             while i < len(plan) and len(wave) < args.jobs and plan[i][1].parallel:
                 wave.append(plan[i])
                 i += 1
+        wave_start = time.monotonic()
         before_mounts = mounts()
         before_uid = {pid for pid, info in proc_table().items() if UID_LO <= info["uid"] <= UID_HI}
         results = [None] * len(wave)
@@ -1098,7 +1249,7 @@ def main():
         for th in threads:
             th.join()
         names = {c.name for _, c in wave}
-        host_errs = host.check_wave(names, before_mounts, before_uid)
+        host_errs = host.check_wave(names, before_mounts, before_uid, wave_start)
         for k, (name, errs, reason, cmd) in enumerate(results):
             if errs is not None and host_errs:
                 others = [n for n, _, _, _ in results if n != name]
@@ -1111,6 +1262,8 @@ def main():
         os.unlink(CANARY)
     except OSError:
         pass
+    shutil.rmtree(SHARED, ignore_errors=True)
+    shutil.rmtree(os.path.join(BUILD, "boxsrc-%d" % os.getpid()), ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -1,8 +1,10 @@
 /* kernel_info: kernel-private files and logs must be out of reach:
  * /proc/kcore, /proc/kmsg, syslog(2), /sys, /proc/sysrq-trigger, and
- * /proc/kallsyms must not show real addresses. */
+ * /proc/kallsyms must not show real addresses; /dev holds only the
+ * minimal set (null zero full random urandom, fd stdin stdout stderr, shm). */
 #include "hostile.h"
 #include <sys/klog.h>
+#include <dirent.h>
 int main(void)
 {
 	char b[4096];
@@ -31,5 +33,19 @@ int main(void)
 	} else {
 		printf("good kallsyms closed: %s\n", strerror(errno));
 	}
+	static const char *const allowed[] = { ".", "..", "null", "zero", "full", "random", "urandom",
+		"fd", "stdin", "stdout", "stderr", "shm" };
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int ok = 0;
+		for (unsigned i = 0; i < sizeof allowed / sizeof *allowed; i++)
+			ok |= strcmp(e->d_name, allowed[i]) == 0;
+		if (!ok) {
+			printf("BAD /dev/%s present\n", e->d_name);
+			hs_bad++;
+		}
+	}
+	hs_check("/dev listed", d != NULL);
 	return hs_done();
 }

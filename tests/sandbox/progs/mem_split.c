@@ -1,6 +1,7 @@
 /* mem_split N MB: N children each touch MB megabytes and wait; together they
  * exceed the cell's memory although each alone fits.  The limit is on the
- * whole cell, so this must end as memory_limit. */
+ * whole cell: some are OOM-killed, the rest exit after 1 s, the parent
+ * exits 0, and the run must end as memory_limit. */
 #include "hostile.h"
 int main(int argc, char **argv)
 {
@@ -13,7 +14,7 @@ int main(int argc, char **argv)
 			if (!m) _exit(2);
 			for (size_t j = 0; j < len; j += 4096)
 				m[j] = 1;
-			pause();
+			hs_sleep_ms(1000);
 			_exit(0);
 		}
 	}

@@ -35,6 +35,19 @@ int main(int argc, char **argv)
 		hs_check("reached host listener with --net", r == 0);
 		return hs_done();
 	}
+	FILE *f = fopen("/proc/net/dev", "r");
+	char line[512];
+	int ifaces = 0, lo = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		char *colon = strchr(line, ':');
+		if (!colon) continue;
+		*colon = 0;
+		char *name = line + strspn(line, " ");
+		ifaces++;
+		if (strcmp(name, "lo") == 0) lo = 1;
+		else printf("interface %s\n", name);
+	}
+	hs_check("only lo in the network namespace", f && ifaces == 1 && lo);
 	HS_FAILS("tcp 127.0.0.1:PORT (host listener)", try_connect("127.0.0.1", port), ECONNREFUSED);
 	HS_FAILS("tcp 1.1.1.1:80", try_connect("1.1.1.1", 80), ENETUNREACH, EHOSTUNREACH);
 	HS_FAILS("tcp 169.254.169.254:80", try_connect("169.254.169.254", 80), ENETUNREACH, EHOSTUNREACH);

@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 	}
 	printf("pids: %s(self %d)\n", pids, getpid());
 	hs_check("no other pid visible in /proc", others == 0);
+	if (getenv("FIRST_IN_CELL"))
+		hs_check("program is pid 2", getpid() == 2);
 	const char *roots[] = { "/proc/1/root", "/proc/self/root", "/proc/2/root", "/proc/thread-self/root" };
 	for (unsigned r = 0; r < sizeof roots / sizeof *roots; r++)
 		for (int i = 1; i < argc; i++) {
