@@ -8,6 +8,8 @@ packages=(
 	python3                     # test drivers, Python hostile programs
 	bubblewrap hyperfine        # benchmark baselines
 	qemu-system-x86 cpio        # cgroup v2 tests in a small KVM guest
+	openjdk-17-jdk-headless     # a JVM under the cell's memory limit (tests)
+	golang-go                   # a Go binary under the cell's memory limit (tests)
 	strace
 )
 
