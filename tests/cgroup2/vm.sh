@@ -24,6 +24,8 @@
 #   RUNCELL_VM_TIMEOUT  seconds before the guest is killed (default 600)
 #   RUNCELL_VM_CGROUP   run CMD in this cgroup (e.g. system.slice/x.service) instead of
 #                       the root cgroup, like a service on a systemd host
+#   RUNCELL_VM_ACCEL    auto (default: KVM when usable for a stock kernel, else TCG),
+#                       kvm (exit 77 without /dev/kvm) or tcg (software emulation)
 #   RUNCELL_VM_DEBUG=1  show the guest kernel console on stderr
 #   RUNCELL_VM_KEEP=1   keep the per-run job dir (argv, env, console.log, status)
 # The guest environment is minimal: PATH HOME=/root LANG=C.UTF-8 TERM=dumb, plus the
@@ -43,9 +45,29 @@ CPUS=${RUNCELL_VM_CPUS:-2}
 TIMEOUT=${RUNCELL_VM_TIMEOUT:-600}
 QEMU=$(command -v qemu-system-x86_64 || true)
 
-[ -e /dev/kvm ] || vm_skip "/dev/kvm is missing"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || vm_skip "/dev/kvm is not accessible"
 [ -n "$QEMU" ] || vm_skip "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
+# KVM boots a stock kernel in about a second. A host whose /dev/kvm is PVM (kvm_pvm, a
+# paravirtual KVM for nested setups) runs only PVM-built guest kernels: a stock kernel
+# hangs right after decompression there, so software emulation (TCG) is used instead.
+case "${RUNCELL_VM_ACCEL:-auto}" in
+kvm)
+    [ -e /dev/kvm ] || vm_skip "/dev/kvm is missing"
+    [ -r /dev/kvm ] && [ -w /dev/kvm ] || vm_skip "/dev/kvm is not accessible"
+    ACCEL=kvm ;;
+tcg) ACCEL=tcg ;;
+auto)
+    if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
+        ACCEL=kvm
+    else
+        ACCEL=tcg
+    fi ;;
+*) vm_die "RUNCELL_VM_ACCEL must be auto, kvm or tcg" ;;
+esac
+if [ "$ACCEL" = kvm ]; then
+    ACCEL_ARGS=(-machine pc,accel=kvm -cpu host)
+else
+    ACCEL_ARGS=(-machine pc -accel tcg,thread=multi -cpu max)
+fi
 for tool in gcc python3 apt-get dpkg-deb flock timeout; do
     command -v "$tool" >/dev/null || vm_skip "$tool is missing"
 done
@@ -86,6 +108,24 @@ if [ -z "$(vm_kernel)" ]; then
 fi
 VMLINUZ=$(vm_kernel)
 KVER=${VMLINUZ##*/vmlinuz-}
+# The ELF vmlinux inside the bzImage boots through its PVH entry point: no firmware
+# kernel loader and no decompression, which saves seconds under TCG.
+VMLINUX="$CACHE/kernel/boot/vmlinux-$KVER"
+if [ ! -s "$VMLINUX" ]; then
+    python3 - "$VMLINUZ" "$VMLINUX" <<'PY' || vm_die "cannot extract vmlinux from $VMLINUZ"
+import lzma, os, sys
+data = open(sys.argv[1], "rb").read()
+off = data.find(b"\xfd7zXZ\x00")
+if off < 0:
+    sys.exit("no xz payload")
+elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[off:])
+if elf[:4] != b"\x7fELF":
+    sys.exit("payload is not ELF")
+with open(sys.argv[2] + ".tmp", "wb") as fh:
+    fh.write(elf)
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+fi
 MODDIR="$CACHE/kernel/lib/modules/$KVER"
 
 # --- init + initramfs, rebuilt when their sources or the kernel change ----------------------
@@ -122,29 +162,47 @@ printf '%s\n' "${RUNCELL_VM_CGROUP:-}" >"$JOB/cgroup"
 } >"$JOB/env"
 
 APPEND="console=ttyS0 panic=-1 cgroup_no_v1=all rdinit=/init 8250.nr_uarts=3 tsc=reliable"
+# The guest's serial ports reach our stdout/stderr through FIFOs relayed by cat: qemu
+# reopening /proc/self/fd/N would get its own file offset and clobber a redirected file.
+mkfifo "$JOB/out.fifo" "$JOB/err.fifo" "$JOB/con.fifo" || vm_die "mkfifo failed"
+# sed -u relays whole lines, so stdout and stderr sent to one file do not mix mid-line.
+LC_ALL=C sed -u '' "$JOB/out.fifo" &
+cat_out=$!
+LC_ALL=C sed -u '' "$JOB/err.fifo" >&2 &
+cat_err=$!
 if [ "${RUNCELL_VM_DEBUG:-0}" = 1 ]; then
-    CONSOLE="path=/proc/self/fd/4,append=on"
+    cat "$JOB/con.fifo" >&2 &
+    CONSOLE="path=$JOB/con.fifo"
 else
     APPEND="$APPEND quiet loglevel=3"
-    CONSOLE="path=$JOB/console.log"
+    cat "$JOB/con.fifo" >"$JOB/console.log" &
+    CONSOLE="path=$JOB/con.fifo"
 fi
+cat_con=$!
 
-# fd 3 = our stdout, fd 4 = our stderr; qemu's own messages go to qemu.log.
+# qemu's own messages go to qemu.log.
 timeout -k 5 "$TIMEOUT" "$QEMU" \
     -nodefaults -no-user-config -display none -vga none -no-reboot \
-    -machine pc,accel=kvm -cpu host -smp "$CPUS" -m "$MEM" \
-    -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+    "${ACCEL_ARGS[@]}" -smp "$CPUS" -m "$MEM" \
+    -kernel "$VMLINUX" -initrd "$INITRD" -append "$APPEND" \
     -chardev "file,id=con,$CONSOLE" -serial chardev:con \
-    -chardev file,id=out,path=/proc/self/fd/3,append=on -serial chardev:out \
-    -chardev file,id=err,path=/proc/self/fd/4,append=on -serial chardev:err \
+    -chardev "file,id=out,path=$JOB/out.fifo" -serial chardev:out \
+    -chardev "file,id=err,path=$JOB/err.fifo" -serial chardev:err \
     -fsdev local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap \
     -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
     -fsdev "local,id=project,path=$RWDIR,security_model=passthrough,multidevs=remap" \
     -device virtio-9p-pci,fsdev=project,mount_tag=project \
     -fsdev "local,id=job,path=$JOB,security_model=passthrough" \
     -device virtio-9p-pci,fsdev=job,mount_tag=job \
-    3>&1 4>&2 </dev/null >"$JOB/qemu.log" 2>&1
+    </dev/null >"$JOB/qemu.log" 2>&1
 qrc=$?
+# If qemu never opened a FIFO, its cat is still blocked in open(): unblock it.
+# Opening a FIFO read-write never blocks and counts as a writer.
+for f in out err con; do
+    exec 8<>"$JOB/$f.fifo"
+    exec 8>&-
+done
+wait "$cat_out" "$cat_err" "$cat_con" 2>/dev/null
 
 if [ -s "$JOB/status" ]; then
     exit "$(cat "$JOB/status")"

@@ -215,7 +215,7 @@ class ForeignWatch:
 
 def cgroup_dirs():
     found = set()
-    for parent in glob.glob("/sys/fs/cgroup/*/runcell"):
+    for parent in glob.glob("/sys/fs/cgroup/*/runcell") + glob.glob("/sys/fs/cgroup/runcell"):
         for root, dirs, _ in os.walk(parent):
             for d in dirs:
                 found.add(os.path.join(root, d))
@@ -1186,7 +1186,8 @@ def preflight():
 def main():
     global VERBOSE
     ap = argparse.ArgumentParser(description="hostile test suite for runcell")
-    ap.add_argument("-k", dest="pattern", default=None, help="run cases whose name contains this")
+    ap.add_argument("-k", dest="pattern", default=None,
+                    help="run cases whose name contains this (several: comma-separated)")
     ap.add_argument("-v", dest="verbose", action="store_true", help="show commands and results")
     ap.add_argument("--no-warm", action="store_true", help="skip the warm-cell pass")
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once where safe (default 2)")
@@ -1219,7 +1220,8 @@ def main():
     if not args.no_warm:
         plan += [("warm:", c) for c in cases if c.warm]
     if args.pattern:
-        plan = [(p, c) for p, c in plan if args.pattern in p + c.name]
+        pats = [x for x in args.pattern.split(",") if x]
+        plan = [(p, c) for p, c in plan if any(x in p + c.name for x in pats)]
 
     lock = threading.Lock()
 

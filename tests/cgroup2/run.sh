@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The cell on a pure cgroup v2 host: boots the small guest of vm.sh (Debian's
+# 6.1 kernel, cgroup2 only) and runs there the guest self-test and the
+# hostile cases that exercise the cgroup backend (accounting, limits, OOM,
+# kills, warm-cell resets), each one-shot and in a warm cell.  Where the
+# guest runs under emulation (no usable KVM), programs are about ten times
+# slower, so cases whose limits assume native speed (the JVM, a precise
+# sleep) stay in the host suite only.  Exit 77
+# (reported as skipped, never as passed) when no guest can be started.
+set -u
+cd "$(dirname "$0")/../.."
+RUNCELL=${RUNCELL:-$PWD/build/runcell}
+
+cases="mem_calibrate_100mb,mem_over_limit,mem_untouched_mmap,mem_split_8x32,mem_cow_50mb,\
+mem_dev_shm_disk,mem_memfd_py,mem_go_default_limit,\
+cpu_calibrate_500ms,cpu_threads_4x500ms,cpu_spin,cpu_ignore_signals,\
+wall_sigstop,fork_bomb,fork_exact_8,thread_bomb,zombies,\
+out_flood_both,out_file_size,kill_daemon,kill_grandchild_stdout,\
+proc_scan,proc_mountinfo,fd_scan,sysv_ipc_left,secret_paths,net_tcp,\
+priv_mount,priv_unshare_clone,exec_missing,cgroup_none_said"
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+tests/cgroup2/selftest.sh 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 77 ]; then
+	exit 77
+fi
+tests/cgroup2/vm.sh /bin/sh -c '
+	echo "== guest: $(uname -r), $(cat /sys/fs/cgroup/cgroup.controllers)"
+	"$1" version | sed "s/^/== /"
+	RUNCELL="$1" python3 tests/sandbox/run.py --jobs 2 -k "$2"
+' sh "$RUNCELL" "$cases" 2>&1 | tee -a "$out"
+rc2=${PIPESTATUS[0]}
+[ "$rc" -ne 0 ] || rc=$rc2
+# Both the self-test and the suite print a summary line: add them up.
+awk '/^[0-9]+ passed, [0-9]+ failed/ { p += $1; f += $3 } END {
+	if (NR == 0 || p + f == 0) { print "0 passed, 1 failed"; exit 1 }
+	printf "%d passed, %d failed\n", p, f; exit (f > 0) }' "$out"
+status=$?
+if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then
+	echo "FAIL cgroup2: the guest exited with $rc"
+	exit 1
+fi
+exit $status
