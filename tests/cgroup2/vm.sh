@@ -83,9 +83,17 @@ if [ -z "$(vm_kernel)" ]; then
     exec 9>"$CACHE/.lock"
     flock 9
     if [ -z "$(vm_kernel)" ]; then
-        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-              awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-        [ -n "$pkg" ] || vm_skip "cannot resolve linux-image-amd64 (run apt-get update)"
+        vm_kernel_pkg() {
+            apt-cache depends linux-image-amd64 2>/dev/null |
+                awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+        }
+        pkg=$(vm_kernel_pkg)
+        if [ -z "$pkg" ]; then
+            # A fresh machine may have no package lists yet.
+            apt-get update -qq >/dev/null 2>&1 || true
+            pkg=$(vm_kernel_pkg)
+        fi
+        [ -n "$pkg" ] || vm_skip "cannot resolve linux-image-amd64 (apt-get update failed?)"
         dl=$(mktemp -d "$CACHE/dl.XXXXXX")
         (cd "$dl" && apt-get download -q "$pkg" >"$dl/log" 2>&1) ||
             { rm -rf "$dl"; vm_skip "apt-get download $pkg failed"; }
