@@ -1187,7 +1187,8 @@ def main():
     global VERBOSE
     ap = argparse.ArgumentParser(description="hostile test suite for runcell")
     ap.add_argument("-k", dest="pattern", default=None,
-                    help="run cases whose name contains this (several: comma-separated)")
+                    help="run cases whose name contains this; =NAME for one case; "
+                         "several comma-separated")
     ap.add_argument("-v", dest="verbose", action="store_true", help="show commands and results")
     ap.add_argument("--no-warm", action="store_true", help="skip the warm-cell pass")
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once where safe (default 2)")
@@ -1221,7 +1222,11 @@ def main():
         plan += [("warm:", c) for c in cases if c.warm]
     if args.pattern:
         pats = [x for x in args.pattern.split(",") if x]
-        plan = [(p, c) for p, c in plan if any(x in p + c.name for x in pats)]
+
+        def chosen(name):
+            # "=name" selects that case only; "name" every case containing it.
+            return any(name == x[1:] if x.startswith("=") else x in name for x in pats)
+        plan = [(p, c) for p, c in plan if chosen(c.name)]
 
     lock = threading.Lock()
 
