@@ -3,35 +3,34 @@
 #
 #   bench/run-sandbox.sh [--quick] [--runs N] [--gap-ms N] ...   (see --help)
 #
-# `make bench` calls this.  When BENCH_BIN names an already built benchmark
-# (the Makefile's rule), it is run as is; otherwise this script builds
-# build/runcell with `make` and links bench/sandbox.c with every src/**/*.c
-# except main.c into build/bench/sandbox.  If that link fails (the sandbox
-# library is still incomplete), the benchmark is built alone and the warm
-# cell is skipped with a note; a missing build/runcell is skipped the same way.
+# `make bench` calls this after building build/runcell and build/bench-sandbox
+# (bench/sandbox.c linked with every src object except main.o).  Run by hand,
+# it asks make for those two first.  If make cannot link the benchmark (the
+# sandbox library is incomplete), it builds bench/sandbox.c alone into
+# build/bench/sandbox: the warm cell is then skipped with a note, as is
+# runcell when build/runcell is missing.
+#   BENCH_BIN=path   run this benchmark binary, build nothing
+#   RUNCELL=path     the runcell binary to measure (default build/runcell);
+#                    a bench-sandbox next to it is run as is
 set -eu
 cd "$(dirname "$0")/.."
 
-CC=${CC:-cc}
-CFLAGS=${CFLAGS:--std=gnu11 -O2 -Wall -Wextra}
-LDLIBS=${LDLIBS:-}
-
 bin=${BENCH_BIN:-}
+# From `make bench`: the benchmark was built next to $RUNCELL (build/ or build-asan/).
+if [ -z "$bin" ] && [ -n "${RUNCELL:-}" ] && [ -x "$(dirname "$RUNCELL")/bench-sandbox" ]; then
+	bin=$(dirname "$RUNCELL")/bench-sandbox
+fi
 if [ -z "$bin" ]; then
-	if [ -f Makefile ]; then
-		make -s >&2 || echo "run-sandbox: note: make failed; runcell may be skipped" >&2
-	fi
-	bin=build/bench/sandbox
-	mkdir -p build/bench
-	srcs=$(find src -name '*.c' ! -name main.c | sort)
-	# shellcheck disable=SC2086  # word splitting of flags and file list is wanted
-	if ! $CC $CFLAGS -Isrc -o "$bin" bench/sandbox.c $srcs $LDLIBS 2>build/bench/link.log; then
-		echo "run-sandbox: note: bench/sandbox.c does not link with src/ yet" \
-		     "(build/bench/link.log); building it without the sandbox library" >&2
-		# shellcheck disable=SC2086
-		$CC $CFLAGS -Isrc -o "$bin" bench/sandbox.c $LDLIBS
-	elif [ -s build/bench/link.log ]; then
-		cat build/bench/link.log >&2
+	make -s build/runcell >&2 ||
+		echo "run-sandbox: note: make build/runcell failed; runcell will be skipped" >&2
+	if make -s build/bench-sandbox >&2; then
+		bin=build/bench-sandbox
+	else
+		echo "run-sandbox: note: build/bench-sandbox does not link yet;" \
+		     "building bench/sandbox.c without the sandbox library" >&2
+		mkdir -p build/bench
+		${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Isrc -o build/bench/sandbox bench/sandbox.c
+		bin=build/bench/sandbox
 	fi
 fi
 exec "$bin" "$@"

@@ -2,8 +2,8 @@
  * bench/sandbox: what a runcell cell costs per run, as ratios against a bare
  * spawn measured in the same process, in the same run.
  *
- * For each payload (/bin/true, python3 -c pass) four launchers take turns,
- * one run each per round (bare, runcell, bwrap, warm cell, bare, ...), so
+ * For each payload (/bin/true, python3 -c pass) five launchers take turns,
+ * one run each per round (bare, runcell, bwrap, api-fresh, warm cell, bare, ...), so
  * drift on this shared machine hits all of them alike.  Each launcher is
  * compared with the bare run of its own round, and the median of those
  * per-round ratios is what we report: it holds up under drift where a ratio
@@ -13,6 +13,8 @@
  *   runcell    posix_spawn of `runcell run -- PAYLOAD` (full isolation and
  *              accounting, its defaults), output to /dev/null
  *   bwrap      bubblewrap with the flags of research/baseline.md
+ *   api-fresh  sandbox_run(): one fresh cell per run, built in this process
+ *              (runcell without the CLI's own exec, to split the costs)
  *   warm cell  sandbox_cell_run() in one cell opened once by this process
  *
  * Two modes: back to back, and with an idle gap before every run, because
@@ -23,7 +25,9 @@
  * runs before the sandbox library exists (the warm cell is then skipped
  * with a note); linked with the sandbox objects it uses the real ones.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -43,6 +47,7 @@
 #include "core/clock.h"
 #include "sandbox/sandbox.h"
 
+#pragma weak sandbox_run
 #pragma weak sandbox_cell_open
 #pragma weak sandbox_cell_run
 #pragma weak sandbox_cell_close
@@ -59,9 +64,9 @@
 #define TARGET_PY_RATIO 1.10    /* runcell run python3 -c pass, x bare */
 #define TARGET_WARM_ADD_MS 0.5  /* warm cell, ms over bare per run */
 
-enum { L_BARE, L_RUNCELL, L_BWRAP, L_WARM, L_COUNT };
+enum { L_BARE, L_RUNCELL, L_BWRAP, L_FRESH, L_WARM, L_COUNT };
 static const char *const bench_launcher_names[L_COUNT] = {
-	"bare", "runcell", "bwrap", "warm-cell",
+	"bare", "runcell", "bwrap", "api-fresh", "warm-cell",
 };
 
 enum { P_TRUE, P_PY, P_COUNT };
@@ -92,6 +97,7 @@ struct bench_opts {
 	bool no_gap;
 	bool no_bwrap;
 	bool no_warm;
+	bool no_fresh;
 	const char *runcell;
 	const char *bwrap;
 };
@@ -105,6 +111,7 @@ static char bench_note[L_COUNT][1024];
 static int bench_devnull = -1;
 static char *bench_env[4];
 static struct sandbox_cell *bench_cell;
+static struct sandbox_cell_config bench_cell_config;  /* defaults, cgroup auto */
 
 /* argv of each launcher for each payload, built once. */
 static char **bench_argv[L_COUNT][P_COUNT];
@@ -165,7 +172,8 @@ static double bench_spawn(char **argv, int out_fd, int *status)
 	return (double)(t1 - t0) / 1e6;
 }
 
-static double bench_warm_run(int payload, struct sandbox_result *res)
+/* One run through the C API: a fresh cell (L_FRESH) or the warm one. */
+static double bench_api_run(int launcher, int payload, struct sandbox_result *res)
 {
 	struct sandbox_run_spec spec;
 	memset(&spec, 0, sizeof(spec));
@@ -174,11 +182,16 @@ static double bench_warm_run(int payload, struct sandbox_result *res)
 	sandbox_limits_default(&spec.limits);
 	sandbox_result_init(res);
 	uint64_t t0 = clock_now_ns();
-	int rc = sandbox_cell_run(bench_cell, &spec, res);
+	int rc;
+	if (launcher == L_FRESH)
+		rc = sandbox_run(&bench_cell_config, &spec, res);
+	else
+		rc = sandbox_cell_run(bench_cell, &spec, res);
 	uint64_t t1 = clock_now_ns();
 	if (rc < 0) {
-		snprintf(res->message, sizeof(res->message),
-			 "sandbox_cell_run: %s", strerror(-rc));
+		snprintf(res->message, sizeof(res->message), "%s: %s",
+			 launcher == L_FRESH ? "sandbox_run" : "sandbox_cell_run",
+			 strerror(-rc));
 		res->status = SANDBOX_INTERNAL_ERROR;
 	}
 	return (double)(t1 - t0) / 1e6;
@@ -187,9 +200,9 @@ static double bench_warm_run(int payload, struct sandbox_result *res)
 /* One run of one launcher; NAN when it failed. */
 static double bench_run_one(int launcher, int payload)
 {
-	if (launcher == L_WARM) {
+	if (launcher == L_WARM || launcher == L_FRESH) {
 		struct sandbox_result res;
-		double ms = bench_warm_run(payload, &res);
+		double ms = bench_api_run(launcher, payload, &res);
 		bool ok = res.status == SANDBOX_OK && res.exit_code == 0;
 		sandbox_result_free(&res);
 		return ok ? ms : NAN;
@@ -455,57 +468,74 @@ static void bench_setup_bwrap(void)
 		 "/proc, /dev, tmpfs /tmp (as research/baseline.md)", bench_opt.bwrap);
 }
 
-static void bench_setup_warm(void)
+/* Both payloads once through the API launcher; false (note filled) if not ok. */
+static bool bench_api_check(int launcher, char *msg, size_t msg_len)
 {
-	if (bench_opt.no_warm) {
-		snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]),
-			 "skipped: --no-warm");
-		return;
+	for (int p = 0; p < P_COUNT; p++) {
+		struct sandbox_result res;
+		bench_api_run(launcher, p, &res);
+		bool ok = res.status == SANDBOX_OK && res.exit_code == 0;
+		if (!ok)
+			snprintf(bench_note[launcher], sizeof(bench_note[launcher]),
+				 "skipped: %s(%.40s) gave %.40s, exit %d: %.500s",
+				 launcher == L_FRESH ? "sandbox_run" : "sandbox_cell_run",
+				 bench_payload_names[p],
+				 sandbox_status_name ? sandbox_status_name(res.status) : "?",
+				 res.exit_code, res.message);
+		else if (p == P_TRUE)
+			snprintf(msg, msg_len, "%.500s", res.message);
+		sandbox_result_free(&res);
+		if (!ok)
+			return false;
 	}
-	if (!sandbox_cell_open || !sandbox_cell_run || !sandbox_cell_close ||
+	return true;
+}
+
+static void bench_setup_api(void)
+{
+	bench_cell_config.cgroup = SANDBOX_CGROUP_AUTO;
+	if (!sandbox_run || !sandbox_cell_open || !sandbox_cell_run || !sandbox_cell_close ||
 	    !sandbox_result_init || !sandbox_result_free || !sandbox_limits_default) {
-		snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]),
-			 "skipped: built without the sandbox library "
-			 "(link bench/sandbox.c with the src objects)");
+		for (int l = L_FRESH; l <= L_WARM; l++)
+			snprintf(bench_note[l], sizeof(bench_note[l]),
+				 "skipped: built without the sandbox library "
+				 "(link bench/sandbox.c with the src objects)");
 		return;
 	}
-	struct sandbox_cell_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.cgroup = SANDBOX_CGROUP_AUTO;
+	char cg[200] = "", msg[512] = "";
+	if (sandbox_cgroup_describe)
+		sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, cg, sizeof(cg));
+
+	if (bench_opt.no_fresh) {
+		snprintf(bench_note[L_FRESH], sizeof(bench_note[L_FRESH]), "skipped: --no-fresh");
+	} else if (bench_api_check(L_FRESH, msg, sizeof(msg))) {
+		bench_enabled[L_FRESH] = true;
+		snprintf(bench_note[L_FRESH], sizeof(bench_note[L_FRESH]),
+			 "sandbox_run, a fresh cell per run (cgroup: %.200s); its message: %.500s",
+			 cg[0] ? cg : "?", msg[0] ? msg : "(none)");
+	}
+
+	if (bench_opt.no_warm) {
+		snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]), "skipped: --no-warm");
+		return;
+	}
 	char why[512] = "";
-	int rc = sandbox_cell_open(&cfg, &bench_cell, why, sizeof(why));
+	int rc = sandbox_cell_open(&bench_cell_config, &bench_cell, why, sizeof(why));
 	if (rc < 0) {
 		snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]),
 			 "skipped: sandbox_cell_open: %.500s (%.100s)", why, strerror(-rc));
 		bench_cell = NULL;
 		return;
 	}
-	for (int p = 0; p < P_COUNT; p++) {
-		struct sandbox_result res;
-		bench_warm_run(p, &res);
-		bool ok = res.status == SANDBOX_OK && res.exit_code == 0;
-		if (!ok) {
-			snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]),
-				 "skipped: sandbox_cell_run(%.40s) gave %.40s, exit %d: %.500s",
-				 bench_payload_names[p],
-				 sandbox_status_name ? sandbox_status_name(res.status) : "?",
-				 res.exit_code, res.message);
-			sandbox_result_free(&res);
-			sandbox_cell_close(bench_cell);
-			bench_cell = NULL;
-			return;
-		}
-		if (p == P_TRUE)
-			snprintf(why, sizeof(why), "%.500s", res.message);
-		sandbox_result_free(&res);
+	if (!bench_api_check(L_WARM, msg, sizeof(msg))) {
+		sandbox_cell_close(bench_cell);
+		bench_cell = NULL;
+		return;
 	}
 	bench_enabled[L_WARM] = true;
-	char cg[200] = "";
-	if (sandbox_cgroup_describe)
-		sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, cg, sizeof(cg));
 	snprintf(bench_note[L_WARM], sizeof(bench_note[L_WARM]),
-		 "sandbox_cell_run in one cell (cgroup: %.200s); its message: %.500s",
-		 cg[0] ? cg : "?", why[0] ? why : "(none)");
+		 "sandbox_cell_run in one cell opened once; its message: %.500s",
+		 msg[0] ? msg : "(none)");
 }
 
 static void bench_header(void)
@@ -555,7 +585,7 @@ static void bench_print_table(void)
 			}
 		}
 	}
-	printf("(ms, wall clock around spawn+wait or sandbox_cell_run; \"x bare\" and \"+ms\" are\n"
+	printf("(ms, wall clock around spawn+wait, sandbox_run or sandbox_cell_run; \"x bare\" and \"+ms\" are\n"
 	       " medians of per-round ratios and differences to the bare run of the same round)\n");
 }
 
@@ -630,10 +660,11 @@ static void bench_usage(FILE *f)
 		"  --warmup N      unrecorded back-to-back rounds first (default 3)\n"
 		"  --quick         20 runs, 5 gap runs, 1 warm-up: a smoke test\n"
 		"  --no-gap        skip the gap mode\n"
-		"  --runcell PATH  the runcell binary (default: runcell next to this\n"
-		"                  program, else build/runcell)\n"
+		"  --runcell PATH  the runcell binary (default: $RUNCELL, else runcell\n"
+		"                  next to this program, else build/runcell)\n"
 		"  --bwrap PATH    bubblewrap (default /usr/bin/bwrap)\n"
 		"  --no-bwrap      skip bubblewrap\n"
+		"  --no-fresh      skip sandbox_run (a fresh cell per run, in process)\n"
 		"  --no-warm       skip the warm cell\n"
 		"Exit status: 0 when every measured run succeeded (PASS or MISS alike),\n"
 		"1 when some runs failed, 2 on bad options.\n");
@@ -652,7 +683,7 @@ static int bench_int_arg(const char *s, int min)
 static void bench_parse(int argc, char **argv)
 {
 	enum { O_RUNS = 256, O_GAP_RUNS, O_GAP_MS, O_WARMUP, O_QUICK, O_NO_GAP,
-	       O_RUNCELL, O_BWRAP, O_NO_BWRAP, O_NO_WARM, O_HELP };
+	       O_RUNCELL, O_BWRAP, O_NO_BWRAP, O_NO_FRESH, O_NO_WARM, O_HELP };
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, O_RUNS },
 		{ "gap-runs", required_argument, NULL, O_GAP_RUNS },
@@ -663,6 +694,7 @@ static void bench_parse(int argc, char **argv)
 		{ "runcell", required_argument, NULL, O_RUNCELL },
 		{ "bwrap", required_argument, NULL, O_BWRAP },
 		{ "no-bwrap", no_argument, NULL, O_NO_BWRAP },
+		{ "no-fresh", no_argument, NULL, O_NO_FRESH },
 		{ "no-warm", no_argument, NULL, O_NO_WARM },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -680,6 +712,7 @@ static void bench_parse(int argc, char **argv)
 		case O_RUNCELL: bench_opt.runcell = optarg; break;
 		case O_BWRAP: bench_opt.bwrap = optarg; break;
 		case O_NO_BWRAP: bench_opt.no_bwrap = true; break;
+		case O_NO_FRESH: bench_opt.no_fresh = true; break;
 		case O_NO_WARM: bench_opt.no_warm = true; break;
 		case O_HELP: bench_usage(stdout); exit(0);
 		default: bench_usage(stderr); exit(2);
@@ -697,6 +730,8 @@ static void bench_parse(int argc, char **argv)
 	}
 	if (!bench_opt.bwrap)
 		bench_opt.bwrap = "/usr/bin/bwrap";
+	if (!bench_opt.runcell && getenv("RUNCELL") && getenv("RUNCELL")[0])
+		bench_opt.runcell = getenv("RUNCELL");
 	if (!bench_opt.runcell) {
 		/* runcell next to this binary, else build/runcell from the repo root */
 		static char path[PATH_MAX];
@@ -744,7 +779,7 @@ int main(int argc, char **argv)
 	bench_enabled[L_BARE] = true;
 	bench_setup_runcell();
 	bench_setup_bwrap();
-	bench_setup_warm();
+	bench_setup_api();
 	bench_header();
 
 	for (int m = 0; m < M_COUNT; m++) {
@@ -763,6 +798,12 @@ int main(int argc, char **argv)
 
 	bench_print_table();
 	bench_print_verdict();
+	double load[3] = { 0, 0, 0 };
+	getloadavg(load, 3);
+	if (load[0] > 0.5 * (double)sysconf(_SC_NPROCESSORS_ONLN))
+		printf("note: load %.2f at the end on %ld CPUs: the machine was busy, so trust the\n"
+		       "per-round ratios more than absolute times, or run again when it is quiet\n",
+		       load[0], sysconf(_SC_NPROCESSORS_ONLN));
 
 	int fails = 0;
 	for (int m = 0; m < M_COUNT; m++)
