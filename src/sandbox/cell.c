@@ -72,6 +72,15 @@ static void trace(const char *what)
 	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(now - trace_t0) / 1000.0, what);
 }
 
+static void trace_marks(const struct cell_ready_msg *m, size_t len)
+{
+	if (!trace_on || len < sizeof(*m))
+		return;
+	for (uint32_t i = 0; i < m->nmarks && i < CELL_MARKS_MAX; i++)
+		fprintf(stderr, "runcell: trace: %8.1f us %.40s\n",
+			(double)(m->marks[i].ns - trace_t0) / 1000.0, m->marks[i].what);
+}
+
 static long cell_ncpus(void)
 {
 	static long n;
@@ -249,8 +258,10 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		goto fail;
 	}
 	if (wait_ready) {
-		char msg[sizeof(struct cell_failed_msg)];
+		char msg[sizeof(struct cell_failed_msg) + sizeof(struct cell_ready_msg)];
 		ssize_t n = sandbox__msg_recv(c->sock, msg, sizeof(msg), NULL, NULL);
+		if (n > 0 && ((struct cell_msg_hdr *)msg)->type == CELL_MSG_READY)
+			trace_marks((const struct cell_ready_msg *)msg, (size_t)n);
 		const struct cell_msg_hdr *h = (const struct cell_msg_hdr *)msg;
 		if (n <= 0 || h->type != CELL_MSG_READY) {
 			if (n > 0 && h->type == CELL_MSG_FAILED) {
@@ -603,6 +614,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			union {
 				struct cell_done_msg done;
 				struct cell_failed_msg failed;
+				struct cell_ready_msg ready;
 				struct cell_msg_hdr hdr;
 			} u;
 			ssize_t len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
@@ -616,6 +628,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				 * program's wall time. */
 				c->ready = true;
 				wall_deadline = clock_now_ns() + l->wall_ms * 1000000ull;
+				trace_marks(&u.ready, (size_t)len);
 	trace("cell ready");
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';

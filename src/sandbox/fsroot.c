@@ -336,6 +336,7 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 	if (mount("tmpfs", ROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755,size=1m,nr_inodes=1024") < 0)
 		FAIL("cannot mount the root tmpfs: %s", strerror(errno));
+	sandbox__init_mark("fs: root tmpfs");
 	int rc = build_system_dirs(why, len);
 	if (rc == 0)
 		rc = build_etc(c, why, len);
@@ -343,9 +344,11 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 		rc = build_dev(why, len);
 	if (rc < 0)
 		return rc;
+	sandbox__init_mark("fs: usr etc dev");
 	if (mkdir(ROOT "/proc", 0555) < 0 ||
 	    mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
 		FAIL("cannot mount /proc: %s", strerror(errno));
+	sandbox__init_mark("fs: proc");
 	if (mkdir(ROOT "/box", 0755) < 0 || mkdir(ROOT "/tmp", 0755) < 0 ||
 	    mkdir(ROOT "/.runcell", 0) < 0)
 		FAIL("cannot create /box: %s", strerror(errno));
@@ -357,6 +360,7 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 	rc = data_mount(ROOT, c, c->disk_kb, why, len);
 	if (rc < 0)
 		return rc;
+	sandbox__init_mark("fs: box");
 	/* Read-only root: the program can write only to /box, /tmp, /dev/shm
 	 * and rw binds. */
 	if (mount(NULL, ROOT, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
@@ -367,6 +371,7 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 	if (chdir(ROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		FAIL("cannot pivot into the cell root: %s", strerror(errno));
+	sandbox__init_mark("fs: pivoted");
 	if (sethostname("runcell", 7) < 0)
 		FAIL("cannot set the hostname: %s", strerror(errno));
 	if (!c->net)

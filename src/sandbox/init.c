@@ -79,6 +79,16 @@ struct init_state {
 	char msg[CELL_MSG_MAX];
 };
 
+static struct cell_ready_msg init_ready;
+
+void sandbox__init_mark(const char *what)
+{
+	if (init_ready.nmarks >= CELL_MARKS_MAX)
+		return;
+	snprintf(init_ready.marks[init_ready.nmarks].what, sizeof(init_ready.marks[0].what), "%s", what);
+	init_ready.marks[init_ready.nmarks++].ns = clock_now_ns();
+}
+
 /* What the program's side reports on the pipe before execve fails. */
 struct exec_report {
 	int stage;  /* 0: execve itself; otherwise a setup step */
@@ -779,13 +789,16 @@ void sandbox__init_run(int sock)
 	s->sock = sock;
 	run_reset(&s->run);
 
+	sandbox__init_mark("init: started");
 	if (read_config(s, why, sizeof(why)) < 0)
 		init_die(sock, EPROTO, why);
+	sandbox__init_mark("init: configured");
 	if (sandbox__filter_build(&s->filter, s->cfg.net) < 0)
 		init_die(sock, E2BIG, "seccomp filter too large");
 	int rc = sandbox__fsroot_build(&s->cfg, why, sizeof(why));
 	if (rc < 0)
 		init_die(sock, -rc, why);
+	sandbox__init_mark("init: root built");
 	/* Capabilities can only ever be lost from here on: empty the
 	 * bounding set, which children inherit. */
 	for (int cap = 0; cap <= 63; cap++)
@@ -800,8 +813,10 @@ void sandbox__init_run(int sock)
 	if (s->sigfd < 0)
 		init_die(sock, errno, "signalfd");
 
-	struct cell_msg_hdr ready = { CELL_MSG_READY, sizeof(ready) };
-	if (sandbox__msg_send(sock, &ready, sizeof(ready), NULL, 0) < 0)
+	sandbox__init_mark("init: ready");
+	init_ready.hdr.type = CELL_MSG_READY;
+	init_ready.hdr.len = sizeof(init_ready);
+	if (sandbox__msg_send(sock, &init_ready, sizeof(init_ready), NULL, 0) < 0)
 		_exit(1);
 
 	for (;;) {

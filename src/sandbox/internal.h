@@ -183,6 +183,21 @@ struct cell_fetch_msg {
 	/* request: followed by the path "\0" */
 };
 
+/* READY carries the times of init's steps, for RUNCELL_TRACE. */
+#define CELL_MARKS_MAX 16
+struct cell_ready_msg {
+	struct cell_msg_hdr hdr;
+	uint32_t nmarks;
+	uint32_t pad;
+	struct {
+		char what[40];
+		uint64_t ns;  /* CLOCK_MONOTONIC, shared with the supervisor */
+	} marks[CELL_MARKS_MAX];
+};
+
+/* Records the time of a step of init's setup (init side only). */
+void sandbox__init_mark(const char *what);
+
 struct cell_failed_msg {
 	struct cell_msg_hdr hdr;
 	int32_t err;
