@@ -318,12 +318,22 @@ int main(void)
     gi_mkdir("/newroot", 0755);
     gi_mount("hostroot", "/newroot", "9p", MS_RDONLY,
              "trans=virtio,version=9p2000.L,cache=loose,msize=512000");
-    if (rwdir && rwdir[0] == '/') {
-        snprintf(path, sizeof path, "/newroot%s", rwdir);
-        gi_mount("project", path, "9p", 0, "trans=virtio,version=9p2000.L,cache=mmap,msize=512000");
-    }
     for (i = 0; i < sizeof tmpfs_dirs / sizeof tmpfs_dirs[0]; i++)
         gi_mount("tmpfs", tmpfs_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    /* After the tmpfs mounts, so a project under /tmp (a CI clone) stays
+     * visible: its mount point is created inside the fresh tmpfs. */
+    if (rwdir && rwdir[0] == '/') {
+        snprintf(path, sizeof path, "/newroot%s", rwdir);
+        for (char *c = path + strlen("/newroot") + 1; *c; c++) {
+            if (*c != '/')
+                continue;
+            *c = '\0';
+            mkdir(path, 0755);
+            *c = '/';
+        }
+        mkdir(path, 0755);
+        gi_mount("project", path, "9p", 0, "trans=virtio,version=9p2000.L,cache=mmap,msize=512000");
+    }
     gi_mount("/dev", "/newroot/dev", NULL, MS_MOVE, NULL);
     gi_mount("/proc", "/newroot/proc", NULL, MS_MOVE, NULL);
     gi_mount("/sys", "/newroot/sys", NULL, MS_MOVE, NULL);
