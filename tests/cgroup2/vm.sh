@@ -66,7 +66,7 @@ esac
 if [ "$ACCEL" = kvm ]; then
     ACCEL_ARGS=(-machine pc,accel=kvm -cpu host)
 else
-    ACCEL_ARGS=(-machine pc -accel tcg,thread=multi -cpu max)
+    ACCEL_ARGS=(-machine pc -accel tcg,thread=single -cpu max)
 fi
 for tool in gcc python3 apt-get dpkg-deb flock timeout; do
     command -v "$tool" >/dev/null || vm_skip "$tool is missing"
