@@ -54,17 +54,21 @@ struct sandbox_cell {
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
 
 /* RUNCELL_TRACE=1 prints the time of each step of a cell's life (us). */
-static int trace_on = -1;
 static uint64_t trace_t0;
+
+static bool trace_enabled(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *v = getenv("RUNCELL_TRACE");
+		on = v && *v && strcmp(v, "0") != 0;
+	}
+	return on;
+}
 
 static void trace(const char *what)
 {
-	if (trace_on < 0)
-	{
-		const char *v = getenv("RUNCELL_TRACE");
-		trace_on = v && *v && strcmp(v, "0") != 0;
-	}
-	if (!trace_on)
+	if (!trace_enabled())
 		return;
 	uint64_t now = clock_now_ns();
 	if (!trace_t0)
@@ -74,7 +78,7 @@ static void trace(const char *what)
 
 static void trace_marks(const struct cell_ready_msg *m, size_t len)
 {
-	if (!trace_on || len < sizeof(*m))
+	if (!trace_enabled() || len < sizeof(*m))
 		return;
 	for (uint32_t i = 0; i < m->nmarks && i < CELL_MARKS_MAX; i++)
 		fprintf(stderr, "runcell: trace: %8.1f us %.40s\n",
@@ -531,9 +535,9 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		return 0;
 	}
 
-	struct cg_run *cgp = &c->cg;
+	struct cg_run *cg = &c->cg;  /* kept between runs where the backend allows */
 	if (c->cg_kind != CG_NONE &&
-	    sandbox__cg_begin(cgp, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
+	    sandbox__cg_begin(cg, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
 		internal_error(r, "%s", why);
 		return 0;
 	}
@@ -555,12 +559,12 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	}
 	int fds[CELL_MAX_FDS] = { stdin_fd, outp[1], errp[1] };
 	int nfds = 3;
-	if (cgp->kind == CG_V1)
-		for (int i = 0; i < cgp->ndirs; i++)
-			fds[nfds++] = cgp->task_fds[i];
-	else if (cgp->kind == CG_V2)
-		fds[nfds++] = cgp->dir_fd;
-	rc = build_run_msg(spec, cgp->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
+	if (cg->kind == CG_V1)
+		for (int i = 0; i < cg->ndirs; i++)
+			fds[nfds++] = cg->task_fds[i];
+	else if (cg->kind == CG_V2)
+		fds[nfds++] = cg->dir_fd;
+	rc = build_run_msg(spec, cg->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
 	if (rc < 0) {
 		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
 		r->status = SANDBOX_INTERNAL_ERROR;
@@ -590,7 +594,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	while (!done) {
 		uint64_t now = clock_now_ns();
 		uint64_t wake = killed ? kill_deadline : wall_deadline;
-		if (!killed && cgp->kind != CG_NONE && next_cpu < wake)
+		if (!killed && cg->kind != CG_NONE && next_cpu < wake)
 			wake = next_cpu;
 		int timeout = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
 		struct pollfd pf[3] = {
@@ -649,9 +653,9 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		now = clock_now_ns();
 		if (killed == KILL_NONE && now >= wall_deadline)
 			killed = KILL_WALL;
-		if (killed == KILL_NONE && cgp->kind != CG_NONE && now >= next_cpu) {
+		if (killed == KILL_NONE && cg->kind != CG_NONE && now >= next_cpu) {
 			uint64_t used = 0;
-			if (sandbox__cg_cpu_ns(cgp, &used) == 0 && used >= cpu_limit) {
+			if (sandbox__cg_cpu_ns(cg, &used) == 0 && used >= cpu_limit) {
 				killed = KILL_CPU;
 			} else {
 				/* Not before the CPU left could be used up by
@@ -666,7 +670,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		if (killed && !kill_deadline && !done) {
 			struct cell_msg_hdr k = { CELL_MSG_KILL, sizeof(k) };
 			sandbox__msg_send(c->sock, &k, sizeof(k), NULL, 0);
-			sandbox__cg_kill(cgp);
+			sandbox__cg_kill(cg);
 			kill_deadline = now + 5000000000ull;
 		} else if (killed && kill_deadline && now >= kill_deadline && !done) {
 			cell_break(c, "the cell's init did not end the run in time");
@@ -691,7 +695,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		killed = KILL_OUTPUT;
 	struct cg_stats st;
 	memset(&st, 0, sizeof(st));
-	bool have_stats = cgp->kind != CG_NONE && sandbox__cg_stats(cgp, &st) == 0;
+	bool have_stats = cg->kind != CG_NONE && sandbox__cg_stats(cg, &st) == 0;
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,
 		      c->cg_why, out_over);
@@ -707,9 +711,9 @@ out_rc:
 	}
 	if (own_stdin >= 0)
 		close(own_stdin);
-	if (cgp->kind != CG_NONE && sandbox__cg_end(cgp) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
+	if (cg->kind != CG_NONE && sandbox__cg_end(cg) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
 		r->status = SANDBOX_INTERNAL_ERROR;
-		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cgp->name);
+		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg->name);
 	}
 	trace("cgroup removed");
 	return rc;

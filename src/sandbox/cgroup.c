@@ -80,24 +80,29 @@ int sandbox__read_key_u64_fd(int fd, const char *key, uint64_t *value)
 	return -ENOENT;
 }
 
-/* Kills whatever is left in a cgroup directory and removes it. */
-int sandbox__cg_remove_dir(const char *dir)
+void sandbox__cg_kill_procs(const char *dir)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+	fclose(f);
+}
+
+/* Kills whatever is left in a cgroup directory and removes it. */
+int sandbox__cg_remove_dir(const char *dir)
+{
 	for (int attempt = 0; attempt < 2000; attempt++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		FILE *f = fopen(path, "re");
-		if (f) {
-			long pid;
-			while (fscanf(f, "%ld", &pid) == 1)
-				if (pid > 1)
-					kill((pid_t)pid, SIGKILL);
-			fclose(f);
-		}
+		sandbox__cg_kill_procs(dir);
 		struct timespec ts = { 0, 500000 };
 		nanosleep(&ts, NULL);
 	}

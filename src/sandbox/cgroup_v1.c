@@ -89,7 +89,7 @@ static int dir_for(struct cg_run *cg, const char *mnt, const char *name)
 static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 		      const struct sandbox_limits *old, char *why, size_t len)
 {
-	const char *mem = cg->dirs[cg->ndirs_mem], *pids = cg->dirs[cg->ndirs_pids];
+	const char *mem = cg->dirs[cg->mem_dir], *pids = cg->dirs[cg->pids_dir];
 	char v[32];
 	int rc = 0;
 	if (!old || old->memory_kb != l->memory_kb) {
@@ -153,8 +153,8 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-cpu));
 		return cpu;
 	}
-	cg->ndirs_mem = mem;
-	cg->ndirs_pids = pids;
+	cg->mem_dir = mem;
+	cg->pids_dir = pids;
 	int rc = set_limits(cg, l, NULL, why, len);
 	if (rc < 0)
 		return rc;
@@ -194,18 +194,8 @@ void sandbox__cgv1_kill(struct cg_run *cg)
 {
 	/* The cell's init kills by pid namespace; this is the second wall,
 	 * used when init itself cannot be trusted to answer. */
-	for (int i = 0; i < cg->ndirs; i++) {
-		char path[400];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dirs[i]);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		long pid;
-		while (fscanf(f, "%ld", &pid) == 1)
-			if (pid > 1)
-				kill((pid_t)pid, SIGKILL);
-		fclose(f);
-	}
+	for (int i = 0; i < cg->ndirs; i++)
+		sandbox__cg_kill_procs(cg->dirs[i]);
 }
 
 void sandbox__cgv1_sweep(const char *prefix)

@@ -166,18 +166,8 @@ void sandbox__cgv2_kill(struct cg_run *cg)
 {
 	if (cg->kill_fd >= 0 && pwrite(cg->kill_fd, "1", 1, 0) == 1)
 		return;
-	if (cg->ndirs < 1)
-		return;
-	char path[400];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dirs[0]);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	long pid;
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 1)
-			kill((pid_t)pid, SIGKILL);
-	fclose(f);
+	if (cg->ndirs >= 1)
+		sandbox__cg_kill_procs(cg->dirs[0]);
 }
 
 void sandbox__cgv2_sweep(const char *prefix)

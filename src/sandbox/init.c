@@ -681,7 +681,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	s->dirty = true;
 out:
 	for (int i = 0; i < nfds; i++)
-			close(fds[i]);
+		close(fds[i]);
 }
 
 static void handle_fetch(struct init_state *s, size_t len)

@@ -51,7 +51,7 @@ struct cg_run {
 	 * cpuacct); the program writes "0" to each tasks file itself. */
 	char dirs[3][320];
 	int ndirs;
-	int ndirs_mem, ndirs_pids;  /* index in dirs of the memory, pids dirs */
+	int mem_dir, pids_dir;  /* which of dirs holds memory, pids */
 	int task_fds[3];
 	/* v2: the directory, passed to clone3(CLONE_INTO_CGROUP). */
 	int dir_fd;
@@ -110,6 +110,8 @@ int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st);
 void sandbox__cgv2_kill(struct cg_run *cg);
 void sandbox__cgv2_sweep(const char *prefix);
 int sandbox__cg_remove_dir(const char *dir);
+/* SIGKILLs every process listed in dir/cgroup.procs. */
+void sandbox__cg_kill_procs(const char *dir);
 
 /* Small file helpers for cgroup control files. */
 int sandbox__write_file(const char *path, const char *value);

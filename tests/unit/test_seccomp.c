@@ -82,23 +82,18 @@ TEST(seccomp_allows_ordinary_syscalls)
 
 TEST(seccomp_denies_kernel_surface)
 {
-	ASSERT_EQ(verdict(SYS_clone3, 0, 0), ERRNO(ENOSYS));
-	ASSERT_EQ(verdict(SYS_keyctl, 0, 0), ERRNO(ENOSYS));
-	ASSERT_EQ(verdict(SYS_add_key, 0, 0), ERRNO(ENOSYS));
-	ASSERT_EQ(verdict(SYS_io_uring_setup, 0, 0), ERRNO(ENOSYS));
-	ASSERT_EQ(verdict(SYS_bpf, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_perf_event_open, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_userfaultfd, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_ptrace, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_process_vm_readv, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_mount, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_umount2, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_pivot_root, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_unshare, CLONE_NEWUSER, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_setns, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_open_by_handle_at, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_reboot, 0, 0), ERRNO(EPERM));
-	ASSERT_EQ(verdict(SYS_finit_module, 0, 0), ERRNO(EPERM));
+	static const struct { int nr; uint64_t a0; int err; } denied[] = {
+		{ SYS_clone3, 0, ENOSYS }, { SYS_keyctl, 0, ENOSYS }, { SYS_add_key, 0, ENOSYS },
+		{ SYS_io_uring_setup, 0, ENOSYS }, { SYS_bpf, 0, EPERM },
+		{ SYS_perf_event_open, 0, EPERM }, { SYS_userfaultfd, 0, EPERM },
+		{ SYS_ptrace, 0, EPERM }, { SYS_process_vm_readv, 0, EPERM },
+		{ SYS_mount, 0, EPERM }, { SYS_umount2, 0, EPERM }, { SYS_pivot_root, 0, EPERM },
+		{ SYS_unshare, CLONE_NEWUSER, EPERM }, { SYS_setns, 0, EPERM },
+		{ SYS_open_by_handle_at, 0, EPERM }, { SYS_reboot, 0, EPERM },
+		{ SYS_finit_module, 0, EPERM },
+	};
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		ASSERT_EQ(verdict(denied[i].nr, denied[i].a0, 0), ERRNO(denied[i].err));
 }
 
 TEST(seccomp_clone_namespace_flags)
