@@ -19,6 +19,8 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  run       run one program in a fresh cell (see runcell run --help)\n"
+		"  exec      compile, run and judge a submission (see runcell exec --help)\n"
+		"  languages list the languages this host can run\n"
 		"  version   print the version and the cgroup backend this host gives\n"
 		"  help      this text\n",
 		RUNCELL_VERSION);
@@ -36,6 +38,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "exec"))
+		return cli_exec(argc - 1, argv + 1);
+	if (!strcmp(cmd, "languages"))
+		return cli_languages(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -6,6 +6,8 @@
  * failures exit 1; whatever the program did, exit 0 and the result.
  */
 #include "cli/cli.h"
+#include "cli/limits.h"
+#include "cli/result.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,18 +49,9 @@ void cli_run_usage(void)
 	printf("usage: runcell run [options] -- PROGRAM [ARGS...]\n"
 	       "\n"
 	       "Runs PROGRAM in a fresh cell and reports what happened.\n"
-	       "\n"
-	       "limits (defaults in brackets):\n"
-	       "  --cpu-time=SEC     CPU time of all processes and threads [%.3g]\n"
-	       "  --wall-time=SEC    wall-clock time [%.3g]\n"
-	       "  --memory=MB        memory of the whole cell [%" PRIu64 "]\n"
-	       "  --processes=N      processes and threads together [%u]\n"
-	       "  --file-size=MB     largest file written [%" PRIu64 "]\n"
-	       "  --output=KB        cap per stream, stdout and stderr [%" PRIu64 "]\n"
-	       "  --open-files=N     descriptors per process [%u]\n"
-	       "  --stack=MB         stack size [%" PRIu64 "]\n"
-	       "  --disk=MB          /box, /tmp and /dev/shm together [%" PRIu64 "]\n"
-	       "cell:\n"
+	       "\n");
+	cli_limit_usage(&d);
+	printf("cell:\n"
 	       "  --stdin=FILE       the program's standard input [/dev/null]\n"
 	       "  --box=DIR          copy DIR's files into /box, the working directory\n"
 	       "  --bind=HOST[:CELLPATH][:rw]  make a host path visible (read-only by default)\n"
@@ -68,46 +61,13 @@ void cli_run_usage(void)
 	       "output:\n"
 	       "  --json             print the result as one JSON object on stdout\n"
 	       "  --sequence         split the command on ':::' and run each part in turn in\n"
-	       "                     one warm cell (with --json, one object per line)\n",
-	       d.cpu_ms / 1000.0, d.wall_ms / 1000.0, d.memory_kb / 1024, d.processes,
-	       d.file_size_kb / 1024, d.output_kb, d.open_files, d.stack_kb / 1024,
-	       d.disk_kb / 1024);
+	       "                     one warm cell (with --json, one object per line)\n");
 }
 
 static int bad(const char *opt, const char *value, const char *why)
 {
 	fprintf(stderr, "runcell run: invalid --%s=%s: %s\n", opt, value, why);
 	return -1;
-}
-
-/* A positive decimal number times scale, at least 1 after scaling. */
-static int parse_scaled(const char *opt, const char *v, double scale, double max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(x) || x <= 0)
-		return bad(opt, v, "expected a positive number");
-	double scaled = x * scale;
-	if (scaled > max)
-		return bad(opt, v, "too large");
-	if (scaled < 1)
-		return bad(opt, v, "too small");
-	*out = (uint64_t)llround(scaled);
-	return 0;
-}
-
-static int parse_count(const char *opt, const char *v, uint32_t max, uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || x == 0)
-		return bad(opt, v, "expected a positive whole number");
-	if (x > max)
-		return bad(opt, v, "too large");
-	*out = (uint32_t)x;
-	return 0;
 }
 
 static int parse_bind(struct run_opts *o, size_t *nbinds, char *v)
@@ -154,18 +114,8 @@ static int set_env(struct run_opts *o, const char *kv)
 
 static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 {
-	enum { O_CPU = 256, O_WALL, O_MEM, O_PROC, O_FSIZE, O_OUT, O_FILES, O_STACK, O_DISK,
-	       O_STDIN, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_HELP };
-	static const struct option longopts[] = {
-		{ "cpu-time", required_argument, NULL, O_CPU },
-		{ "wall-time", required_argument, NULL, O_WALL },
-		{ "memory", required_argument, NULL, O_MEM },
-		{ "processes", required_argument, NULL, O_PROC },
-		{ "file-size", required_argument, NULL, O_FSIZE },
-		{ "output", required_argument, NULL, O_OUT },
-		{ "open-files", required_argument, NULL, O_FILES },
-		{ "stack", required_argument, NULL, O_STACK },
-		{ "disk", required_argument, NULL, O_DISK },
+	enum { O_STDIN = 256, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_HELP };
+	static const struct option own[] = {
 		{ "stdin", required_argument, NULL, O_STDIN },
 		{ "box", required_argument, NULL, O_BOX },
 		{ "bind", required_argument, NULL, O_BIND },
@@ -175,8 +125,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		{ "sequence", no_argument, NULL, O_SEQ },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
 		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
 	};
+	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
+	memcpy(longopts, own, sizeof(own));
+	memcpy(longopts + sizeof(own) / sizeof(own[0]), cli_limit_options, sizeof(cli_limit_options));
+	memset(&longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT], 0, sizeof(longopts[0]));
 	static char home[] = "HOME=/box", path[] = "PATH=/usr/local/bin:/usr/bin:/bin",
 		    lang[] = "LANG=C.UTF-8";
 	memset(o, 0, sizeof(*o));
@@ -185,30 +138,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 	o->env[o->nenv++] = home;
 	o->env[o->nenv++] = lang;
 	size_t nbinds = 0;
-	struct sandbox_limits *l = &o->limits;
-	const double tb_mb = 1024.0 * 1024;
 	optind = 1;
 	opterr = 0;
 	int c, rc = 0;
 	while (rc == 0 && (c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_CPU: rc = parse_scaled("cpu-time", optarg, 1000, 86400e3, &l->cpu_ms); break;
-		case O_WALL: rc = parse_scaled("wall-time", optarg, 1000, 86400e3, &l->wall_ms); break;
-		case O_MEM:
-			rc = parse_scaled("memory", optarg, 1024, tb_mb * 1024, &l->memory_kb);
-			if (rc == 0 && l->memory_kb < 1024)
-				rc = bad("memory", optarg, "at least 1 MB");
-			break;
-		case O_PROC: rc = parse_count("processes", optarg, 1000000, &l->processes); break;
-		case O_FSIZE: rc = parse_scaled("file-size", optarg, 1024, tb_mb * 1024, &l->file_size_kb); break;
-		case O_OUT: rc = parse_scaled("output", optarg, 1, 1024 * 1024, &l->output_kb); break;
-		case O_FILES:
-			rc = parse_count("open-files", optarg, 1048576, &l->open_files);
-			if (rc == 0 && l->open_files < 4)
-				rc = bad("open-files", optarg, "at least 4");
-			break;
-		case O_STACK: rc = parse_scaled("stack", optarg, 1024, tb_mb * 1024, &l->stack_kb); break;
-		case O_DISK: rc = parse_scaled("disk", optarg, 1024, tb_mb * 1024, &l->disk_kb); break;
 		case O_STDIN: o->stdin_path = optarg; break;
 		case O_BOX: o->box_dir = optarg; break;
 		case O_BIND: rc = parse_bind(o, &nbinds, optarg); break;
@@ -233,6 +167,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 			cli_run_usage();
 			exit(0);
 		default:
+			if (c >= CLI_LIMIT_BASE) {
+				rc = cli_limit_parse("run", c, optarg, &o->limits);
+				break;
+			}
 			fprintf(stderr, "runcell run: unknown or incomplete option '%s' (see runcell run --help)\n",
 				argv[optind - 1]);
 			rc = -1;
@@ -313,23 +251,7 @@ static void print_json(const struct sandbox_result *r)
 	struct json_writer w;
 	json_writer_init(&w, &b);
 	json_begin_object(&w);
-	json_field_string(&w, "status", sandbox_status_name(r->status));
-	if (r->exit_code >= 0)
-		json_field_int(&w, "exit_code", r->exit_code);
-	else
-		json_field_null(&w, "exit_code");
-	if (r->signal > 0)
-		json_field_int(&w, "signal", r->signal);
-	else
-		json_field_null(&w, "signal");
-	json_field_uint(&w, "cpu_ms", r->cpu_ms);
-	json_field_uint(&w, "wall_ms", r->wall_ms);
-	json_field_uint(&w, "memory_kb", r->memory_kb);
-	json_write_bytes_field(&w, "stdout", r->out.data ? r->out.data : "", r->out.len);
-	json_write_bytes_field(&w, "stderr", r->err.data ? r->err.data : "", r->err.len);
-	json_field_bool(&w, "stdout_truncated", r->out.truncated);
-	json_field_bool(&w, "stderr_truncated", r->err.truncated);
-	json_field_string(&w, "message", r->message);
+	cli_result_fields(&w, r);
 	json_end_object(&w);
 	buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);

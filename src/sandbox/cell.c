@@ -396,6 +396,7 @@ static int send_files(struct sandbox_cell *c, const struct sandbox_run_spec *spe
 		m->hdr.type = CELL_MSG_FILE;
 		m->mode = f->mode ? f->mode : 0644;
 		m->has_fd = f->fd >= 0;
+		m->readonly = f->readonly;
 		size_t off = sizeof(*m);
 		int rc = put_str(msg, sizeof(msg), &off, f->path);
 		if (rc < 0)
@@ -749,6 +750,33 @@ int sandbox_run(const struct sandbox_cell_config *cfg, const struct sandbox_run_
 	rc = cell_run(c, spec, r);
 	sandbox_cell_close(c);
 	return rc;
+}
+
+int sandbox_cell_list(struct sandbox_cell *c, const char *dir, struct buf *names)
+{
+	if (c->broken)
+		return -EIO;
+	char msg[sizeof(struct cell_fetch_msg) + 1100];
+	struct cell_fetch_msg *m = (struct cell_fetch_msg *)msg;
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = CELL_MSG_LIST;
+	size_t off = sizeof(*m);
+	if (put_str(msg, sizeof(msg), &off, dir) < 0)
+		return -ENAMETOOLONG;
+	m->hdr.len = (uint32_t)off;
+	if (sandbox__msg_send(c->sock, msg, off, NULL, 0) < 0)
+		return -EIO;
+	static char reply[sizeof(struct cell_fetch_msg) + 65536];
+	ssize_t n = sandbox__msg_recv(c->sock, reply, sizeof(reply), NULL, NULL);
+	const struct cell_fetch_msg *r = (const struct cell_fetch_msg *)reply;
+	if (n < (ssize_t)sizeof(*r) || r->hdr.type != CELL_MSG_LISTED) {
+		cell_break(c, "unexpected answer to a list");
+		return -EIO;
+	}
+	if (r->err)
+		return -r->err;
+	buf_init(names, 0);
+	return buf_append(names, reply + sizeof(*r), (size_t)n - sizeof(*r)) < 0 ? -ENOMEM : 0;
 }
 
 int sandbox_cell_fetch(struct sandbox_cell *c, const char *path, size_t cap, struct buf *content)

@@ -308,6 +308,7 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 	setfsgid(s->cfg.gid);
 	setfsuid(s->cfg.uid);
 	int rc = 0;
+	mode_t mode = m->mode & 07777;
 	char tmp[1100];
 	snprintf(tmp, sizeof(tmp), "%.1024s", path);
 	for (char *c = strchr(tmp, '/'); c && !rc; c = strchr(c + 1, '/')) {
@@ -316,8 +317,15 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 			rc = -errno;
 		*c = '/';
 	}
+	if (m->readonly) {
+		/* Created by root in the (just wiped) box: the program may
+		 * read or run it, not change it. */
+		setfsuid(0);
+		setfsgid(0);
+		mode &= 0555;
+	}
 	int out = rc ? -1 : openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				   m->mode & 07777);
+				   mode);
 	if (out < 0 && !rc)
 		rc = -errno;
 	static char copybuf[65536];
@@ -726,6 +734,65 @@ static void handle_fetch(struct init_state *s, size_t len)
 		close(fd);
 }
 
+/* Opens /box or a directory under it the way a fetch opens a file: no
+ * link on the way, as the cell uid. */
+static int open_box_dir(struct init_state *s, const char *path)
+{
+	int boxfd = open("/box", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (boxfd < 0)
+		return -errno;
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	setfsgid(s->cfg.gid);
+	setfsuid(s->cfg.uid);
+	int fd = (int)syscall(SYS_openat2, boxfd, *path ? path : ".", &how, sizeof(how));
+	int e = errno;
+	setfsuid(0);
+	setfsgid(0);
+	close(boxfd);
+	return fd < 0 ? -e : fd;
+}
+
+static void handle_list(struct init_state *s, size_t len)
+{
+	static char reply[sizeof(struct cell_fetch_msg) + 65536];
+	struct cell_fetch_msg *r = (struct cell_fetch_msg *)reply;
+	memset(r, 0, sizeof(*r));
+	r->hdr.type = CELL_MSG_LISTED;
+	size_t off = sizeof(*r);
+	const char *path = s->msg + sizeof(struct cell_fetch_msg);
+	int fd = -1;
+	if (len <= sizeof(struct cell_fetch_msg) || !memchr(path, '\0', len - sizeof(struct cell_fetch_msg)) ||
+	    (*path && !path_ok(path)) || s->run.active)
+		r->err = EINVAL;
+	else if ((fd = open_box_dir(s, path)) < 0)
+		r->err = -fd;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (fd >= 0 && !d) {
+		r->err = errno;
+		close(fd);
+	}
+	struct dirent *e;
+	unsigned count = 0;
+	while (d && (e = readdir(d)) && count < 1000) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		size_t n = strlen(e->d_name) + 1;
+		if (off + n > sizeof(reply))
+			break;
+		memcpy(reply + off, e->d_name, n);
+		off += n;
+		count++;
+	}
+	if (d)
+		closedir(d);
+	r->hdr.len = (uint32_t)off;
+	sandbox__msg_send(s->sock, reply, off, NULL, 0);
+}
+
 static int read_config(struct init_state *s, char *why, size_t wlen)
 {
 	ssize_t n = sandbox__msg_recv(s->sock, s->msg, sizeof(s->msg), NULL, NULL);
@@ -857,6 +924,9 @@ void sandbox__init_run(int sock)
 				break;
 			case CELL_MSG_FETCH:
 				handle_fetch(s, (size_t)len);
+				break;
+			case CELL_MSG_LIST:
+				handle_list(s, (size_t)len);
 				break;
 			default:
 				send_failed(sock, EPROTO, "unknown request");

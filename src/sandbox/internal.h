@@ -130,6 +130,8 @@ enum cell_msg_type {
 	CELL_MSG_DONE,        /* init -> sup: every process of the run is gone */
 	CELL_MSG_FETCH,       /* sup -> init: open a file of /box for reading */
 	CELL_MSG_FETCHED,     /* init -> sup: the descriptor, or an errno */
+	CELL_MSG_LIST,        /* sup -> init: regular files of a /box directory */
+	CELL_MSG_LISTED,      /* init -> sup: an errno, then "name\0..." */
 };
 
 /* Largest message; the socket buffers are raised to hold it. */
@@ -153,6 +155,8 @@ struct cell_file_msg {
 	struct cell_msg_hdr hdr;
 	uint32_t mode;
 	uint32_t has_fd;
+	uint32_t readonly;  /* root-owned, no write bits */
+	uint32_t pad;
 	uint64_t len;       /* inline data length when !has_fd */
 	/* followed by path "\0" then inline data */
 };

@@ -99,6 +99,8 @@ struct sandbox_file {
 	const void *data;   /* ... or from memory when fd < 0 */
 	size_t len;
 	mode_t mode;        /* permission bits, e.g. 0644 or 0755 */
+	bool readonly;      /* owned by root and not writable: the program can
+			       read (and run) it but not change it */
 };
 
 /* One program to run. */
@@ -145,6 +147,10 @@ int sandbox_cell_run(struct sandbox_cell *cell,
  * a link, at most cap bytes (-EFBIG past it).  Returns 0 or -errno. */
 int sandbox_cell_fetch(struct sandbox_cell *cell, const char *path,
 		       size_t cap, struct buf *content);
+/* Names of the regular files directly in /box/dir ("" for /box itself)
+ * left by the last run, as "name\0name\0..." in names (at most 1000).
+ * Links and other special files are not listed.  Returns 0 or -errno. */
+int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *names);
 /* False once the cell cannot be used any more (its init died). */
 bool sandbox_cell_usable(const struct sandbox_cell *cell);
 void sandbox_cell_close(struct sandbox_cell *cell);

@@ -1,0 +1,409 @@
+/*
+ * runcell exec: compile, run and judge one submission, no server.
+ *
+ *   runcell exec --lang ID [--stdin FILE] [--expected FILE | --tests DIR]
+ *                [--checker NAME] [--arg ARG]... [--first-failure]
+ *                [limits as in runcell run] FILE... [-- ARGS...]
+ *
+ * Everything the user gave is checked before a cell is built: an unknown
+ * language, a missing, empty, binary or oversized file, or a test
+ * directory with unpaired files is a message and exit 2.  The judge's
+ * verdict, whatever it is, is exit 0 and one JSON object on stdout.
+ */
+#include "cli/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/limits.h"
+#include "cli/result.h"
+#include "core/json.h"
+#include "judge/judge.h"
+
+#define EXEC_MAX_TESTS 10000
+#define EXEC_MAX_EXPECTED (64u << 20)
+#define EXEC_CACHE_MAX_BYTES (512ull << 20)
+
+static void exec_usage(void)
+{
+	struct sandbox_limits d;
+	sandbox_limits_default(&d);
+	printf("usage: runcell exec --lang ID [options] FILE... [-- ARGS...]\n"
+	       "\n"
+	       "Compiles FILE... (the first is the entry), runs it on each test in a cell,\n"
+	       "compares the output and prints one JSON object with the verdict.\n"
+	       "\n"
+	       "  --lang=ID          language id or alias (see runcell languages)\n"
+	       "  --stdin=FILE       input of the single run\n"
+	       "  --expected=FILE    expected output of the single run\n"
+	       "  --tests=DIR        tests: pairs NAME.in / NAME.out (run in name order)\n"
+	       "  --checker=NAME     lines (default), exact, tokens, float, float:TOL,\n"
+	       "                     float:abs=A,rel=R\n"
+	       "  --arg=ARG          a program argument (repeatable; or after --)\n"
+	       "  --first-failure    stop at the first test that is not accepted\n");
+	cli_limit_usage(&d);
+	printf("\nThe compile cache lives in $RUNCELL_CACHE_DIR (default "
+	       "/var/cache/runcell/compile).\n");
+}
+
+/* Reads a whole regular file, refusing more than cap bytes. */
+static int read_file(const char *path, size_t cap, char **data, size_t *len, char *why, size_t wl)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(why, wl, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, wl, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > cap) {
+		snprintf(why, wl, "%s: larger than %zu bytes", path, cap);
+		close(fd);
+		return -1;
+	}
+	char *p = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (p && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!p || got != (size_t)st.st_size) {
+		snprintf(why, wl, "%s: cannot read", path);
+		free(p);
+		return -1;
+	}
+	p[got] = '\0';
+	*data = p;
+	*len = got;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* DIR/NAME.in with DIR/NAME.out; every file must be part of a pair. */
+static int load_tests(const char *dir, struct judge_test **out, size_t *n, char *why, size_t wl)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		snprintf(why, wl, "--tests=%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	char **names = NULL;
+	size_t count = 0, cap = 0;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof(*names));
+			if (!nn || cap > 2 * EXEC_MAX_TESTS) {
+				free(nn ? nn : names);
+				names = NULL;
+				snprintf(why, wl, "--tests=%s: too many files", dir);
+				rc = -1;
+				break;
+			}
+			names = nn;
+		}
+		names[count++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (rc < 0)
+		return -1;
+	qsort(names, count, sizeof(*names), name_cmp);
+	struct judge_test *tests = calloc(count / 2 + 1, sizeof(*tests));
+	size_t nt = 0;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		size_t len = strlen(names[i]);
+		bool is_in = len > 3 && !strcmp(names[i] + len - 3, ".in");
+		bool is_out = len > 4 && !strcmp(names[i] + len - 4, ".out");
+		char pair[1024];
+		if (is_in)
+			snprintf(pair, sizeof(pair), "%.*s.out", (int)(len - 3), names[i]);
+		else if (is_out)
+			snprintf(pair, sizeof(pair), "%.*s.in", (int)(len - 4), names[i]);
+		if ((!is_in && !is_out) ||
+		    !bsearch(&(char *){ pair }, names, count, sizeof(*names), name_cmp)) {
+			snprintf(why, wl, "--tests=%s: %s has no %s pair (the layout is NAME.in and NAME.out)",
+				 dir, names[i], is_in ? ".out" : is_out ? ".in" : ".in/.out");
+			rc = -1;
+			break;
+		}
+		if (!is_in)
+			continue;
+		struct judge_test *t = &tests[nt++];
+		t->name = strndup(names[i], len - 3);
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		t->input_path = strdup(path);
+		snprintf(path, sizeof(path), "%s/%s", dir, pair);
+		char *exp;
+		if (read_file(path, EXEC_MAX_EXPECTED, &exp, &t->expected_len, why, wl) < 0)
+			rc = -1;
+		else
+			t->expected = exp;
+	}
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	if (rc == 0 && nt == 0) {
+		snprintf(why, wl, "--tests=%s: no NAME.in / NAME.out pairs", dir);
+		rc = -1;
+	}
+	if (rc < 0) {
+		free(tests);
+		return -1;
+	}
+	*out = tests;
+	*n = nt;
+	return 0;
+}
+
+static void print_result(const struct lang *l, const struct judge_result *res)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_field_string(&w, "verdict", judge_verdict_name(res->verdict));
+	json_key(&w, "language");
+	json_begin_object(&w);
+	json_field_string(&w, "id", l->id);
+	json_field_string(&w, "name", l->name);
+	json_field_string(&w, "version", l->version);
+	json_end_object(&w);
+	json_key(&w, "compile");
+	if (!res->compiled) {
+		json_null(&w);
+	} else {
+		json_begin_object(&w);
+		if (res->cached) {
+			json_field_string(&w, "status", "ok");
+			json_field_string(&w, "message", "taken from the compile cache");
+		} else {
+			cli_result_fields(&w, &res->compile);
+		}
+		json_field_bool(&w, "cached", res->cached);
+		json_end_object(&w);
+	}
+	json_key(&w, "tests");
+	json_begin_array(&w);
+	for (size_t i = 0; i < res->ntests; i++) {
+		json_begin_object(&w);
+		json_field_string(&w, "name", res->tests[i].name);
+		json_field_string(&w, "verdict", judge_verdict_name(res->tests[i].verdict));
+		cli_result_fields(&w, &res->tests[i].run);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_field_uint(&w, "cpu_ms_max", res->cpu_ms_max);
+	json_field_uint(&w, "wall_ms_max", res->wall_ms_max);
+	json_field_uint(&w, "memory_kb_max", res->memory_kb_max);
+	json_field_string(&w, "message", res->message);
+	json_end_object(&w);
+	buf_puts(&b, "\n");
+	fwrite(b.data, 1, b.len, stdout);
+	fflush(stdout);
+	buf_free(&b);
+}
+
+static int fail(const char *fmt, const char *detail)
+{
+	fprintf(stderr, "runcell exec: ");
+	fprintf(stderr, fmt, detail);
+	fputc('\n', stderr);
+	return 2;
+}
+
+int cli_exec(int argc, char **argv)
+{
+	enum { O_LANG = 256, O_STDIN, O_EXPECTED, O_TESTS, O_CHECKER, O_ARG, O_FIRST, O_HELP };
+	static const struct option own[] = {
+		{ "lang", required_argument, NULL, O_LANG },
+		{ "stdin", required_argument, NULL, O_STDIN },
+		{ "expected", required_argument, NULL, O_EXPECTED },
+		{ "tests", required_argument, NULL, O_TESTS },
+		{ "checker", required_argument, NULL, O_CHECKER },
+		{ "arg", required_argument, NULL, O_ARG },
+		{ "args", required_argument, NULL, O_ARG },
+		{ "first-failure", no_argument, NULL, O_FIRST },
+		{ "help", no_argument, NULL, O_HELP },
+	};
+	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
+	memcpy(longopts, own, sizeof(own));
+	memcpy(longopts + sizeof(own) / sizeof(own[0]), cli_limit_options, sizeof(cli_limit_options));
+	memset(&longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT], 0, sizeof(longopts[0]));
+
+	struct judge_request req;
+	memset(&req, 0, sizeof(req));
+	sandbox_limits_default(&req.limits);
+	const char *lang_id = NULL, *stdin_path = NULL, *expected_path = NULL, *tests_dir = NULL,
+		   *checker = NULL;
+	const char **args = calloc((size_t)argc + 1, sizeof(*args));
+	size_t nargs = 0;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_LANG: lang_id = optarg; break;
+		case O_STDIN: stdin_path = optarg; break;
+		case O_EXPECTED: expected_path = optarg; break;
+		case O_TESTS: tests_dir = optarg; break;
+		case O_CHECKER: checker = optarg; break;
+		case O_ARG: args[nargs++] = optarg; break;
+		case O_FIRST: req.first_failure = true; break;
+		case O_HELP:
+		case 'h':
+			exec_usage();
+			return 0;
+		default:
+			if (c >= CLI_LIMIT_BASE) {
+				if (cli_limit_parse("exec", c, optarg, &req.limits) < 0)
+					return 2;
+				break;
+			}
+			return fail("unknown or incomplete option '%s' (see runcell exec --help)",
+				    argv[optind - 1]);
+		}
+	}
+	/* Files, then program arguments after "--" (getopt permuted the files
+	 * to the end and left "--" in place). */
+	int nfiles = 0;
+	char **files = &argv[optind];
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			for (int k = i + 1; k < argc; k++)
+				args[nargs++] = argv[k];
+			break;
+		}
+		nfiles++;
+	}
+	args[nargs] = NULL;
+	if (!lang_id)
+		return fail("%s", "no language: --lang=ID (see runcell languages)");
+	if (nfiles == 0)
+		return fail("%s", "no source file given");
+	if (nfiles > JUDGE_MAX_FILES)
+		return fail("%s", "too many source files");
+	if (tests_dir && (expected_path || stdin_path))
+		return fail("%s", "--tests cannot be combined with --stdin or --expected");
+	if (checker_parse(checker, &req.checker) < 0)
+		return fail("invalid --checker=%s (lines, exact, tokens, float, float:TOL, "
+			    "float:abs=A,rel=R)", checker);
+
+	char dir[4096], why[1024];
+	struct lang_registry *reg;
+	if (lang_registry_load(lang_default_dir(dir, sizeof(dir)), &reg, why, sizeof(why)) < 0) {
+		fprintf(stderr, "runcell exec: cannot load the languages: %s\n", why);
+		return 1;
+	}
+	struct lang *l = (struct lang *)lang_find(reg, lang_id);
+	if (!l)
+		return fail("unknown language '%s' (see runcell languages)", lang_id);
+	lang_probe(l);
+	if (!l->available)
+		return fail("language '%s' is not available on this host (its toolchain is missing)",
+			    l->id);
+	req.lang = l;
+
+	struct judge_source *src = calloc((size_t)nfiles, sizeof(*src));
+	for (int i = 0; i < nfiles; i++) {
+		char *data;
+		size_t len;
+		if (read_file(files[i], JUDGE_MAX_SOURCE, &data, &len, why, sizeof(why)) < 0)
+			return fail("%s", why);
+		const char *base = strrchr(files[i], '/');
+		src[i] = (struct judge_source){ base ? base + 1 : files[i], data, len };
+	}
+	req.sources = src;
+	req.nsources = (size_t)nfiles;
+	req.args = args;
+	if (judge_check(&req, why, sizeof(why)) < 0)
+		return fail("%s", why);
+
+	struct judge_test single = { .name = "1", .input_path = stdin_path };
+	if (stdin_path && access(stdin_path, R_OK) < 0)
+		return fail("invalid --stdin: %s", strerror(errno));
+	if (expected_path) {
+		char *exp;
+		if (read_file(expected_path, EXEC_MAX_EXPECTED, &exp, &single.expected_len, why,
+			      sizeof(why)) < 0)
+			return fail("invalid --expected: %s", why);
+		single.expected = exp;
+	}
+	if (tests_dir) {
+		struct judge_test *tests;
+		size_t nt;
+		if (load_tests(tests_dir, &tests, &nt, why, sizeof(why)) < 0)
+			return fail("%s", why);
+		req.tests = tests;
+		req.ntests = nt;
+	} else {
+		req.tests = &single;
+		req.ntests = 1;
+	}
+
+	const char *cache_dir = getenv("RUNCELL_CACHE_DIR");
+	if (!cache_dir || !*cache_dir)
+		cache_dir = "/var/cache/runcell/compile";
+	struct cache *cache = NULL;
+	if (l->compile && cache_open(cache_dir, EXEC_CACHE_MAX_BYTES, &cache) < 0)
+		fprintf(stderr, "runcell exec: warning: no compile cache at %s: %s\n", cache_dir,
+			strerror(errno));
+	req.cache = cache;
+
+	size_t nbinds = 0;
+	for (char **b = l->binds; b && *b; b++)
+		nbinds++;
+	struct sandbox_bind *binds = calloc(nbinds + 1, sizeof(*binds));
+	for (size_t i = 0; i < nbinds; i++)
+		binds[i] = (struct sandbox_bind){ .host = l->binds[i] };
+	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds };
+	struct sandbox_cell *cell;
+	int rc = sandbox_cell_open(&cfg, &cell, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "runcell exec: %s\n", why);
+		return 1;
+	}
+	struct judge_result res;
+	rc = judge_submit(cell, &req, &res);
+	sandbox_cell_close(cell);
+	cache_close(cache);
+	int status = 0;
+	if (rc < 0) {
+		fprintf(stderr, "runcell exec: %s\n", res.message);
+		status = rc == -EINVAL ? 2 : 1;
+	} else {
+		print_result(l, &res);
+		if (res.verdict == JUDGE_INTERNAL_ERROR) {
+			fprintf(stderr, "runcell exec: internal error: %s\n", res.message);
+			status = 1;
+		}
+	}
+	judge_result_free(&res);
+	lang_registry_free(reg);
+	return status;
+}

@@ -1,0 +1,104 @@
+/*
+ * limits: parsing of the limit options (see limits.h).  Values are
+ * checked here, before any cell exists, and the message names the option.
+ */
+#include "cli/limits.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const struct option cli_limit_options[CLI_LIMIT_COUNT] = {
+	{ "cpu-time", required_argument, NULL, CLI_LIMIT_BASE + 0 },
+	{ "wall-time", required_argument, NULL, CLI_LIMIT_BASE + 1 },
+	{ "memory", required_argument, NULL, CLI_LIMIT_BASE + 2 },
+	{ "processes", required_argument, NULL, CLI_LIMIT_BASE + 3 },
+	{ "file-size", required_argument, NULL, CLI_LIMIT_BASE + 4 },
+	{ "output", required_argument, NULL, CLI_LIMIT_BASE + 5 },
+	{ "open-files", required_argument, NULL, CLI_LIMIT_BASE + 6 },
+	{ "stack", required_argument, NULL, CLI_LIMIT_BASE + 7 },
+	{ "disk", required_argument, NULL, CLI_LIMIT_BASE + 8 },
+};
+
+static int bad(const char *cmd, const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "runcell %s: invalid --%s=%s: %s\n", cmd, opt, value, why);
+	return -1;
+}
+
+/* A positive decimal number times scale, at least 1 after scaling. */
+static int parse_scaled(const char *cmd, const char *opt, const char *v, double scale,
+			double max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(x) || x <= 0)
+		return bad(cmd, opt, v, "expected a positive number");
+	double scaled = x * scale;
+	if (scaled > max)
+		return bad(cmd, opt, v, "too large");
+	if (scaled < 1)
+		return bad(cmd, opt, v, "too small");
+	*out = (uint64_t)llround(scaled);
+	return 0;
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *v, uint32_t max,
+		       uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || x == 0)
+		return bad(cmd, opt, v, "expected a positive whole number");
+	if (x > max)
+		return bad(cmd, opt, v, "too large");
+	*out = (uint32_t)x;
+	return 0;
+}
+
+int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limits *l)
+{
+	const double tb_kb = 1024.0 * 1024 * 1024;
+	int i = val - CLI_LIMIT_BASE;
+	if (i < 0 || i >= CLI_LIMIT_COUNT)
+		return -1;
+	const char *opt = cli_limit_options[i].name;
+	switch (i) {
+	case 0: return parse_scaled(cmd, opt, v, 1000, 86400e3, &l->cpu_ms);
+	case 1: return parse_scaled(cmd, opt, v, 1000, 86400e3, &l->wall_ms);
+	case 2:
+		if (parse_scaled(cmd, opt, v, 1024, tb_kb, &l->memory_kb) < 0)
+			return -1;
+		return l->memory_kb < 1024 ? bad(cmd, opt, v, "at least 1 MB") : 0;
+	case 3: return parse_count(cmd, opt, v, 1000000, &l->processes);
+	case 4: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->file_size_kb);
+	case 5: return parse_scaled(cmd, opt, v, 1, 1024 * 1024, &l->output_kb);
+	case 6:
+		if (parse_count(cmd, opt, v, 1048576, &l->open_files) < 0)
+			return -1;
+		return l->open_files < 4 ? bad(cmd, opt, v, "at least 4") : 0;
+	case 7: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->stack_kb);
+	default: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->disk_kb);
+	}
+}
+
+void cli_limit_usage(const struct sandbox_limits *d)
+{
+	printf("limits (defaults in brackets):\n"
+	       "  --cpu-time=SEC     CPU time of all processes and threads [%.3g]\n"
+	       "  --wall-time=SEC    wall-clock time [%.3g]\n"
+	       "  --memory=MB        memory of the whole cell [%" PRIu64 "]\n"
+	       "  --processes=N      processes and threads together [%u]\n"
+	       "  --file-size=MB     largest file written [%" PRIu64 "]\n"
+	       "  --output=KB        cap per stream, stdout and stderr [%" PRIu64 "]\n"
+	       "  --open-files=N     descriptors per process [%u]\n"
+	       "  --stack=MB         stack size [%" PRIu64 "]\n"
+	       "  --disk=MB          /box, /tmp and /dev/shm together [%" PRIu64 "]\n",
+	       d->cpu_ms / 1000.0, d->wall_ms / 1000.0, d->memory_kb / 1024, d->processes,
+	       d->file_size_kb / 1024, d->output_kb, d->open_files, d->stack_kb / 1024,
+	       d->disk_kb / 1024);
+}

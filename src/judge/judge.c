@@ -1,0 +1,489 @@
+/*
+ * judge: compile once, run every test in a wiped warm cell, compare, and
+ * reduce to one verdict (see judge.h).
+ *
+ * The compile runs in the same cell as the tests, as untrusted code, with
+ * the language's (larger) compile limits.  Its artifacts are read back
+ * through the cell (never by a host path into the box: regular files
+ * only, no links, size-capped), kept in memory files, cached, and placed
+ * read-only into /box before each test.
+ */
+#include "judge/judge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Largest artifact read back from a compile. */
+#define JUDGE_MAX_ARTIFACT (256u << 20)
+#define JUDGE_MAX_ARTIFACTS 256
+
+const char *judge_verdict_name(enum judge_verdict v)
+{
+	switch (v) {
+	case JUDGE_ACCEPTED: return "accepted";
+	case JUDGE_WRONG_ANSWER: return "wrong_answer";
+	case JUDGE_COMPILE_ERROR: return "compile_error";
+	case JUDGE_RUNTIME_ERROR: return "runtime_error";
+	case JUDGE_TIME_LIMIT: return "time_limit";
+	case JUDGE_MEMORY_LIMIT: return "memory_limit";
+	case JUDGE_OUTPUT_LIMIT: return "output_limit";
+	case JUDGE_INTERNAL_ERROR: return "internal_error";
+	}
+	return "internal_error";
+}
+
+static bool name_ok(const char *n)
+{
+	return n && *n && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, "..") && strlen(n) <= 255;
+}
+
+int judge_check(const struct judge_request *req, char *why, size_t len)
+{
+	if (!req->lang) {
+		snprintf(why, len, "no language");
+		return -EINVAL;
+	}
+	if (req->nsources == 0) {
+		snprintf(why, len, "no source file");
+		return -EINVAL;
+	}
+	if (req->nsources > JUDGE_MAX_FILES) {
+		snprintf(why, len, "too many files (at most %d)", JUDGE_MAX_FILES);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < req->nsources; i++) {
+		const struct judge_source *s = &req->sources[i];
+		if (!name_ok(s->name)) {
+			snprintf(why, len, "invalid file name '%s'", s->name ? s->name : "");
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(req->sources[j].name, s->name)) {
+				snprintf(why, len, "file %s given twice", s->name);
+				return -EINVAL;
+			}
+		if (s->len == 0) {
+			snprintf(why, len, "%s is empty", s->name);
+			return -EINVAL;
+		}
+		if (s->len > JUDGE_MAX_SOURCE) {
+			snprintf(why, len, "%s is larger than %u bytes", s->name, JUDGE_MAX_SOURCE);
+			return -EINVAL;
+		}
+		if (memchr(s->data, '\0', s->len)) {
+			snprintf(why, len, "%s is not text (it holds NUL bytes)", s->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The name the i-th source gets in /box. */
+static const char *box_name(const struct judge_request *req, size_t i)
+{
+	if (i == 0 && req->lang->source)
+		return req->lang->source;
+	return req->sources[i].name;
+}
+
+/* The default environment plus the language's, the latter winning. */
+static char **build_env(const struct lang *l)
+{
+	static const char *const base[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box",
+					    "LANG=C.UTF-8" };
+	size_t n = 3;
+	for (char **e = l->env; e && *e; e++)
+		n++;
+	char **env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < 3; i++) {
+		const char *eq = strchr(base[i], '=');
+		bool overridden = false;
+		for (char **e = l->env; e && *e; e++)
+			if (!strncmp(*e, base[i], (size_t)(eq - base[i]) + 1))
+				overridden = true;
+		if (!overridden)
+			env[k++] = (char *)base[i];
+	}
+	for (char **e = l->env; e && *e; e++)
+		env[k++] = *e;
+	env[k] = NULL;
+	return env;
+}
+
+struct artifacts {
+	struct cache_file files[JUDGE_MAX_ARTIFACTS];
+	size_t n;
+};
+
+static void artifacts_free(struct artifacts *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->files[i].name);
+		buf_free(&a->files[i].data);
+	}
+	a->n = 0;
+}
+
+static int artifact_add(struct artifacts *a, const char *name, struct buf *data)
+{
+	if (a->n >= JUDGE_MAX_ARTIFACTS)
+		return -E2BIG;
+	struct cache_file *f = &a->files[a->n];
+	f->name = strdup(name);
+	if (!f->name)
+		return -ENOMEM;
+	f->mode = 0755;
+	f->data = *data;
+	buf_init(data, 0);
+	a->n++;
+	return 0;
+}
+
+static bool suffix_match(const char *name, const char *pattern)
+{
+	/* "*.class": every name ending in ".class"; otherwise the name. */
+	if (pattern[0] != '*')
+		return !strcmp(name, pattern);
+	size_t n = strlen(name), p = strlen(pattern + 1);
+	return n > p && !strcmp(name + n - p, pattern + 1);
+}
+
+/* Reads the compile's artifacts back through the cell. */
+static int collect_artifacts(struct sandbox_cell *cell, const struct lang *l,
+			     struct artifacts *a, char *why, size_t len)
+{
+	struct buf names;
+	buf_init(&names, 0);
+	bool listed = false;
+	for (char **p = l->artifacts; p && *p; p++) {
+		if ((*p)[0] != '*') {
+			struct buf data;
+			int rc = sandbox_cell_fetch(cell, *p, JUDGE_MAX_ARTIFACT, &data);
+			if (rc < 0) {
+				snprintf(why, len, "the compiler left no usable %s: %s", *p, strerror(-rc));
+				buf_free(&names);
+				return rc;
+			}
+			rc = artifact_add(a, *p, &data);
+			buf_free(&data);
+			if (rc < 0) {
+				buf_free(&names);
+				return rc;
+			}
+			continue;
+		}
+		if (!listed) {
+			int rc = sandbox_cell_list(cell, "", &names);
+			if (rc < 0) {
+				snprintf(why, len, "cannot list the compile's files: %s", strerror(-rc));
+				return rc;
+			}
+			listed = true;
+		}
+		size_t found = 0;
+		for (size_t off = 0; off < names.len;) {
+			const char *name = names.data + off;
+			off += strlen(name) + 1;
+			if (!suffix_match(name, *p))
+				continue;
+			struct buf data;
+			int rc = sandbox_cell_fetch(cell, name, JUDGE_MAX_ARTIFACT, &data);
+			if (rc == 0)
+				rc = artifact_add(a, name, &data);
+			buf_free(&data);
+			if (rc < 0) {
+				snprintf(why, len, "cannot read back %s: %s", name, strerror(-rc));
+				buf_free(&names);
+				return rc;
+			}
+			found++;
+		}
+		if (!found) {
+			snprintf(why, len, "the compiler left no %s", *p);
+			buf_free(&names);
+			return -ENOENT;
+		}
+	}
+	buf_free(&names);
+	return 0;
+}
+
+static void cache_key_for(const struct judge_request *req, char key[65])
+{
+	const struct lang *l = req->lang;
+	struct cache_part parts[4 + 64 + 2 * JUDGE_MAX_FILES];
+	size_t n = 0;
+	parts[n++] = (struct cache_part){ "runcell-compile-1", 17 };
+	parts[n++] = (struct cache_part){ l->id, strlen(l->id) };
+	const char *ver = l->version ? l->version : "";
+	parts[n++] = (struct cache_part){ ver, strlen(ver) };
+	for (char **c = l->compile; c && *c && n < 4 + 32; c++)
+		parts[n++] = (struct cache_part){ *c, strlen(*c) };
+	for (char **e = l->env; e && *e && n < 4 + 48; e++)
+		parts[n++] = (struct cache_part){ *e, strlen(*e) };
+	for (char **p = l->artifacts; p && *p && n < 4 + 64; p++)
+		parts[n++] = (struct cache_part){ *p, strlen(*p) };
+	for (size_t i = 0; i < req->nsources; i++) {
+		const char *bn = box_name(req, i);
+		parts[n++] = (struct cache_part){ bn, strlen(bn) };
+		parts[n++] = (struct cache_part){ req->sources[i].data, req->sources[i].len };
+	}
+	cache_key(parts, n, key);
+}
+
+static enum judge_verdict verdict_of(enum sandbox_status s)
+{
+	switch (s) {
+	case SANDBOX_OK: return JUDGE_ACCEPTED;
+	case SANDBOX_RUNTIME_ERROR:
+	case SANDBOX_SIGNALED: return JUDGE_RUNTIME_ERROR;
+	case SANDBOX_TIME_LIMIT:
+	case SANDBOX_WALL_TIME_LIMIT: return JUDGE_TIME_LIMIT;
+	case SANDBOX_MEMORY_LIMIT: return JUDGE_MEMORY_LIMIT;
+	case SANDBOX_OUTPUT_LIMIT: return JUDGE_OUTPUT_LIMIT;
+	case SANDBOX_INTERNAL_ERROR: return JUDGE_INTERNAL_ERROR;
+	}
+	return JUDGE_INTERNAL_ERROR;
+}
+
+static int compile(struct sandbox_cell *cell, const struct judge_request *req, char **env,
+		   struct judge_result *res, struct artifacts *art)
+{
+	const struct lang *l = req->lang;
+	const char *names[JUDGE_MAX_FILES + 1];
+	struct sandbox_file files[JUDGE_MAX_FILES];
+	for (size_t i = 0; i < req->nsources; i++) {
+		names[i] = box_name(req, i);
+		files[i] = (struct sandbox_file){ .path = names[i], .fd = -1,
+			.data = req->sources[i].data, .len = req->sources[i].len, .mode = 0644 };
+	}
+	names[req->nsources] = NULL;
+	static const char *const no_args[] = { NULL };
+	struct lang_vars vars = { .source = names[0], .sources = names, .args = no_args,
+				  .memory_mb = l->compile_limits.memory_kb / 1024 };
+	char **argv = NULL;
+	int rc = lang_expand((const char *const *)l->compile, &vars, &argv);
+	if (rc < 0) {
+		snprintf(res->message, sizeof(res->message), "bad compile command of %s", l->id);
+		return rc;
+	}
+	struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
+		.env = (const char *const *)env, .limits = l->compile_limits, .stdin_fd = -1,
+		.files = files, .nfiles = req->nsources };
+	rc = sandbox_cell_run(cell, &spec, &res->compile);
+	lang_argv_free(argv);
+	if (rc < 0) {
+		snprintf(res->message, sizeof(res->message), "cannot compile: %s", res->compile.message);
+		return rc;
+	}
+	res->compiled = true;
+	if (res->compile.status == SANDBOX_INTERNAL_ERROR) {
+		res->verdict = JUDGE_INTERNAL_ERROR;
+		snprintf(res->message, sizeof(res->message), "compile: %s", res->compile.message);
+		return 0;
+	}
+	if (res->compile.status != SANDBOX_OK) {
+		res->verdict = JUDGE_COMPILE_ERROR;
+		snprintf(res->message, sizeof(res->message), "compilation failed: %s",
+			 res->compile.message);
+		return 0;
+	}
+	char why[300];
+	if (collect_artifacts(cell, l, art, why, sizeof(why)) < 0) {
+		res->verdict = JUDGE_COMPILE_ERROR;
+		snprintf(res->message, sizeof(res->message), "%s", why);
+		artifacts_free(art);
+	}
+	return 0;
+}
+
+/* A memory file holding data, for placing an artifact before each test. */
+static int memfile(const char *name, const struct buf *data)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < data->len;) {
+		ssize_t w = write(fd, data->data + off, data->len - off);
+		if (w < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)w;
+	}
+	return fd;
+}
+
+int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
+		 struct judge_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	sandbox_result_init(&res->compile);
+	int rc = judge_check(req, res->message, sizeof(res->message));
+	if (rc < 0)
+		return rc;
+	const struct lang *l = req->lang;
+	char **env = build_env(l);
+	if (!env)
+		return -ENOMEM;
+	struct artifacts *art = calloc(1, sizeof(*art));
+	if (!art) {
+		free(env);
+		return -ENOMEM;
+	}
+
+	/* 1. The artifacts: from the cache, from a compile, or the sources. */
+	if (l->compile) {
+		char key[65] = "";
+		if (req->cache) {
+			cache_key_for(req, key);
+			struct cache_entry e;
+			if (cache_get(req->cache, key, &e) == 0) {
+				for (size_t i = 0; i < e.nfiles && art->n < JUDGE_MAX_ARTIFACTS; i++) {
+					art->files[art->n] = e.files[i];
+					e.files[i].name = NULL;
+					buf_init(&e.files[i].data, 0);
+					art->n++;
+				}
+				cache_entry_free(&e);
+				res->compiled = res->cached = true;
+			}
+		}
+		if (!res->cached) {
+			rc = compile(cell, req, env, res, art);
+			if (rc < 0 || res->verdict != JUDGE_ACCEPTED) {
+				free(env);
+				artifacts_free(art);
+				free(art);
+				return rc;
+			}
+			if (req->cache)
+				cache_put(req->cache, key, art->files, art->n);  /* a failed put is only a miss later */
+		}
+	} else {
+		for (size_t i = 0; i < req->nsources; i++) {
+			struct buf b;
+			buf_init(&b, 0);
+			if (buf_append(&b, req->sources[i].data, req->sources[i].len) < 0 ||
+			    artifact_add(art, box_name(req, i), &b) < 0) {
+				buf_free(&b);
+				free(env);
+				artifacts_free(art);
+				free(art);
+				return -ENOMEM;
+			}
+			art->files[art->n - 1].mode = 0644;
+		}
+	}
+
+	/* 2. Each test, with the artifacts read-only in a wiped box. */
+	struct sandbox_file files[JUDGE_MAX_ARTIFACTS];
+	const char *names[JUDGE_MAX_FILES + 1];
+	for (size_t i = 0; i < art->n; i++) {
+		int fd = memfile(art->files[i].name, &art->files[i].data);
+		if (fd < 0) {
+			for (size_t j = 0; j < i; j++)
+				close(files[j].fd);
+			free(env);
+			artifacts_free(art);
+			free(art);
+			return fd;
+		}
+		files[i] = (struct sandbox_file){ .path = art->files[i].name, .fd = fd,
+						  .mode = art->files[i].mode, .readonly = true };
+	}
+	for (size_t i = 0; i < req->nsources; i++)
+		names[i] = box_name(req, i);
+	names[req->nsources] = NULL;
+	static const char *const no_args[] = { NULL };
+	struct sandbox_limits limits = req->limits;
+	if (limits.processes < l->run_processes_min)
+		limits.processes = l->run_processes_min;
+	struct lang_vars vars = { .source = names[0], .sources = names,
+				  .args = req->args ? req->args : no_args,
+				  .memory_mb = limits.memory_kb / 1024 };
+	limits.memory_kb += l->run_memory_extra_kb;
+	char **argv = NULL;
+	rc = lang_expand((const char *const *)l->run, &vars, &argv);
+	if (rc == 0) {
+		res->tests = calloc(req->ntests ? req->ntests : 1, sizeof(*res->tests));
+		if (!res->tests)
+			rc = -ENOMEM;
+	} else {
+		snprintf(res->message, sizeof(res->message), "bad run command of %s", l->id);
+	}
+	res->verdict = JUDGE_ACCEPTED;
+	for (size_t t = 0; rc == 0 && t < req->ntests; t++) {
+		const struct judge_test *test = &req->tests[t];
+		struct judge_test_result *tr = &res->tests[res->ntests++];
+		tr->name = test->name;
+		sandbox_result_init(&tr->run);
+		int in = -1;
+		if (test->input_path && (in = open(test->input_path, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = -errno;
+			snprintf(res->message, sizeof(res->message), "cannot open %s: %s",
+				 test->input_path, strerror(errno));
+			break;
+		}
+		for (size_t i = 0; i < art->n; i++)
+			lseek(files[i].fd, 0, SEEK_SET);
+		struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
+			.env = (const char *const *)env, .limits = limits, .stdin_fd = in,
+			.files = files, .nfiles = art->n };
+		rc = sandbox_cell_run(cell, &spec, &tr->run);
+		if (in >= 0)
+			close(in);
+		if (rc < 0) {
+			snprintf(res->message, sizeof(res->message), "%s", tr->run.message);
+			break;
+		}
+		tr->verdict = verdict_of(tr->run.status);
+		if (tr->verdict == JUDGE_ACCEPTED && test->expected &&
+		    !checker_accepts(&req->checker, tr->run.out.data ? tr->run.out.data : "",
+				     tr->run.out.len, test->expected, test->expected_len))
+			tr->verdict = JUDGE_WRONG_ANSWER;
+		if (tr->run.cpu_ms > res->cpu_ms_max)
+			res->cpu_ms_max = tr->run.cpu_ms;
+		if (tr->run.wall_ms > res->wall_ms_max)
+			res->wall_ms_max = tr->run.wall_ms;
+		if (tr->run.memory_kb > res->memory_kb_max)
+			res->memory_kb_max = tr->run.memory_kb;
+		if (tr->verdict != JUDGE_ACCEPTED && res->verdict == JUDGE_ACCEPTED) {
+			res->verdict = tr->verdict;
+			snprintf(res->message, sizeof(res->message), "test %s: %s", tr->name,
+				 tr->verdict == JUDGE_WRONG_ANSWER ? "output differs from the expected one"
+								   : tr->run.message);
+			if (req->first_failure)
+				break;
+		}
+	}
+	if (rc == 0 && res->verdict == JUDGE_ACCEPTED)
+		snprintf(res->message, sizeof(res->message), "%zu test%s accepted", res->ntests,
+			 res->ntests == 1 ? "" : "s");
+	lang_argv_free(argv);
+	for (size_t i = 0; i < art->n; i++)
+		close(files[i].fd);
+	artifacts_free(art);
+	free(art);
+	free(env);
+	return rc;
+}
+
+void judge_result_free(struct judge_result *res)
+{
+	sandbox_result_free(&res->compile);
+	for (size_t i = 0; i < res->ntests; i++)
+		sandbox_result_free(&res->tests[i].run);
+	free(res->tests);
+	res->tests = NULL;
+	res->ntests = 0;
+}

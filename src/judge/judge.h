@@ -1,0 +1,94 @@
+/*
+ * judge: one submission from source to verdict.
+ *
+ * compile (once, in the cell, with the language's compile limits; or
+ * taken from the compile cache) -> for each test: run the artifact in the
+ * same warm cell, wiped between tests, with the artifact placed read-only
+ * -> compare the output with the expected one -> a verdict per test and
+ * one for the submission (the first test's that is not accepted).
+ *
+ * A verdict is data: judge_submit returns 0 whatever the program did, and
+ * a negative errno only for a request it cannot judge at all.
+ */
+#ifndef RUNCELL_JUDGE_H
+#define RUNCELL_JUDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "judge/cache.h"
+#include "judge/checker.h"
+#include "lang/lang.h"
+#include "sandbox/sandbox.h"
+
+enum judge_verdict {
+	JUDGE_ACCEPTED,
+	JUDGE_WRONG_ANSWER,
+	JUDGE_COMPILE_ERROR,
+	JUDGE_RUNTIME_ERROR,
+	JUDGE_TIME_LIMIT,
+	JUDGE_MEMORY_LIMIT,
+	JUDGE_OUTPUT_LIMIT,
+	JUDGE_INTERNAL_ERROR,
+};
+
+const char *judge_verdict_name(enum judge_verdict v);
+
+/* Largest source file, and most files, of one submission. */
+#define JUDGE_MAX_SOURCE (1u << 20)
+#define JUDGE_MAX_FILES 64
+
+struct judge_source {
+	const char *name;    /* plain file name, no '/' */
+	const char *data;
+	size_t len;
+};
+
+struct judge_test {
+	const char *name;
+	const char *input_path;   /* NULL: empty stdin */
+	const char *expected;     /* NULL: any clean exit is accepted */
+	size_t expected_len;
+};
+
+struct judge_request {
+	const struct lang *lang;
+	const struct judge_source *sources;  /* the first is the entry */
+	size_t nsources;
+	const char *const *args;             /* program arguments, NULL-terminated */
+	const struct judge_test *tests;
+	size_t ntests;
+	struct checker checker;
+	struct sandbox_limits limits;        /* of each run */
+	bool first_failure;
+	struct cache *cache;                 /* NULL: no compile cache */
+};
+
+struct judge_test_result {
+	const char *name;
+	enum judge_verdict verdict;
+	struct sandbox_result run;
+};
+
+struct judge_result {
+	enum judge_verdict verdict;
+	bool compiled;                 /* the language compiles */
+	bool cached;                   /* the artifact came from the cache */
+	struct sandbox_result compile; /* valid when compiled && !cached */
+	struct judge_test_result *tests;
+	size_t ntests;                 /* tests run (fewer with first_failure) */
+	uint64_t cpu_ms_max, wall_ms_max, memory_kb_max;
+	char message[640];
+};
+
+/* Checks a request before any cell is built: a message for people and
+ * -EINVAL when it cannot be judged (empty source, NUL bytes, ...). */
+int judge_check(const struct judge_request *req, char *why, size_t len);
+
+/* Judges req in cell, which must have been opened with the language's
+ * binds.  Returns 0 with *res filled, or -errno with res->message. */
+int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
+		 struct judge_result *res);
+void judge_result_free(struct judge_result *res);
+
+#endif
