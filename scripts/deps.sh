@@ -11,6 +11,8 @@ packages=(
 	openjdk-17-jdk-headless     # a JVM under the cell's memory limit (tests)
 	golang-go                   # a Go binary under the cell's memory limit (tests)
 	strace
+	# languages of etc/languages (runcell exec, runcell languages)
+	g++ nodejs rustc bash ruby php-cli lua5.4
 )
 
 missing=()
