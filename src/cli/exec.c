@@ -323,7 +323,10 @@ int cli_exec(int argc, char **argv)
 	struct lang *l = (struct lang *)lang_find(reg, lang_id);
 	if (!l)
 		return fail("unknown language '%s' (see runcell languages)", lang_id);
-	lang_probe(l);
+	const char *cache_dir = getenv("RUNCELL_CACHE_DIR");
+	if (!cache_dir || !*cache_dir)
+		cache_dir = "/var/cache/runcell/compile";
+	lang_probe_cached(l, cache_dir);
 	if (!l->available)
 		return fail("language '%s' is not available on this host (its toolchain is missing)",
 			    l->id);
@@ -366,9 +369,6 @@ int cli_exec(int argc, char **argv)
 		req.ntests = 1;
 	}
 
-	const char *cache_dir = getenv("RUNCELL_CACHE_DIR");
-	if (!cache_dir || !*cache_dir)
-		cache_dir = "/var/cache/runcell/compile";
 	struct cache *cache = NULL;
 	if (l->compile && cache_open(cache_dir, EXEC_CACHE_MAX_BYTES, &cache) < 0)
 		fprintf(stderr, "runcell exec: warning: no compile cache at %s: %s\n", cache_dir,

@@ -872,6 +872,76 @@ void lang_probe(struct lang *l)
 	l->available = true;
 }
 
+/* What identifies the installed toolchain: device, inode, size and
+ * modification time of every program the definition names. */
+static void toolchain_identity(const struct lang *l, char *out, size_t len)
+{
+	size_t off = 0;
+	char **lists[] = { l->version_cmd, l->compile, l->run };
+	out[0] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		if (!lists[i] || lists[i][0][0] != '/')
+			continue;
+		struct stat st;
+		if (stat(lists[i][0], &st) < 0)
+			continue;
+		int n = snprintf(out + off, len - off, "%lx:%lx:%lld:%lld.%09ld;",
+				 (unsigned long)st.st_dev, (unsigned long)st.st_ino,
+				 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+				 st.st_mtim.tv_nsec);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void lang_probe_cached(struct lang *l, const char *dir)
+{
+	if (!l || l->probed)
+		return;
+	char path[4096], ident[1024], text[2048];
+	toolchain_identity(l, ident, sizeof(ident));
+	int n = dir ? snprintf(path, sizeof(path), "%s/versions/%s", dir, l->id) : -1;
+	if (n > 0 && (size_t)n < sizeof(path)) {
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ssize_t got = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+		if (fd >= 0)
+			close(fd);
+		char *nl = got > 0 ? (text[got] = '\0', strchr(text, '\n')) : NULL;
+		bool binds_ok = true;
+		for (char **b = l->binds; b && *b; b++)
+			if (access(*b, R_OK) != 0)
+				binds_ok = false;
+		if (nl && binds_ok && (size_t)(nl - text) == strlen(ident) &&
+		    !strncmp(text, ident, strlen(ident)) && nl[1]) {
+			char *end = strchr(nl + 1, '\n');
+			if (end)
+				*end = '\0';
+			l->version = strdup(nl + 1);
+			l->available = l->version != NULL;
+			l->probed = true;
+			return;
+		}
+	}
+	lang_probe(l);
+	if (!l->available || n <= 0 || (size_t)n >= sizeof(path))
+		return;
+	/* Written whole under a temporary name, then renamed: a reader sees
+	 * the old record or the new one. */
+	char vdir[4096], tmp[4200];
+	snprintf(vdir, sizeof(vdir), "%s/versions", dir);
+	mkdir(vdir, 0755);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	int len = snprintf(text, sizeof(text), "%s\n%s\n", ident, l->version);
+	bool ok = len > 0 && (size_t)len < sizeof(text) && write(fd, text, (size_t)len) == len;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 void lang_probe_all(struct lang_registry *reg)
 {
 	for (size_t i = 0; reg && i < reg->n; i++)

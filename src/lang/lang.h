@@ -54,6 +54,10 @@ size_t lang_count(const struct lang_registry *reg);
 const struct lang *lang_at(const struct lang_registry *reg, size_t i);
 /* By id or alias, case-insensitive; NULL when unknown. */
 const struct lang *lang_find(const struct lang_registry *reg, const char *id);
+/* Like lang_probe, but first looks in DIR/versions/<id> for the version
+ * found last time, valid while the toolchain's programs are the same files
+ * (device, inode, size, mtime); writes the record after a probe. */
+void lang_probe_cached(struct lang *lang, const char *dir);
 /* Runs the version probe on the host (once per lang; cached in the
  * struct): sets version and available. */
 void lang_probe(struct lang *lang);
