@@ -263,10 +263,19 @@ int cli_exec(int argc, char **argv)
 		   *checker = NULL;
 	const char **args = calloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
+	/* Everything after the first "--" is the program's: split it off
+	 * before getopt, which would otherwise mix it with the files. */
+	int prog_args = argc;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			prog_args = i;
+			break;
+		}
+	int opt_argc = prog_args;
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(opt_argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LANG: lang_id = optarg; break;
 		case O_STDIN: stdin_path = optarg; break;
@@ -289,18 +298,11 @@ int cli_exec(int argc, char **argv)
 				    argv[optind - 1]);
 		}
 	}
-	/* Files, then program arguments after "--" (getopt permuted the files
-	 * to the end and left "--" in place). */
-	int nfiles = 0;
+	/* getopt moved the files behind the options. */
+	int nfiles = opt_argc - optind;
 	char **files = &argv[optind];
-	for (int i = optind; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			for (int k = i + 1; k < argc; k++)
-				args[nargs++] = argv[k];
-			break;
-		}
-		nfiles++;
-	}
+	for (int k = prog_args + 1; k < argc; k++)
+		args[nargs++] = argv[k];
 	args[nargs] = NULL;
 	if (!lang_id)
 		return fail("%s", "no language: --lang=ID (see runcell languages)");

@@ -254,6 +254,17 @@ static enum judge_verdict verdict_of(enum sandbox_status s)
 	return JUDGE_INTERNAL_ERROR;
 }
 
+/* A runtime with a heap limit of its own (a JVM's -Xmx set from the
+ * memory limit) fails with an error instead of being killed by the cell:
+ * that is still the memory limit. */
+static bool runtime_out_of_memory(const struct lang *l, const struct buf *err)
+{
+	for (char **p = l->memory_errors; p && *p && err->data; p++)
+		if (memmem(err->data, err->len, *p, strlen(*p)))
+			return true;
+	return false;
+}
+
 static int compile(struct sandbox_cell *cell, const struct judge_request *req, char **env,
 		   struct judge_result *res, struct artifacts *art)
 {
@@ -447,6 +458,8 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 			break;
 		}
 		tr->verdict = verdict_of(tr->run.status);
+		if (tr->verdict == JUDGE_RUNTIME_ERROR && runtime_out_of_memory(l, &tr->run.err))
+			tr->verdict = JUDGE_MEMORY_LIMIT;
 		if (tr->verdict == JUDGE_ACCEPTED && test->expected &&
 		    !checker_accepts(&req->checker, tr->run.out.data ? tr->run.out.data : "",
 				     tr->run.out.len, test->expected, test->expected_len))

@@ -31,6 +31,9 @@
  *                processes/threads (a JVM starts ~20 threads)
  *   "run_memory_extra_mb" integer >= 0: runtime overhead added to the
  *                run's memory limit ({memory_mb} stays the asked limit)
+ *   "memory_errors" [string]: texts that, found in the stderr of a run
+ *                that failed, mean the runtime ran out of its own heap
+ *                ("java.lang.OutOfMemoryError"): judged as memory_limit
  *
  * argv templates: argv[0] must be an absolute path (the cell's PATH is
  * not the login PATH), or "./NAME" for a compiled artifact in /box.
@@ -125,6 +128,7 @@ static void lang_free(struct lang *l)
 	lang_argv_free(l->env);
 	lang_argv_free(l->binds);
 	lang_argv_free(l->artifacts);
+	lang_argv_free(l->memory_errors);
 	free(l->version);
 	free(l->file);
 	free(l);
@@ -312,6 +316,7 @@ static int check_template(struct loader *ld, const char *key, char **argv, bool 
 static const char *const top_keys[] = {
 	"id", "name", "aliases", "source", "compile", "run", "version", "env", "binds",
 	"artifacts", "compile_limits", "run_processes_min", "run_memory_extra_mb",
+	"memory_errors",
 };
 static const char *const limit_keys[] = {
 	"cpu_ms", "wall_ms", "memory_mb", "processes", "file_size_mb", "disk_mb", "output_kb",
@@ -391,7 +396,8 @@ static int parse_lang(struct loader *ld, const struct json_value *root, const ch
 	    (rc = get_list(ld, root, "version", true, false, &l->version_cmd)) ||
 	    (rc = get_list(ld, root, "env", false, false, &l->env)) ||
 	    (rc = get_list(ld, root, "binds", false, false, &l->binds)) ||
-	    (rc = get_list(ld, root, "artifacts", false, false, &l->artifacts)))
+	    (rc = get_list(ld, root, "artifacts", false, false, &l->artifacts)) ||
+	    (rc = get_list(ld, root, "memory_errors", false, false, &l->memory_errors)))
 		return rc;
 
 	if (strlen(l->id) > LANG_MAX_ID || !chars_ok(l->id, "_+.-", false))

@@ -34,6 +34,7 @@ struct lang {
 	char **binds;         /* extra host paths, read-only at the same path */
 	char **artifacts;     /* what the run needs from the compile's /box:
 				 file names, or "*.ext" for every such file */
+	char **memory_errors; /* stderr texts of a runtime out of its heap */
 	struct sandbox_limits compile_limits;  /* defaults for compiling */
 	uint32_t run_processes_min;  /* the run gets at least this many */
 	uint64_t run_memory_extra_kb; /* runtime overhead added to the limit */

@@ -1,0 +1,4 @@
+import sys
+data = sys.stdin.read().split()
+n = int(data[0])
+print("%.9f" % (sum(float(x) for x in data[1:1 + n]) / n))

@@ -1,0 +1,11 @@
+/* runtime error: exit status 3 when n > 4 */
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) {
+	int n; double x, s = 0;
+	if (scanf("%d", &n) != 1) return 1;
+	for (int i = 0; i < n; i++) { scanf("%lf", &x); s += x; }
+	if (n > 4) exit(3);
+	printf("%.9f\n", s / (n));
+	return 0;
+}

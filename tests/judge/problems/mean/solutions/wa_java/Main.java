@@ -1,0 +1,12 @@
+// wrong answer: divides by n + 1
+import java.io.*;
+public class Main {
+	public static void main(String[] args) throws IOException {
+		String[] t = new String(System.in.readAllBytes()).trim().split("\\s+");
+		int n = Integer.parseInt(t[0]);
+		double s = 0;
+		for (int i = 1; i <= n; i++) s += Double.parseDouble(t[i]);
+		
+		System.out.println(String.format("%.9f", s / (n + 1)));
+	}
+}

@@ -1,0 +1,14 @@
+import java.io.*;
+import java.util.*;
+public class Main {
+	public static void main(String[] args) throws IOException {
+		String[] t = new String(System.in.readAllBytes()).trim().split("\\s+");
+		int n = Integer.parseInt(t[0]);
+		long[] a = new long[n];
+		for (int i = 0; i < n; i++) a[i] = Long.parseLong(t[i + 1]);
+		Arrays.sort(a);
+		StringBuilder sb = new StringBuilder();
+		for (int i = 0; i < n; i++) sb.append(i > 0 ? " " : "").append(a[i]);
+		System.out.println(sb);
+	}
+}

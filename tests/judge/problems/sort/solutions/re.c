@@ -1,0 +1,18 @@
+/* runtime error: abort() (SIGABRT) when n > 4 */
+#include <stdio.h>
+#include <stdlib.h>
+static int cmp(const void *a, const void *b) {
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+int main(void) {
+	int n;
+	if (scanf("%d", &n) != 1) return 1;
+	if (n > 4) abort();
+	long long *a = malloc(sizeof *a * (n + 1));
+	for (int i = 0; i < n; i++) scanf("%lld", &a[i]);
+	qsort(a, n, sizeof *a, cmp);
+	for (int i = 0; i < n; i++) printf(i ? " %lld" : "%lld", a[i]);
+	printf("\n");
+	return 0;
+}

@@ -1,0 +1,10 @@
+/* runtime error: a crash (SIGSEGV) when n > 4 */
+#include <stdio.h>
+int main(void) {
+	int n; long long x, s = 0;
+	if (scanf("%d", &n) != 1) return 1;
+	for (int i = 0; i < n; i++) { scanf("%lld", &x); s += x; }
+	if (n > 4) { volatile int *p = 0; *p = 1; }
+	printf("%lld\n", s);
+	return 0;
+}

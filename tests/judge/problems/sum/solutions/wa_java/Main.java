@@ -1,0 +1,11 @@
+// wrong answer: a 32-bit sum overflows on test 03
+import java.io.*;
+public class Main {
+	public static void main(String[] args) throws IOException {
+		String[] t = new String(System.in.readAllBytes()).trim().split("\\s+");
+		int n = Integer.parseInt(t[0]);
+		int s = 0;
+		for (int i = 1; i <= n; i++) s += (int) Long.parseLong(t[i]);
+		System.out.println(s);
+	}
+}

@@ -1,0 +1,678 @@
+#!/usr/bin/python3
+"""Judge test suite: `runcell exec` and `runcell languages` against the contract.
+
+  1. corpus: problems/<name>/ (tests/NN.in, NN.out, solutions/) judged with
+     --tests: accepted, wrong_answer, time_limit and runtime_error solutions
+     in C, C++, Python, JavaScript and Java; per-test verdicts and
+     --first-failure; checkers (lines, exact, tokens, float).
+  2. per language (langs/<id>/): hello, stdin echo, compile error, runtime
+     error, time limit, memory limit.  A language the host lacks (per
+     `runcell languages --json`) gets one "skip" line.
+  3. Java and Go allocating 100 MB under the default memory limit.
+  4. bad input: exit status 2 and a message on stderr.
+  5. the compile cache (RUNCELL_CACHE_DIR): hit flagged, >= 3x faster.
+
+Usage: run.py [-k SUBSTRING] [-v] [--jobs N]
+Prints "ok NAME", "FAIL NAME: why" or "skip NAME: why" and ends with
+"N passed, N failed"; exit status 1 on any failure.
+Runs $RUNCELL, default build/runcell of this repository.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
+PROBLEMS = os.path.join(HERE, "problems")
+LANGS = os.path.join(HERE, "langs")
+
+VERDICTS = {"accepted", "wrong_answer", "compile_error", "runtime_error", "time_limit",
+            "memory_limit", "output_limit", "internal_error"}
+TEST_FIELDS = {"name": str, "verdict": str, "status": str, "exit_code": (int, type(None)),
+               "signal": (int, type(None)), "cpu_ms": int, "wall_ms": int, "memory_kb": int,
+               "stdout": str, "stderr": str}
+# language id -> (extension, compiled)
+LANG_INFO = {
+    "c": ("c", True), "cpp": ("cpp", True), "python3": ("py", False),
+    "javascript": ("js", False), "java": ("java", True), "rust": ("rs", True),
+    "go": ("go", True), "bash": ("sh", False), "ruby": ("rb", False),
+    "php": ("php", False), "lua": ("lua", False),
+}
+CORPUS_LANGS = ["c", "cpp", "python3", "javascript", "java"]
+ALIASES = {"python": "python3", "py": "python3", "js": "javascript", "node": "javascript",
+           "c++": "cpp", "golang": "go", "rs": "rust", "sh": "bash", "rb": "ruby"}
+
+TMP = None
+AVAILABLE = {}       # id -> True/False (absent: unknown, tried anyway)
+VERBOSE = False
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def q(args):
+    return " ".join(a if a and all(c.isalnum() or c in "-_=./+:," for c in a)
+                    else "'" + a.replace("'", "'\\''") + "'" for a in args)
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT) else path
+
+
+class Run:
+    def __init__(self, args, rc, out, err, secs):
+        self.args, self.rc, self.out, self.err, self.secs = args, rc, out, err, secs
+        self.cmd = "runcell " + q([rel(a) for a in args])
+        self.json = None
+
+    def brief(self):
+        return "`%s` -> exit %s, stderr %r" % (self.cmd, self.rc, self.err.strip()[-300:])
+
+
+def runcell(args, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("RUNCELL_CACHE_DIR", None)
+    if env:
+        e.update(env)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([RUNCELL] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           env=e, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail("`runcell %s` did not finish in %d s" % (q([rel(a) for a in args]), timeout))
+    r = Run(args, p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+    if VERBOSE:
+        sys.stderr.write("# %s (%.2fs) rc=%d\n%s%s\n" % (r.cmd, r.secs, r.rc, r.out, r.err))
+    return r
+
+
+def exec_json(args, lang=None, env=None, timeout=120):
+    """runcell exec ARGS; checks exit 0 and the JSON shape; returns (run, result)."""
+    r = runcell(["exec"] + args, env=env, timeout=timeout)
+    if r.rc != 0:
+        raise Fail("%s; expected exit 0 with a JSON result (stdout %r)" % (r.brief(), r.out[:200]))
+    lines = [l for l in r.out.splitlines() if l.strip()]
+    try:
+        res = json.loads(r.out)
+    except ValueError as e:
+        raise Fail("`%s`: stdout is not one JSON object (%s): %r" % (r.cmd, e, r.out[:300]))
+    if len(lines) != 1:
+        pass  # pretty-printed JSON is allowed
+    r.json = res
+    check_shape(r, res, lang)
+    return r, res
+
+
+def check_shape(r, res, lang):
+    def bad(why):
+        raise Fail("`%s`: %s; result %s" % (r.cmd, why, short(res)))
+    if not isinstance(res, dict):
+        bad("result is not an object")
+    for k in ("verdict", "language", "compile", "tests", "cpu_ms_max", "wall_ms_max",
+              "memory_kb_max"):
+        if k not in res:
+            bad("field %r missing" % k)
+    if res["verdict"] not in VERDICTS:
+        bad("unknown verdict %r" % res["verdict"])
+    lg = res["language"]
+    if not isinstance(lg, dict) or not all(k in lg for k in ("id", "name", "version")):
+        bad("language must be an object with id, name, version")
+    if lang and lg["id"] != lang:
+        bad("language.id is %r, expected %r" % (lg["id"], lang))
+    if res["compile"] is not None and not isinstance(res["compile"], dict):
+        bad("compile must be an object or null")
+    if not isinstance(res["tests"], list):
+        bad("tests must be a list")
+    for t in res["tests"]:
+        if not isinstance(t, dict):
+            bad("a test is not an object")
+        for k, ty in TEST_FIELDS.items():
+            if k not in t:
+                bad("test field %r missing" % k)
+            if not isinstance(t[k], ty) or (ty is int and isinstance(t[k], bool)):
+                bad("test field %r has type %s" % (k, type(t[k]).__name__))
+        if t["verdict"] not in VERDICTS:
+            bad("unknown test verdict %r" % t["verdict"])
+    for k, f in (("cpu_ms_max", "cpu_ms"), ("wall_ms_max", "wall_ms"),
+                 ("memory_kb_max", "memory_kb")):
+        if not isinstance(res[k], int) or isinstance(res[k], bool):
+            bad("%s is not an int" % k)
+        m = max([t[f] for t in res["tests"]] or [0])
+        if res[k] < m:
+            bad("%s is %d, below the largest test %s %d" % (k, res[k], f, m))
+
+
+def short(res):
+    """The result without bulky fields, for messages."""
+    if not isinstance(res, dict):
+        return repr(res)[:300]
+    r = dict(res)
+    if isinstance(r.get("compile"), dict):
+        c = r["compile"]
+        r["compile"] = {k: (v[:160] if isinstance(v, str) else v) for k, v in c.items()
+                        if k in ("status", "exit_code", "cached", "stderr", "stdout", "message")}
+    if isinstance(r.get("tests"), list):
+        r["tests"] = [{k: (t.get(k)[:80] if isinstance(t.get(k), str) else t.get(k))
+                       for k in ("name", "verdict", "status", "exit_code", "signal", "cpu_ms",
+                                 "stdout", "stderr")}
+                      if isinstance(t, dict) else t for t in r["tests"]]
+    r.pop("language", None)
+    s = json.dumps(r)
+    return s if len(s) < 900 else s[:900] + "..."
+
+
+def expect(cond, r, why):
+    if not cond:
+        raise Fail("`%s`: %s; got %s" % (r.cmd, why, short(r.json)))
+
+
+def need(lang):
+    if AVAILABLE.get(lang) is False:
+        raise Skip("%s toolchain not available on this host" % lang)
+
+
+def verdicts(res):
+    return [t["verdict"] for t in res["tests"]]
+
+
+# ---------------------------------------------------------------- 1. corpus
+
+def solution_path(problem, lang, kind):
+    sol = os.path.join(PROBLEMS, problem, "solutions")
+    if lang == "java":
+        return os.path.join(sol, kind + "_java", "Main.java")
+    return os.path.join(sol, "%s.%s" % (kind, LANG_INFO[lang][0]))
+
+
+def test_names(problem):
+    d = os.path.join(PROBLEMS, problem, "tests")
+    return sorted(f[:-3] for f in os.listdir(d) if f.endswith(".in"))
+
+
+def checker_for(problem):
+    return ["--checker", "float"] if problem == "mean" else []
+
+
+# how each wrong solution behaves: (uses --first-failure, expected test verdicts)
+def corpus_expect(problem, kind, n):
+    if kind == "ac":
+        return False, ["accepted"] * n
+    if kind == "wa":
+        return False, None  # every test run; at least one wrong_answer
+    if kind == "tle" and problem == "sort":
+        # permutation sort: only the last test (14 numbers) is too slow
+        return False, ["accepted"] * (n - 1) + ["time_limit"]
+    verdict = {"tle": "time_limit", "re": "runtime_error"}[kind]
+    # fails from test 02 on (n > 4); --first-failure stops there
+    return True, ["accepted", verdict]
+
+
+def case_corpus(problem, lang, kind):
+    def run():
+        need(lang)
+        names = test_names(problem)
+        ff, want = corpus_expect(problem, kind, len(names))
+        src = solution_path(problem, lang, kind)
+        args = ["--lang", lang, "--tests", os.path.join(PROBLEMS, problem, "tests")]
+        args += checker_for(problem) + (["--first-failure"] if ff else []) + [src]
+        r, res = exec_json(args, lang)
+        got = verdicts(res)
+        overall = {"ac": "accepted", "wa": "wrong_answer", "tle": "time_limit",
+                   "re": "runtime_error"}[kind]
+        expect(res["verdict"] == overall, r, "verdict %r expected" % overall)
+        if LANG_INFO[lang][1]:
+            expect(isinstance(res["compile"], dict), r, "compile result expected")
+        if kind == "wa":
+            expect(len(got) == len(names), r, "all %d tests expected to run" % len(names))
+            expect("wrong_answer" in got, r, "at least one test wrong_answer expected")
+            expect(set(got) <= {"accepted", "wrong_answer"}, r,
+                   "only accepted/wrong_answer test verdicts expected")
+        else:
+            expect(got == want, r, "test verdicts %s expected%s" %
+                   (want, " (--first-failure stops after the first failing test)" if ff else ""))
+        tn = [t["name"] for t in res["tests"]]
+        expect(all(a in (b, b + ".in") for a, b in zip(tn, names)), r,
+               "test names in order %s expected" % names[:len(tn)])
+        if kind == "ac":
+            for t, nm in zip(res["tests"], names):
+                want_out = open(os.path.join(PROBLEMS, problem, "tests", nm + ".out")).read()
+                if problem != "mean":
+                    expect(t["stdout"].split() == want_out.split(), r,
+                           "test %s stdout %r expected" % (nm, want_out[:60]))
+    return run
+
+
+def case_first_failure_wa(problem, lang):
+    def run():
+        need(lang)
+        src = solution_path(problem, lang, "wa")
+        tdir = os.path.join(PROBLEMS, problem, "tests")
+        r, res = exec_json(["--lang", lang, "--tests", tdir, "--first-failure"] +
+                           checker_for(problem) + [src], lang)
+        got = verdicts(res)
+        expect(res["verdict"] == "wrong_answer", r, "verdict wrong_answer expected")
+        expect(got and got[-1] == "wrong_answer" and all(v == "accepted" for v in got[:-1]),
+               r, "--first-failure: accepted tests then exactly one wrong_answer, last")
+    return run
+
+
+def case_checker(problem, lang, kind, checker, want, src=None):
+    def run():
+        need(lang)
+        s = src or solution_path(problem, lang, kind)
+        tdir = os.path.join(PROBLEMS, problem, "tests")
+        args = ["--lang", lang, "--tests", tdir] + (["--checker", checker] if checker else [])
+        r, res = exec_json(args + [s], lang)
+        expect(res["verdict"] == want, r, "verdict %r expected with checker %s" %
+               (want, checker or "(default: lines)"))
+    return run
+
+
+# ---------------------------------------------------------------- 2. languages
+
+def lang_file(lang, case):
+    if lang == "java":
+        return os.path.join(LANGS, "java", case, "Main.java")
+    return os.path.join(LANGS, lang, "%s.%s" % (case, LANG_INFO[lang][0]))
+
+
+def case_hello(lang, as_id=None):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", as_id or lang, lang_file(lang, "hello")], lang)
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+        expect(len(res["tests"]) == 1, r, "one run expected (no --tests)")
+        expect(res["tests"][0]["stdout"] == "hello\n", r, "stdout 'hello\\n' expected")
+        if LANG_INFO[lang][1]:
+            expect(isinstance(res["compile"], dict) and res["compile"].get("status") == "ok",
+                   r, "a compile result with status ok expected")
+        expect(isinstance(res["language"]["version"], str) and res["language"]["version"], r,
+               "a language.version expected")
+    return run
+
+
+def case_echo(lang):
+    def run():
+        need(lang)
+        inp = os.path.join(LANGS, "echo.in")
+        r, res = exec_json(["--lang", lang, "--stdin", inp, "--expected", inp,
+                            lang_file(lang, "echo")], lang)
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+        expect(res["tests"] and res["tests"][0]["stdout"] == open(inp).read(), r,
+               "stdout identical to --stdin expected")
+    return run
+
+
+def case_echo_wrong(lang):
+    def run():
+        need(lang)
+        inp = os.path.join(LANGS, "echo.in")
+        other = os.path.join(HERE, "misc", "other.out")
+        r, res = exec_json(["--lang", lang, "--stdin", inp, "--expected", other,
+                            lang_file(lang, "echo")], lang)
+        expect(res["verdict"] == "wrong_answer", r, "verdict wrong_answer expected")
+        expect(verdicts(res) == ["wrong_answer"], r, "one test, wrong_answer, expected")
+    return run
+
+
+def case_ce(lang):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, lang_file(lang, "ce")], lang)
+        expect(res["verdict"] == "compile_error", r, "verdict compile_error expected")
+        c = res["compile"]
+        expect(isinstance(c, dict), r, "a compile result expected")
+        msg = (c.get("stderr") or "") + (c.get("stdout") or "")
+        expect("error" in msg.lower() or re.search(r"\w\.\w+:\d+", msg), r,
+               "the compiler's message (with 'error' or FILE:LINE) in compile.stderr/stdout "
+               "expected")
+        expect("accepted" not in verdicts(res), r, "no test may run after a compile error")
+    return run
+
+
+def case_re(lang):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, lang_file(lang, "re")], lang)
+        expect(res["verdict"] == "runtime_error", r, "verdict runtime_error expected")
+        expect(res["tests"] and res["tests"][0]["exit_code"] == 3, r,
+               "tests[0].exit_code 3 expected")
+    return run
+
+
+def case_tle(lang):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, "--cpu-time=1", lang_file(lang, "tle")], lang)
+        expect(res["verdict"] == "time_limit", r, "verdict time_limit expected")
+        t = res["tests"][0] if res["tests"] else {}
+        expect(t.get("verdict") == "time_limit", r, "tests[0].verdict time_limit expected")
+        expect(900 <= t.get("cpu_ms", 0) <= 3000, r, "tests[0].cpu_ms about 1000 expected")
+    return run
+
+
+def case_mle(lang):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, "--memory=64", lang_file(lang, "mle")], lang)
+        t = res["tests"][0] if res["tests"] else {}
+        expect(res["verdict"] == "memory_limit", r, "verdict memory_limit expected")
+        expect(t.get("verdict") == "memory_limit", r, "tests[0].verdict memory_limit expected")
+    return run
+
+
+# ---------------------------------------------------------------- 3. big heaps
+
+def case_big(lang, path):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, path], lang)
+        expect(res["verdict"] == "accepted", r,
+               "verdict accepted expected (100 MB under the default 256 MB limit)")
+        t = res["tests"][0]
+        expect(t["stdout"] == "25600\n", r, "stdout '25600\\n' expected")
+        expect(t["memory_kb"] >= 100 * 1024, r, "memory_kb >= 102400 expected (100 MB touched)")
+    return run
+
+
+# ---------------------------------------------------------------- misc
+
+def case_multi(lang, files, want_out):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang] + files, lang)
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+        expect(res["tests"][0]["stdout"] == want_out, r, "stdout %r expected" % want_out)
+    return run
+
+
+def case_simple(lang, path, opts, want):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang] + opts + [path], lang)
+        expect(res["verdict"] == want, r, "verdict %r expected" % want)
+        expect(verdicts(res) == [want], r, "tests[0].verdict %r expected" % want)
+    return run
+
+
+def case_args(opts, tail, want_out):
+    def run():
+        path = os.path.join(HERE, "misc", "args.py")
+        r, res = exec_json(["--lang", "python3"] + opts + [path] + tail, "python3")
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+        expect(res["tests"][0]["stdout"] == want_out, r, "stdout %r expected" % want_out)
+    return run
+
+
+# ---------------------------------------------------------------- 4. bad input
+
+def case_bad(args, mention=None):
+    def run():
+        r = runcell(["exec"] + args)
+        if r.rc != 2:
+            raise Fail("%s; expected exit 2 (stdout %r)" % (r.brief(), r.out[:200]))
+        if not r.err.strip():
+            raise Fail("`%s`: exit 2 but nothing on stderr" % r.cmd)
+        if r.out.strip():
+            raise Fail("`%s`: exit 2 but stdout not empty: %r" % (r.cmd, r.out[:200]))
+        if mention and mention.lower() not in r.err.lower():
+            raise Fail("`%s`: stderr %r does not mention %r" % (r.cmd, r.err.strip(), mention))
+    return run
+
+
+def tmpfile(name, data):
+    p = os.path.join(TMP, name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(data)
+    return p
+
+
+def bad_cases():
+    hello = lang_file("python3", "hello")
+    tdir = os.path.join(PROBLEMS, "sum", "tests")
+    big = b"print('hello')\n" + b"#" * (1048576 - 16) + b"\n"
+    assert len(big) == 1048576
+    empty = tmpfile("empty/main.py", b"")
+    over = tmpfile("over/main.py", big + b"\n")
+    exact = tmpfile("exact/main.py", big)
+    nul = tmpfile("nul/main.py", b"print('hi')\n\x00\x01\x02\xff\xfe\x00garbage\x00\n")
+    unp = os.path.join(TMP, "unpaired")
+    for n, d in (("01.in", b"1\n5\n"), ("01.out", b"5\n"), ("02.in", b"1\n7\n")):
+        tmpfile("unpaired/" + n, d)
+    out = [
+        ("bad/unknown_language", case_bad(["--lang", "cobol", hello], "cobol")),
+        ("bad/missing_file", case_bad(["--lang", "python3", "/nonexistent/x.py"],
+                                      "/nonexistent/x.py")),
+        ("bad/empty_source", case_bad(["--lang", "python3", empty])),
+        ("bad/source_over_1MiB", case_bad(["--lang", "python3", over])),
+        ("bad/binary_nul_bytes", case_bad(["--lang", "python3", nul])),
+        ("bad/unpaired_tests", case_bad(["--lang", "python3", "--tests", unp, hello])),
+        ("bad/tests_and_expected", case_bad(["--lang", "python3", "--tests", tdir,
+                                             "--expected", os.path.join(tdir, "01.out"),
+                                             hello])),
+        ("bad/no_files", case_bad(["--lang", "python3"])),
+        ("bad/no_lang", case_bad([hello])),
+        ("bad/unknown_checker", case_bad(["--lang", "python3", "--checker", "nosuch",
+                                          hello])),
+        ("bad/missing_tests_dir", case_bad(["--lang", "python3", "--tests",
+                                            "/nonexistent/tests", hello])),
+        ("bad/source_exactly_1MiB_ok", case_simple("python3", exact, [], "accepted")),
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- 5. cache
+
+def case_cache():
+    need("cpp")
+    cache = tempfile.mkdtemp(prefix="cache-", dir=TMP)
+    env = {"RUNCELL_CACHE_DIR": cache}
+    src = os.path.join(HERE, "cache", "heavy.cpp")
+    r1, a = exec_json(["--lang", "cpp", src], "cpp", env=env)
+    r2, b = exec_json(["--lang", "cpp", src], "cpp", env=env)
+    for r, res in ((r1, a), (r2, b)):
+        expect(res["verdict"] == "accepted" and res["tests"][0]["stdout"] == "hello\n", r,
+               "verdict accepted and stdout 'hello\\n' expected")
+        expect(isinstance(res["compile"], dict), r, "a compile result expected")
+    expect(a["compile"].get("cached") is False, r1,
+           "first run (fresh RUNCELL_CACHE_DIR): compile.cached false expected")
+    expect(b["compile"].get("cached") is True, r2,
+           "second identical run: compile.cached true expected")
+    if not os.listdir(cache):
+        raise Fail("RUNCELL_CACHE_DIR=%s is empty after two runs" % cache)
+    if r2.secs * 3 > r1.secs:
+        raise Fail("`RUNCELL_CACHE_DIR=... %s`: cached run took %.3f s, first %.3f s; "
+                   "expected >= 3x faster" % (r2.cmd, r2.secs, r1.secs))
+    # one byte more: a miss
+    changed = tmpfile("changed/heavy.cpp", open(src, "rb").read() + b"// changed\n")
+    r3, c = exec_json(["--lang", "cpp", changed], "cpp", env=env)
+    expect(isinstance(c["compile"], dict) and c["compile"].get("cached") is False, r3,
+           "a changed source: compile.cached false expected")
+    return "first %.2f s, cached %.2f s (%.1fx)" % (r1.secs, r2.secs, r1.secs / max(r2.secs, 1e-3))
+
+
+# ---------------------------------------------------------------- driver
+
+def load_languages():
+    r = runcell(["languages", "--json"])
+    if r.rc != 0:
+        return "`runcell languages --json` -> exit %d: %s" % (r.rc, r.err.strip()[:200])
+    try:
+        data = json.loads(r.out)
+    except ValueError as e:
+        return "`runcell languages --json`: not JSON (%s): %r" % (e, r.out[:200])
+    if isinstance(data, dict):
+        data = data.get("languages", data)
+    if isinstance(data, dict):  # {"c": {...}, ...}
+        data = [dict(v, id=k) if isinstance(v, dict) else {} for k, v in data.items()]
+    if not isinstance(data, list):
+        return "`runcell languages --json`: expected a list of languages: %r" % r.out[:200]
+    for l in data:
+        if isinstance(l, dict) and isinstance(l.get("id"), str):
+            AVAILABLE[l["id"]] = bool(l.get("available"))
+    missing = [l for l in LANG_INFO if l not in AVAILABLE]
+    if missing:
+        return "`runcell languages --json` does not list %s" % ", ".join(missing)
+    bad = [l for l in data if not isinstance(l.get("available"), bool)]
+    if bad:
+        return "`runcell languages --json`: 'available' is not a boolean for %s" % \
+            ", ".join(str(l.get("id")) for l in bad)
+    return None
+
+
+def build_cases():
+    cases = []
+    # 1. corpus
+    for problem in ("sum", "sort", "mean"):
+        for lang in CORPUS_LANGS:
+            for kind in ("ac", "wa", "tle", "re"):
+                cases.append(("corpus/%s/%s/%s" % (problem, lang, kind),
+                              case_corpus(problem, lang, kind), lang))
+        cases.append(("corpus/%s/python3/wa_first_failure" % problem,
+                      case_first_failure_wa(problem, "python3"), "python3"))
+    cases += [
+        ("checker/mean_ac_default_lines_is_wa",
+         case_checker("mean", "python3", "ac", None, "wrong_answer"), "python3"),
+        ("checker/mean_ac_exact_is_wa",
+         case_checker("mean", "c", "ac", "exact", "wrong_answer"), "c"),
+        ("checker/mean_ac_tokens_is_wa",
+         case_checker("mean", "python3", "ac", "tokens", "wrong_answer"), "python3"),
+        ("checker/sum_ac_exact",
+         case_checker("sum", "python3", "ac", "exact", "accepted"), "python3"),
+        ("checker/sum_ac_tokens",
+         case_checker("sum", "python3", "ac", "tokens", "accepted"), "python3"),
+        ("checker/trailing_ws_lines_accepted",
+         case_checker("sum", "python3", None, None, "accepted",
+                      os.path.join(HERE, "checkers", "trailing_ws.py")), "python3"),
+        ("checker/trailing_ws_exact_is_wa",
+         case_checker("sum", "python3", None, "exact", "wrong_answer",
+                      os.path.join(HERE, "checkers", "trailing_ws.py")), "python3"),
+        ("checker/trailing_ws_tokens_accepted",
+         case_checker("sum", "python3", None, "tokens", "accepted",
+                      os.path.join(HERE, "checkers", "trailing_ws.py")), "python3"),
+    ]
+    # 2. languages
+    for lang, (ext, compiled) in LANG_INFO.items():
+        cases.append(("lang/%s/hello" % lang, case_hello(lang), lang))
+        cases.append(("lang/%s/echo" % lang, case_echo(lang), lang))
+        if compiled:
+            cases.append(("lang/%s/compile_error" % lang, case_ce(lang), lang))
+        cases.append(("lang/%s/runtime_error" % lang, case_re(lang), lang))
+        cases.append(("lang/%s/time_limit" % lang, case_tle(lang), lang))
+        cases.append(("lang/%s/memory_limit" % lang, case_mle(lang), lang))
+    for lang in ("c", "python3"):
+        cases.append(("lang/%s/echo_wrong_expected" % lang, case_echo_wrong(lang), lang))
+    for alias, lang in ALIASES.items():
+        cases.append(("alias/%s" % alias, case_hello(lang, alias), lang))
+    # 3. big heaps under the default limit
+    cases.append(("bigheap/java_100MB", case_big("java", lang_file("java", "big")), "java"))
+    cases.append(("bigheap/go_100MB", case_big("go", lang_file("go", "big")), "go"))
+    # misc
+    m = os.path.join(HERE, "multi")
+    cases += [
+        ("multi/python3", case_multi("python3", [m + "/py/main.py", m + "/py/helper.py"],
+                                     "hello\n"), "python3"),
+        ("multi/c", case_multi("c", [m + "/c/main.c", m + "/c/add.c"], "42\n"), "c"),
+        ("misc/output_limit", case_simple("python3", os.path.join(HERE, "misc", "output.py"),
+                                          ["--output=64"], "output_limit"), "python3"),
+        ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
+        ("misc/args_after_double_dash", case_args([], ["--", "a", "b c"], "a|b c\n"),
+         "python3"),
+        ("misc/tests_wiped_between_runs",
+         case_checker("sum", "python3", None, None, "accepted",
+                      os.path.join(HERE, "misc", "wipe.py")), "python3"),
+        ("misc/wall_time_is_time_limit",
+         case_simple("python3", os.path.join(HERE, "misc", "sleep.py"), ["--wall-time=1"],
+                     "time_limit"), "python3"),
+    ]
+    # 4. bad input
+    cases += [(n, f, None) for n, f in bad_cases()]
+    return cases
+
+
+def main():
+    global TMP, VERBOSE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", default=[], help="run cases whose name contains this")
+    ap.add_argument("-v", action="store_true")
+    ap.add_argument("--jobs", type=int, default=2)
+    o = ap.parse_args()
+    VERBOSE = o.v
+    if not os.access(RUNCELL, os.X_OK):
+        print("FAIL setup: %s is not executable" % RUNCELL)
+        print("0 passed, 1 failed")
+        return 1
+    TMP = tempfile.mkdtemp(prefix="runcell-judge-")
+    passed = failed = 0
+    lock = threading.Lock()
+
+    def report(name, status, why=""):
+        nonlocal passed, failed
+        with lock:
+            if status == "ok":
+                passed += 1
+                print("ok %s%s" % (name, " (%s)" % why if why else ""))
+            elif status == "skip":
+                print("skip %s: %s" % (name, why))
+            else:
+                failed += 1
+                print("FAIL %s: %s" % (name, why))
+            sys.stdout.flush()
+
+    try:
+        err = load_languages()
+        if not o.k or any(k in "languages/json" for k in o.k):
+            report("languages/json", "FAIL" if err else "ok", err or "")
+        for lang in LANG_INFO:
+            if AVAILABLE.get(lang) is False:
+                report("lang/%s" % lang, "skip",
+                       "runcell languages --json says available false; its cases are not run")
+        cases = build_cases()
+        cases.append(("cache/compile_cache", case_cache, "cpp"))
+        if o.k:
+            cases = [c for c in cases if any(k in c[0] for k in o.k)]
+        serial = [c for c in cases if c[0].startswith("cache/")]
+        parallel = [c for c in cases if c not in serial]
+
+        def one(case):
+            name, fn, lang = case
+            if lang and AVAILABLE.get(lang) is False:
+                return  # reported once per language above
+            try:
+                note = fn()
+                report(name, "ok", note if isinstance(note, str) else "")
+            except Skip as e:
+                report(name, "skip", str(e))
+            except Fail as e:
+                report(name, "FAIL", str(e))
+            except Exception as e:  # a bug in a case: a failure, not a crash
+                report(name, "FAIL", "%s: %s" % (type(e).__name__, e))
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.jobs)) as ex:
+            list(ex.map(one, parallel))
+        for c in serial:
+            one(c)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
