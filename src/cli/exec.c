@@ -47,6 +47,7 @@ static void exec_usage(void)
 	       "  --checker=NAME     lines (default), exact, tokens, float, float:TOL,\n"
 	       "                     float:abs=A,rel=R\n"
 	       "  --arg=ARG          a program argument (repeatable; or after --)\n"
+	       "  --file=FILE        a data file placed read-only next to the program\n"
 	       "  --first-failure    stop at the first test that is not accepted\n");
 	cli_limit_usage(&d);
 	printf("\nThe compile cache lives in $RUNCELL_CACHE_DIR (default "
@@ -239,7 +240,8 @@ static int fail(const char *fmt, const char *detail)
 
 int cli_exec(int argc, char **argv)
 {
-	enum { O_LANG = 256, O_STDIN, O_EXPECTED, O_TESTS, O_CHECKER, O_ARG, O_FIRST, O_HELP };
+	enum { O_LANG = 256, O_STDIN, O_EXPECTED, O_TESTS, O_CHECKER, O_ARG, O_FILE, O_FIRST,
+	       O_HELP };
 	static const struct option own[] = {
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "stdin", required_argument, NULL, O_STDIN },
@@ -248,6 +250,7 @@ int cli_exec(int argc, char **argv)
 		{ "checker", required_argument, NULL, O_CHECKER },
 		{ "arg", required_argument, NULL, O_ARG },
 		{ "args", required_argument, NULL, O_ARG },
+		{ "file", required_argument, NULL, O_FILE },
 		{ "first-failure", no_argument, NULL, O_FIRST },
 		{ "help", no_argument, NULL, O_HELP },
 	};
@@ -263,6 +266,8 @@ int cli_exec(int argc, char **argv)
 		   *checker = NULL;
 	const char **args = calloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
+	const char **extra_paths = calloc((size_t)argc + 1, sizeof(*extra_paths));
+	size_t nextras = 0;
 	/* Everything after the first "--" is the program's: split it off
 	 * before getopt, which would otherwise mix it with the files. */
 	int prog_args = argc;
@@ -283,6 +288,7 @@ int cli_exec(int argc, char **argv)
 		case O_TESTS: tests_dir = optarg; break;
 		case O_CHECKER: checker = optarg; break;
 		case O_ARG: args[nargs++] = optarg; break;
+		case O_FILE: extra_paths[nextras++] = optarg; break;
 		case O_FIRST: req.first_failure = true; break;
 		case O_HELP:
 		case 'h':
@@ -345,6 +351,17 @@ int cli_exec(int argc, char **argv)
 	}
 	req.sources = src;
 	req.nsources = (size_t)nfiles;
+	struct judge_source *extras = calloc(nextras + 1, sizeof(*extras));
+	for (size_t i = 0; i < nextras; i++) {
+		char *data;
+		size_t len;
+		if (read_file(extra_paths[i], JUDGE_MAX_SOURCE, &data, &len, why, sizeof(why)) < 0)
+			return fail("invalid --file: %s", why);
+		const char *base = strrchr(extra_paths[i], '/');
+		extras[i] = (struct judge_source){ base ? base + 1 : extra_paths[i], data, len };
+	}
+	req.extras = extras;
+	req.nextras = nextras;
 	req.args = args;
 	if (judge_check(&req, why, sizeof(why)) < 0)
 		return fail("%s", why);

@@ -42,6 +42,14 @@ static bool name_ok(const char *n)
 	return n && *n && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, "..") && strlen(n) <= 255;
 }
 
+/* The name the i-th source gets in /box. */
+static const char *box_name(const struct judge_request *req, size_t i)
+{
+	if (i == 0 && req->lang->source)
+		return req->lang->source;
+	return req->sources[i].name;
+}
+
 int judge_check(const struct judge_request *req, char *why, size_t len)
 {
 	if (!req->lang) {
@@ -52,7 +60,7 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 		snprintf(why, len, "no source file");
 		return -EINVAL;
 	}
-	if (req->nsources > JUDGE_MAX_FILES) {
+	if (req->nsources + req->nextras > JUDGE_MAX_FILES) {
 		snprintf(why, len, "too many files (at most %d)", JUDGE_MAX_FILES);
 		return -EINVAL;
 	}
@@ -80,15 +88,20 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 			return -EINVAL;
 		}
 	}
+	for (size_t i = 0; i < req->nextras; i++) {
+		const struct judge_source *x = &req->extras[i];
+		if (!name_ok(x->name) || x->len > JUDGE_MAX_SOURCE) {
+			snprintf(why, len, "data file '%s': a plain name of at most %u bytes",
+				 x->name ? x->name : "", JUDGE_MAX_SOURCE);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < req->nsources; j++)
+			if (!strcmp(req->sources[j].name, x->name) || !strcmp(box_name(req, j), x->name)) {
+				snprintf(why, len, "data file %s has the name of a source file", x->name);
+				return -EINVAL;
+			}
+	}
 	return 0;
-}
-
-/* The name the i-th source gets in /box. */
-static const char *box_name(const struct judge_request *req, size_t i)
-{
-	if (i == 0 && req->lang->source)
-		return req->lang->source;
-	return req->sources[i].name;
 }
 
 /* The default environment plus the language's, the latter winning. */
@@ -394,6 +407,21 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 			}
 			art->files[art->n - 1].mode = 0644;
 		}
+	}
+
+	/* Data files go with the artifacts. */
+	for (size_t i = 0; i < req->nextras; i++) {
+		struct buf b;
+		buf_init(&b, 0);
+		if (buf_append(&b, req->extras[i].data, req->extras[i].len) < 0 ||
+		    artifact_add(art, req->extras[i].name, &b) < 0) {
+			buf_free(&b);
+			free(env);
+			artifacts_free(art);
+			free(art);
+			return -ENOMEM;
+		}
+		art->files[art->n - 1].mode = 0644;
 	}
 
 	/* 2. Each test, with the artifacts read-only in a wiped box. */

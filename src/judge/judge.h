@@ -56,6 +56,8 @@ struct judge_request {
 	const struct judge_source *sources;  /* the first is the entry */
 	size_t nsources;
 	const char *const *args;             /* program arguments, NULL-terminated */
+	const struct judge_source *extras;   /* data files for the runs (read-only, */
+	size_t nextras;                      /* not compiled) */
 	const struct judge_test *tests;
 	size_t ntests;
 	struct checker checker;

@@ -410,6 +410,18 @@ def case_simple(lang, path, opts, want):
     return run
 
 
+def case_data_file():
+    """--file: a data file next to a compiled program, readable, not writable."""
+    def run():
+        need("c")
+        r, res = exec_json(["--lang", "c", "--file", os.path.join(HERE, "misc", "data.txt"),
+                            os.path.join(HERE, "misc", "read_data.c")], "c")
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+        want = "hello data\nreadonly\n"
+        expect(res["tests"][0]["stdout"] == want, r, "stdout %r expected" % want)
+    return run
+
+
 def case_args(opts, tail, want_out):
     def run():
         path = os.path.join(HERE, "misc", "args.py")
@@ -592,6 +604,7 @@ def build_cases():
         ("misc/output_limit", case_simple("python3", os.path.join(HERE, "misc", "output.py"),
                                           ["--output=64"], "output_limit"), "python3"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
+        ("misc/data_file_readonly", case_data_file(), "c"),
         ("misc/args_after_double_dash", case_args([], ["--", "a", "b c"], "a|b c\n"),
          "python3"),
         ("misc/tests_wiped_between_runs",
