@@ -384,7 +384,7 @@ int cache_get(struct cache *c, const char *key, struct cache_entry *out)
 		cache_remove(sfd, key, &st);
 		goto out;
 	}
-	size_t size = (size_t)st.st_size, got;
+	size_t size = (size_t)st.st_size, got = 0;
 	img = malloc(size + 1);
 	if (!img) {
 		rc = -ENOMEM;
