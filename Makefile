@@ -76,6 +76,7 @@ run: deps all
 
 bench: deps all $(BUILD)/bench-sandbox
 	RUNCELL=$(CURDIR)/$(BUILD)/runcell bench/run-sandbox.sh
+	RUNCELL=$(CURDIR)/$(BUILD)/runcell bench/judge.sh
 
 clean:
 	rm -rf build build-asan
