@@ -30,7 +30,7 @@ guest_suite() {
 	tests/cgroup2/vm.sh /bin/sh -c '
 		echo "== guest: $(uname -r), $(cat /sys/fs/cgroup/cgroup.controllers)"
 		"$1" version | sed "s/^/== /"
-		RUNCELL="$1" python3 -u tests/sandbox/run.py --jobs 2 -k "$2"
+		RUNCELL="$1" RUNCELL_TEST_SLOWDOWN=10 python3 -u tests/sandbox/run.py --jobs 2 -k "$2"
 	' sh "$RUNCELL" "$cases" 2>&1 | tee "$out.guest"
 	return "${PIPESTATUS[0]}"
 }
