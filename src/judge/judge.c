@@ -347,6 +347,94 @@ static int memfile(const char *name, const struct buf *data)
 	return fd;
 }
 
+/* Copies data files (sources of an interpreted language, --file data)
+ * into the artifacts to place before each run. */
+static int add_plain_files(struct artifacts *art, const struct judge_source *files, size_t n,
+			   const struct judge_request *req, bool sources)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct buf b;
+		buf_init(&b, 0);
+		const char *name = sources ? box_name(req, i) : files[i].name;
+		if (buf_append(&b, files[i].data, files[i].len) < 0 || artifact_add(art, name, &b) < 0) {
+			buf_free(&b);
+			return -ENOMEM;
+		}
+		art->files[art->n - 1].mode = 0644;
+	}
+	return 0;
+}
+
+/* Step 1: what every run gets in /box, from the cache, a compile or the
+ * sources.  A compile that fails sets res->verdict and returns 0. */
+static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_request *req,
+			     char **env, struct judge_result *res, struct artifacts *art)
+{
+	const struct lang *l = req->lang;
+	int rc = 0;
+	if (!l->compile) {
+		rc = add_plain_files(art, req->sources, req->nsources, req, true);
+	} else {
+		char key[65] = "";
+		struct cache_entry e;
+		if (req->cache) {
+			cache_key_for(req, key);
+			if (cache_get(req->cache, key, &e) == 0) {
+				for (size_t i = 0; i < e.nfiles && art->n < JUDGE_MAX_ARTIFACTS; i++) {
+					art->files[art->n++] = e.files[i];
+					e.files[i].name = NULL;
+					buf_init(&e.files[i].data, 0);
+				}
+				cache_entry_free(&e);
+				res->compiled = res->cached = true;
+			}
+		}
+		if (!res->cached) {
+			rc = compile(cell, req, env, res, art);
+			if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
+				return rc;
+			if (req->cache)
+				cache_put(req->cache, key, art->files, art->n);  /* failing: a miss later */
+		}
+	}
+	if (rc == 0)
+		rc = add_plain_files(art, req->extras, req->nextras, req, false);
+	return rc;
+}
+
+/* Step 2: one test in a wiped box; returns 0 or -errno. */
+static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
+		    const struct judge_test *test, const struct sandbox_run_spec *base,
+		    struct judge_test_result *tr, char *why, size_t len)
+{
+	tr->name = test->name;
+	sandbox_result_init(&tr->run);
+	int in = -1;
+	if (test->input_path && (in = open(test->input_path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(why, len, "cannot open %s: %s", test->input_path, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < base->nfiles; i++)
+		lseek(base->files[i].fd, 0, SEEK_SET);
+	struct sandbox_run_spec spec = *base;
+	spec.stdin_fd = in;
+	int rc = sandbox_cell_run(cell, &spec, &tr->run);
+	if (in >= 0)
+		close(in);
+	if (rc < 0) {
+		snprintf(why, len, "%s", tr->run.message);
+		return rc;
+	}
+	tr->verdict = verdict_of(tr->run.status);
+	if (tr->verdict == JUDGE_RUNTIME_ERROR && runtime_out_of_memory(req->lang, &tr->run.err))
+		tr->verdict = JUDGE_MEMORY_LIMIT;
+	if (tr->verdict == JUDGE_ACCEPTED && test->expected &&
+	    !checker_accepts(&req->checker, tr->run.out.data ? tr->run.out.data : "",
+			     tr->run.out.len, test->expected, test->expected_len))
+		tr->verdict = JUDGE_WRONG_ANSWER;
+	return 0;
+}
+
 int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		 struct judge_result *res)
 {
@@ -357,89 +445,30 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		return rc;
 	const struct lang *l = req->lang;
 	char **env = build_env(l);
-	if (!env)
-		return -ENOMEM;
 	struct artifacts *art = calloc(1, sizeof(*art));
-	if (!art) {
-		free(env);
-		return -ENOMEM;
-	}
-
-	/* 1. The artifacts: from the cache, from a compile, or the sources. */
-	if (l->compile) {
-		char key[65] = "";
-		if (req->cache) {
-			cache_key_for(req, key);
-			struct cache_entry e;
-			if (cache_get(req->cache, key, &e) == 0) {
-				for (size_t i = 0; i < e.nfiles && art->n < JUDGE_MAX_ARTIFACTS; i++) {
-					art->files[art->n] = e.files[i];
-					e.files[i].name = NULL;
-					buf_init(&e.files[i].data, 0);
-					art->n++;
-				}
-				cache_entry_free(&e);
-				res->compiled = res->cached = true;
-			}
-		}
-		if (!res->cached) {
-			rc = compile(cell, req, env, res, art);
-			if (rc < 0 || res->verdict != JUDGE_ACCEPTED) {
-				free(env);
-				artifacts_free(art);
-				free(art);
-				return rc;
-			}
-			if (req->cache)
-				cache_put(req->cache, key, art->files, art->n);  /* a failed put is only a miss later */
-		}
-	} else {
-		for (size_t i = 0; i < req->nsources; i++) {
-			struct buf b;
-			buf_init(&b, 0);
-			if (buf_append(&b, req->sources[i].data, req->sources[i].len) < 0 ||
-			    artifact_add(art, box_name(req, i), &b) < 0) {
-				buf_free(&b);
-				free(env);
-				artifacts_free(art);
-				free(art);
-				return -ENOMEM;
-			}
-			art->files[art->n - 1].mode = 0644;
-		}
-	}
-
-	/* Data files go with the artifacts. */
-	for (size_t i = 0; i < req->nextras; i++) {
-		struct buf b;
-		buf_init(&b, 0);
-		if (buf_append(&b, req->extras[i].data, req->extras[i].len) < 0 ||
-		    artifact_add(art, req->extras[i].name, &b) < 0) {
-			buf_free(&b);
-			free(env);
-			artifacts_free(art);
-			free(art);
-			return -ENOMEM;
-		}
-		art->files[art->n - 1].mode = 0644;
-	}
-
-	/* 2. Each test, with the artifacts read-only in a wiped box. */
 	struct sandbox_file files[JUDGE_MAX_ARTIFACTS];
-	const char *names[JUDGE_MAX_FILES + 1];
-	for (size_t i = 0; i < art->n; i++) {
-		int fd = memfile(art->files[i].name, &art->files[i].data);
-		if (fd < 0) {
-			for (size_t j = 0; j < i; j++)
-				close(files[j].fd);
-			free(env);
-			artifacts_free(art);
-			free(art);
-			return fd;
-		}
-		files[i] = (struct sandbox_file){ .path = art->files[i].name, .fd = fd,
-						  .mode = art->files[i].mode, .readonly = true };
+	size_t nfiles = 0;
+	char **argv = NULL;
+	if (!env || !art) {
+		rc = -ENOMEM;
+		goto out;
 	}
+	rc = prepare_artifacts(cell, req, env, res, art);
+	if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
+		goto out;
+
+	/* The artifacts go read-only into each run's wiped box, from memory
+	 * files read again from the start every time. */
+	for (; nfiles < art->n; nfiles++) {
+		int fd = memfile(art->files[nfiles].name, &art->files[nfiles].data);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+		files[nfiles] = (struct sandbox_file){ .path = art->files[nfiles].name, .fd = fd,
+						       .mode = art->files[nfiles].mode, .readonly = true };
+	}
+	const char *names[JUDGE_MAX_FILES + 1];
 	for (size_t i = 0; i < req->nsources; i++)
 		names[i] = box_name(req, i);
 	names[req->nsources] = NULL;
@@ -451,47 +480,23 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 				  .args = req->args ? req->args : no_args,
 				  .memory_mb = limits.memory_kb / 1024 };
 	limits.memory_kb += l->run_memory_extra_kb;
-	char **argv = NULL;
 	rc = lang_expand((const char *const *)l->run, &vars, &argv);
-	if (rc == 0) {
-		res->tests = calloc(req->ntests ? req->ntests : 1, sizeof(*res->tests));
-		if (!res->tests)
-			rc = -ENOMEM;
-	} else {
+	if (rc < 0) {
 		snprintf(res->message, sizeof(res->message), "bad run command of %s", l->id);
+		goto out;
 	}
-	res->verdict = JUDGE_ACCEPTED;
-	for (size_t t = 0; rc == 0 && t < req->ntests; t++) {
-		const struct judge_test *test = &req->tests[t];
+	res->tests = calloc(req->ntests ? req->ntests : 1, sizeof(*res->tests));
+	if (!res->tests) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	struct sandbox_run_spec base = { .argv = (const char *const *)argv,
+		.env = (const char *const *)env, .limits = limits, .files = files, .nfiles = nfiles };
+	for (size_t t = 0; t < req->ntests; t++) {
 		struct judge_test_result *tr = &res->tests[res->ntests++];
-		tr->name = test->name;
-		sandbox_result_init(&tr->run);
-		int in = -1;
-		if (test->input_path && (in = open(test->input_path, O_RDONLY | O_CLOEXEC)) < 0) {
-			rc = -errno;
-			snprintf(res->message, sizeof(res->message), "cannot open %s: %s",
-				 test->input_path, strerror(errno));
-			break;
-		}
-		for (size_t i = 0; i < art->n; i++)
-			lseek(files[i].fd, 0, SEEK_SET);
-		struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
-			.env = (const char *const *)env, .limits = limits, .stdin_fd = in,
-			.files = files, .nfiles = art->n };
-		rc = sandbox_cell_run(cell, &spec, &tr->run);
-		if (in >= 0)
-			close(in);
-		if (rc < 0) {
-			snprintf(res->message, sizeof(res->message), "%s", tr->run.message);
-			break;
-		}
-		tr->verdict = verdict_of(tr->run.status);
-		if (tr->verdict == JUDGE_RUNTIME_ERROR && runtime_out_of_memory(l, &tr->run.err))
-			tr->verdict = JUDGE_MEMORY_LIMIT;
-		if (tr->verdict == JUDGE_ACCEPTED && test->expected &&
-		    !checker_accepts(&req->checker, tr->run.out.data ? tr->run.out.data : "",
-				     tr->run.out.len, test->expected, test->expected_len))
-			tr->verdict = JUDGE_WRONG_ANSWER;
+		rc = run_test(cell, req, &req->tests[t], &base, tr, res->message, sizeof(res->message));
+		if (rc < 0)
+			goto out;
 		if (tr->run.cpu_ms > res->cpu_ms_max)
 			res->cpu_ms_max = tr->run.cpu_ms;
 		if (tr->run.wall_ms > res->wall_ms_max)
@@ -507,13 +512,15 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 				break;
 		}
 	}
-	if (rc == 0 && res->verdict == JUDGE_ACCEPTED)
+	if (res->verdict == JUDGE_ACCEPTED)
 		snprintf(res->message, sizeof(res->message), "%zu test%s accepted", res->ntests,
 			 res->ntests == 1 ? "" : "s");
+out:
 	lang_argv_free(argv);
-	for (size_t i = 0; i < art->n; i++)
+	for (size_t i = 0; i < nfiles; i++)
 		close(files[i].fd);
-	artifacts_free(art);
+	if (art)
+		artifacts_free(art);
 	free(art);
 	free(env);
 	return rc;
