@@ -255,9 +255,7 @@ int cli_exec(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 	};
 	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
-	memcpy(longopts, own, sizeof(own));
-	memcpy(longopts + sizeof(own) / sizeof(own[0]), cli_limit_options, sizeof(cli_limit_options));
-	memset(&longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT], 0, sizeof(longopts[0]));
+	cli_limit_merge(longopts, own, sizeof(own) / sizeof(own[0]));
 
 	struct judge_request req;
 	memset(&req, 0, sizeof(req));

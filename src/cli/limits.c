@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct option cli_limit_options[CLI_LIMIT_COUNT] = {
 	{ "cpu-time", required_argument, NULL, CLI_LIMIT_BASE + 0 },
@@ -21,6 +22,13 @@ const struct option cli_limit_options[CLI_LIMIT_COUNT] = {
 	{ "stack", required_argument, NULL, CLI_LIMIT_BASE + 7 },
 	{ "disk", required_argument, NULL, CLI_LIMIT_BASE + 8 },
 };
+
+void cli_limit_merge(struct option *out, const struct option *own, size_t n)
+{
+	memcpy(out, own, n * sizeof(*own));
+	memcpy(out + n, cli_limit_options, sizeof(cli_limit_options));
+	memset(&out[n + CLI_LIMIT_COUNT], 0, sizeof(*out));
+}
 
 static int bad(const char *cmd, const char *opt, const char *value, const char *why)
 {

@@ -16,6 +16,9 @@
 
 extern const struct option cli_limit_options[CLI_LIMIT_COUNT];
 
+/* Fills out (n + CLI_LIMIT_COUNT + 1 entries) with a command's own n
+ * options, the limit options and the terminating zero entry. */
+void cli_limit_merge(struct option *out, const struct option *own, size_t n);
 /* Parses the value of the limit option val into *l; on a bad value
  * prints "runcell CMD: invalid --opt=value: why" and returns -1. */
 int cli_limit_parse(const char *cmd, int val, const char *arg, struct sandbox_limits *l);

@@ -127,9 +127,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		{ "help", no_argument, NULL, O_HELP },
 	};
 	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
-	memcpy(longopts, own, sizeof(own));
-	memcpy(longopts + sizeof(own) / sizeof(own[0]), cli_limit_options, sizeof(cli_limit_options));
-	memset(&longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT], 0, sizeof(longopts[0]));
+	cli_limit_merge(longopts, own, sizeof(own) / sizeof(own[0]));
 	static char home[] = "HOME=/box", path[] = "PATH=/usr/local/bin:/usr/bin:/bin",
 		    lang[] = "LANG=C.UTF-8";
 	memset(o, 0, sizeof(*o));

@@ -454,19 +454,30 @@ static bool is_hex2(const char *s)
 	return s[2] == '\0';
 }
 
+/* A directory stream on a fresh open file description of dfd, so its
+ * offset is its own.  Returns 0 or -errno. */
+static int opendir_fresh(int dfd, DIR **out)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*out = fdopendir(fd);
+	if (!*out) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return 0;
+}
+
 /* Scans one shard, appending its entries to *items. */
 static int cache_scan_shard(int sfd, const char *shard, struct cache_item **items,
 			    size_t *n, size_t *alloc, uint64_t *total)
 {
-	int dfd2 = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd2 < 0)
-		return -errno;
-	DIR *d = fdopendir(dfd2);
-	if (!d) {
-		int err = -errno;
-		close(dfd2);
+	DIR *d;
+	int err = opendir_fresh(sfd, &d);
+	if (err < 0)
 		return err;
-	}
 	time_t now = time(NULL);
 	struct dirent *de;
 	int rc = 0;
@@ -512,16 +523,10 @@ static int cache_scan_shard(int sfd, const char *shard, struct cache_item **item
 
 static int cache_evict(struct cache *c)
 {
-	/* A fresh open file description: its own directory offset. */
-	int dfd2 = openat(c->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd2 < 0)
-		return -errno;
-	DIR *d = fdopendir(dfd2);
-	if (!d) {
-		int err = -errno;
-		close(dfd2);
+	DIR *d;
+	int err = opendir_fresh(c->dfd, &d);
+	if (err < 0)
 		return err;
-	}
 	struct cache_item *items = NULL;
 	size_t n = 0, alloc = 0;
 	uint64_t total = 0;
