@@ -100,7 +100,8 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* DIR/NAME.in with DIR/NAME.out; every file must be part of a pair. */
+/* DIR/NAME.in with DIR/NAME.out; every file must be part of a pair.
+ * *out and *n are set even on error: the caller frees what was loaded. */
 static int load_tests(const char *dir, struct judge_test **out, size_t *n, char *why, size_t wl)
 {
 	DIR *d = opendir(dir);
@@ -117,10 +118,8 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 			continue;
 		if (count == cap) {
 			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, cap * sizeof(*names));
-			if (!nn || cap > 2 * EXEC_MAX_TESTS) {
-				free(nn ? nn : names);
-				names = NULL;
+			char **nn = cap > 2 * EXEC_MAX_TESTS ? NULL : realloc(names, cap * sizeof(*names));
+			if (!nn) {
 				snprintf(why, wl, "--tests=%s: too many files", dir);
 				rc = -1;
 				break;
@@ -130,11 +129,12 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 		names[count++] = strdup(e->d_name);
 	}
 	closedir(d);
-	if (rc < 0)
-		return -1;
-	qsort(names, count, sizeof(*names), name_cmp);
-	struct judge_test *tests = calloc(count / 2 + 1, sizeof(*tests));
+	struct judge_test *tests = rc < 0 ? NULL : calloc(count / 2 + 1, sizeof(*tests));
 	size_t nt = 0;
+	if (tests)
+		qsort(names, count, sizeof(*names), name_cmp);
+	else
+		rc = -1;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		size_t len = strlen(names[i]);
 		bool is_in = len > 3 && !strcmp(names[i] + len - 3, ".in");
@@ -172,13 +172,9 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 		snprintf(why, wl, "--tests=%s: no NAME.in / NAME.out pairs", dir);
 		rc = -1;
 	}
-	if (rc < 0) {
-		free(tests);
-		return -1;
-	}
 	*out = tests;
 	*n = nt;
-	return 0;
+	return rc;
 }
 
 static void print_result(const struct lang *l, const struct judge_result *res)
@@ -238,7 +234,51 @@ static int fail(const char *fmt, const char *detail)
 	return 2;
 }
 
+/* Everything cli_exec allocates, freed in one place whatever the exit. */
+struct exec_owned {
+	const char **args, **extra_paths;
+	struct judge_source *src, *extras;
+	size_t nsrc, nextras;
+	struct judge_test *tests;
+	size_t ntests;
+	char *expected;
+	struct sandbox_bind *binds;
+	struct lang_registry *reg;
+};
+
+static void exec_owned_free(struct exec_owned *o)
+{
+	for (size_t i = 0; i < o->nsrc; i++)
+		free((char *)o->src[i].data);
+	for (size_t i = 0; i < o->nextras; i++)
+		free((char *)o->extras[i].data);
+	for (size_t i = 0; i < o->ntests; i++) {
+		free((char *)o->tests[i].name);
+		free((char *)o->tests[i].input_path);
+		free((char *)o->tests[i].expected);
+	}
+	free(o->tests);
+	free(o->src);
+	free(o->extras);
+	free(o->args);
+	free(o->extra_paths);
+	free(o->expected);
+	free(o->binds);
+	lang_registry_free(o->reg);
+}
+
+static int exec_main(int argc, char **argv, struct exec_owned *o);
+
 int cli_exec(int argc, char **argv)
+{
+	struct exec_owned o;
+	memset(&o, 0, sizeof(o));
+	int status = exec_main(argc, argv, &o);
+	exec_owned_free(&o);
+	return status;
+}
+
+static int exec_main(int argc, char **argv, struct exec_owned *o)
 {
 	enum { O_LANG = 256, O_STDIN, O_EXPECTED, O_TESTS, O_CHECKER, O_ARG, O_FILE, O_FIRST,
 	       O_HELP };
@@ -262,9 +302,11 @@ int cli_exec(int argc, char **argv)
 	sandbox_limits_default(&req.limits);
 	const char *lang_id = NULL, *stdin_path = NULL, *expected_path = NULL, *tests_dir = NULL,
 		   *checker = NULL;
-	const char **args = calloc((size_t)argc + 1, sizeof(*args));
+	const char **args = o->args = calloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
-	const char **extra_paths = calloc((size_t)argc + 1, sizeof(*extra_paths));
+	const char **extra_paths = o->extra_paths = calloc((size_t)argc + 1, sizeof(*extra_paths));
+	if (!args || !extra_paths)
+		return 1;
 	size_t nextras = 0;
 	/* Everything after the first "--" is the program's: split it off
 	 * before getopt, which would otherwise mix it with the files. */
@@ -322,10 +364,11 @@ int cli_exec(int argc, char **argv)
 
 	char dir[4096], why[1024];
 	struct lang_registry *reg;
-	if (lang_registry_load(lang_default_dir(dir, sizeof(dir)), &reg, why, sizeof(why)) < 0) {
+	if (lang_registry_load(lang_default_dir(dir, sizeof(dir)), &o->reg, why, sizeof(why)) < 0) {
 		fprintf(stderr, "runcell exec: cannot load the languages: %s\n", why);
 		return 1;
 	}
+	reg = o->reg;
 	struct lang *l = (struct lang *)lang_find(reg, lang_id);
 	if (!l)
 		return fail("unknown language '%s' (see runcell languages)", lang_id);
@@ -338,7 +381,9 @@ int cli_exec(int argc, char **argv)
 			    l->id);
 	req.lang = l;
 
-	struct judge_source *src = calloc((size_t)nfiles, sizeof(*src));
+	struct judge_source *src = o->src = calloc((size_t)nfiles, sizeof(*src));
+	if (!src)
+		return 1;
 	for (int i = 0; i < nfiles; i++) {
 		char *data;
 		size_t len;
@@ -346,10 +391,13 @@ int cli_exec(int argc, char **argv)
 			return fail("%s", why);
 		const char *base = strrchr(files[i], '/');
 		src[i] = (struct judge_source){ base ? base + 1 : files[i], data, len };
+		o->nsrc++;
 	}
 	req.sources = src;
 	req.nsources = (size_t)nfiles;
-	struct judge_source *extras = calloc(nextras + 1, sizeof(*extras));
+	struct judge_source *extras = o->extras = calloc(nextras + 1, sizeof(*extras));
+	if (!extras)
+		return 1;
 	for (size_t i = 0; i < nextras; i++) {
 		char *data;
 		size_t len;
@@ -357,6 +405,7 @@ int cli_exec(int argc, char **argv)
 			return fail("invalid --file: %s", why);
 		const char *base = strrchr(extra_paths[i], '/');
 		extras[i] = (struct judge_source){ base ? base + 1 : extra_paths[i], data, len };
+		o->nextras++;
 	}
 	req.extras = extras;
 	req.nextras = nextras;
@@ -372,12 +421,15 @@ int cli_exec(int argc, char **argv)
 		if (read_file(expected_path, EXEC_MAX_EXPECTED, &exp, &single.expected_len, why,
 			      sizeof(why)) < 0)
 			return fail("invalid --expected: %s", why);
-		single.expected = exp;
+		single.expected = o->expected = exp;
 	}
 	if (tests_dir) {
-		struct judge_test *tests;
-		size_t nt;
-		if (load_tests(tests_dir, &tests, &nt, why, sizeof(why)) < 0)
+		struct judge_test *tests = NULL;
+		size_t nt = 0;
+		int lrc = load_tests(tests_dir, &tests, &nt, why, sizeof(why));
+		o->tests = tests;
+		o->ntests = nt;
+		if (lrc < 0)
 			return fail("%s", why);
 		req.tests = tests;
 		req.ntests = nt;
@@ -395,7 +447,9 @@ int cli_exec(int argc, char **argv)
 	size_t nbinds = 0;
 	for (char **b = l->binds; b && *b; b++)
 		nbinds++;
-	struct sandbox_bind *binds = calloc(nbinds + 1, sizeof(*binds));
+	struct sandbox_bind *binds = o->binds = calloc(nbinds + 1, sizeof(*binds));
+	if (!binds)
+		return 1;
 	for (size_t i = 0; i < nbinds; i++)
 		binds[i] = (struct sandbox_bind){ .host = l->binds[i] };
 	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds };
@@ -421,6 +475,5 @@ int cli_exec(int argc, char **argv)
 		}
 	}
 	judge_result_free(&res);
-	lang_registry_free(reg);
 	return status;
 }
