@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
 	gcc make libc6-dev          # build
+	libsqlite3-dev              # the store (linked statically)
 	python3                     # test drivers, Python hostile programs
 	bubblewrap hyperfine        # benchmark baselines
 	qemu-system-x86 cpio        # cgroup v2 tests in a small KVM guest
