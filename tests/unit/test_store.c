@@ -1,0 +1,804 @@
+/*
+ * Unit tests for store/ (SQLite backend): every operation, unique ids,
+ * durability across close/reopen and kill -9, concurrent claims from forked
+ * children, lease hand-over, idempotent completion, migrations on existing
+ * files, bad inputs.  Each case works in its own directory under /tmp,
+ * removed afterwards even when an assertion fails (the body runs in a
+ * child, the parent cleans up).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "test.h"
+
+/* ---- scaffolding ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static void with_tmpdir(void (*body)(const char *dir))
+{
+	char dir[] = "/tmp/runcell-test-store.XXXXXX";
+	ASSERT_NOT_NULL(mkdtemp(dir));
+	fflush(NULL);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		body(dir);
+		_exit(0);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+	ASSERT_TRUE(lstat(dir, &st) < 0 && errno == ENOENT);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		FAIL("case body failed (status 0x%x)", status);
+}
+
+static void db_path(const char *dir, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/store.db", dir);
+}
+
+static struct store *open_at(const char *dir)
+{
+	char path[256], err[256] = "";
+	db_path(dir, path, sizeof(path));
+	struct store *s = NULL;
+	int r = store_open(path, &s, err, sizeof(err));
+	if (r != 0)
+		FAIL("store_open(%s): %d %s", path, r, err);
+	return s;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void put1(struct store *s, const char *req, char id[STORE_ID_LEN + 1])
+{
+	int r = store_put(s, req, id);
+	if (r != 0)
+		FAIL("put: %d %s", r, store_errmsg(s));
+}
+
+static int64_t count_of(struct store *s, enum store_status st)
+{
+	int64_t n = -1;
+	ASSERT_EQ(store_count(s, st, &n), 0);
+	return n;
+}
+
+/* Raw SQL on the file, for migration tests. */
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		FAIL("sql %s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- ids ---- */
+
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+TEST(store_id_new_unique_and_valid)
+{
+	enum { N = 2000 };
+	static char ids[N][STORE_ID_LEN + 1];
+	for (int i = 0; i < N; i++) {
+		ASSERT_EQ(store_id_new(ids[i]), 0);
+		ASSERT_TRUE(store_id_valid(ids[i]));
+	}
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	for (int i = 1; i < N; i++)
+		ASSERT_NE(strcmp(ids[i - 1], ids[i]), 0);
+}
+
+TEST(store_id_valid_rejects)
+{
+	ASSERT_FALSE(store_id_valid(NULL));
+	ASSERT_FALSE(store_id_valid(""));
+	ASSERT_FALSE(store_id_valid("0123456789abcdef0123456789abcde"));   /* 31 */
+	ASSERT_FALSE(store_id_valid("0123456789abcdef0123456789abcdef0")); /* 33 */
+	ASSERT_FALSE(store_id_valid("0123456789ABCDEF0123456789abcdef"));  /* upper */
+	ASSERT_FALSE(store_id_valid("0123456789abcdef0123456789abcdeg"));
+	ASSERT_FALSE(store_id_valid("'; DROP TABLE submissions; --   "));
+	ASSERT_TRUE(store_id_valid("0123456789abcdef0123456789abcdef"));
+	ASSERT_STR(store_status_name(STORE_QUEUED), "queued");
+	ASSERT_STR(store_status_name(STORE_RUNNING), "running");
+	ASSERT_STR(store_status_name(STORE_DONE), "done");
+}
+
+/* ---- put / get ---- */
+
+static void body_put_get(const char *dir)
+{
+	struct store *s = open_at(dir);
+	ASSERT_STR(s->ops->name, "sqlite");
+	char id[STORE_ID_LEN + 1];
+	int64_t before = store_now_ms();
+	const char *req = "{\"lang\":\"c\",\"source\":\"int main(){}\\n\",\"x\":\"\xc3\xa9\"}";
+	put1(s, req, id);
+	ASSERT_TRUE(store_id_valid(id));
+	struct store_submission sub;
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_STR(sub.id, id);
+	ASSERT_EQ(sub.status, STORE_QUEUED);
+	ASSERT_STR(sub.request_json, req);
+	ASSERT_NULL(sub.result_json);
+	ASSERT_NULL(sub.owner);
+	ASSERT_EQ(sub.attempts, 0);
+	ASSERT_GE(sub.created_at, before);
+	ASSERT_LE(sub.created_at, store_now_ms());
+	ASSERT_EQ(sub.started_at, 0);
+	ASSERT_EQ(sub.finished_at, 0);
+	ASSERT_EQ(sub.lease_expires, 0);
+	store_submission_free(&sub);
+	store_submission_free(&sub); /* zeroed: a second free is harmless */
+	store_submission_free(NULL);
+
+	char missing[STORE_ID_LEN + 1];
+	ASSERT_EQ(store_id_new(missing), 0);
+	ASSERT_EQ(store_get(s, missing, &sub), -ENOENT);
+	ASSERT_TRUE(strstr(store_errmsg(s), missing) != NULL);
+	store_close(s);
+}
+TEST(store_put_get) { with_tmpdir(body_put_get); }
+
+static void body_put_batch(const char *dir)
+{
+	struct store *s = open_at(dir);
+	enum { N = 300 };
+	static char reqs_buf[N][32];
+	const char *reqs[N];
+	static char ids[N][STORE_ID_LEN + 1];
+	for (int i = 0; i < N; i++) {
+		snprintf(reqs_buf[i], sizeof(reqs_buf[i]), "{\"n\":%d}", i);
+		reqs[i] = reqs_buf[i];
+	}
+	ASSERT_EQ(store_put_batch(s, reqs, N, ids), 0);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), N);
+	for (int i = 0; i < N; i += 37) {
+		struct store_submission sub;
+		ASSERT_EQ(store_get(s, ids[i], &sub), 0);
+		ASSERT_STR(sub.request_json, reqs[i]);
+		store_submission_free(&sub);
+	}
+	/* ids unique across the batch */
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	for (int i = 1; i < N; i++)
+		ASSERT_NE(strcmp(ids[i - 1], ids[i]), 0);
+
+	/* all or nothing: a bad element stores none of the batch */
+	const char *bad[3] = { "{\"a\":1}", NULL, "{\"c\":3}" };
+	char bad_ids[3][STORE_ID_LEN + 1];
+	ASSERT_EQ(store_put_batch(s, bad, 3, bad_ids), -EINVAL);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), N);
+	ASSERT_EQ(store_put_batch(s, bad, 0, bad_ids), 0);
+	ASSERT_EQ(store_put_batch(s, NULL, 2, bad_ids), -EINVAL);
+	/* the connection is usable after a failed batch */
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), N + 1);
+	store_close(s);
+}
+TEST(store_put_batch_atomic) { with_tmpdir(body_put_batch); }
+
+static void body_get_many(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1], missing[STORE_ID_LEN + 1];
+	put1(s, "{\"a\":1}", a);
+	put1(s, "{\"b\":2}", b);
+	ASSERT_EQ(store_id_new(missing), 0);
+	const char *ids[4] = { b, missing, a, b };
+	struct store_submission out[4];
+	ASSERT_EQ(store_get_many(s, ids, 4, out), 3);
+	ASSERT_STR(out[0].id, b);
+	ASSERT_STR(out[0].request_json, "{\"b\":2}");
+	ASSERT_EQ(out[1].id[0], '\0');
+	ASSERT_NULL(out[1].request_json);
+	ASSERT_STR(out[2].request_json, "{\"a\":1}");
+	ASSERT_STR(out[3].id, b);
+	for (int i = 0; i < 4; i++)
+		store_submission_free(&out[i]);
+	ASSERT_EQ(store_get_many(s, ids, 0, out), 0);
+	const char *bad[2] = { a, "nope" };
+	ASSERT_EQ(store_get_many(s, bad, 2, out), -EINVAL);
+	store_close(s);
+}
+TEST(store_get_many) { with_tmpdir(body_get_many); }
+
+/* ---- durability ---- */
+
+static void body_reopen(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1], done_id[STORE_ID_LEN + 1];
+	put1(s, "{\"keep\":true}", id);
+	put1(s, "{\"done\":true}", done_id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w1", 60000, &sub), 0);
+	ASSERT_STR(sub.id, id);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "w1", 60000, &sub), 0);
+	ASSERT_EQ(store_complete(s, sub.id, "w1", "{\"ok\":1}"), 0);
+	store_submission_free(&sub);
+	store_close(s);
+
+	s = open_at(dir);
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_RUNNING);
+	ASSERT_STR(sub.owner, "w1");
+	store_submission_free(&sub);
+	ASSERT_EQ(store_get(s, done_id, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_DONE);
+	ASSERT_STR(sub.result_json, "{\"ok\":1}");
+	store_submission_free(&sub);
+	store_close(s);
+}
+TEST(store_durable_across_reopen) { with_tmpdir(body_reopen); }
+
+/* A child puts and reports the id, then is killed with SIGKILL while its
+ * connection is open: the row must be there for the next opener. */
+static void body_kill9(const char *dir)
+{
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		struct store *s = open_at(dir);
+		char id[STORE_ID_LEN + 1];
+		put1(s, "{\"survives\":\"kill -9\"}", id);
+		if (write(p[1], id, STORE_ID_LEN) != STORE_ID_LEN)
+			_exit(3);
+		pause(); /* killed here, connection still open, WAL not checkpointed */
+		_exit(4);
+	}
+	close(p[1]);
+	char id[STORE_ID_LEN + 1] = "";
+	ASSERT_EQ(read(p[0], id, STORE_ID_LEN), STORE_ID_LEN);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	struct store *s = open_at(dir);
+	struct store_submission sub;
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_STR(sub.request_json, "{\"survives\":\"kill -9\"}");
+	store_submission_free(&sub);
+	store_close(s);
+}
+TEST(store_put_survives_kill9) { with_tmpdir(body_kill9); }
+
+static void body_pragmas(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char path[256];
+	db_path(dir, path, sizeof(path));
+	/* WAL is persistent in the file; check it from another connection */
+	sqlite3 *db;
+	ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+	ASSERT_STR((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	store_close(s);
+}
+TEST(store_uses_wal) { with_tmpdir(body_pragmas); }
+
+/* ---- delete, count, queue depth ---- */
+
+static void body_delete(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char q[STORE_ID_LEN + 1], r[STORE_ID_LEN + 1], d[STORE_ID_LEN + 1];
+	put1(s, "{\"q\":1}", r); /* oldest: claimed first */
+	put1(s, "{\"d\":1}", d);
+	put1(s, "{\"r\":1}", q);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	ASSERT_STR(sub.id, r);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	ASSERT_STR(sub.id, d);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_complete(s, d, "w", "{}"), 0);
+
+	ASSERT_EQ(store_delete(s, r), -EBUSY); /* running: refused */
+	ASSERT_EQ(store_get(s, r, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_RUNNING);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_delete(s, q), 0); /* queued */
+	ASSERT_EQ(store_get(s, q, &sub), -ENOENT);
+	ASSERT_EQ(store_delete(s, d), 0); /* done */
+	ASSERT_EQ(store_delete(s, d), -ENOENT);
+	ASSERT_EQ(store_delete(s, "xyz"), -EINVAL);
+	ASSERT_EQ(count_of(s, STORE_RUNNING), 1);
+	ASSERT_EQ(count_of(s, STORE_DONE), 0);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 0);
+	store_close(s);
+}
+TEST(store_delete) { with_tmpdir(body_delete); }
+
+static void body_delete_expired(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "dead", 200, &sub), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_delete(s, id), -EBUSY);
+	sleep_ms(300);
+	ASSERT_EQ(store_delete(s, id), 0); /* lease expired: a dead worker's job */
+	ASSERT_EQ(store_complete(s, id, "dead", "{}"), -ENOENT);
+	store_close(s);
+}
+TEST(store_delete_expired_running) { with_tmpdir(body_delete_expired); }
+
+static void body_counts(const char *dir)
+{
+	struct store *s = open_at(dir);
+	int64_t n = -1;
+	ASSERT_EQ(store_queue_depth(s, &n), 0);
+	ASSERT_EQ(n, 0);
+	char ids[5][STORE_ID_LEN + 1];
+	for (int i = 0; i < 5; i++)
+		put1(s, "{}", ids[i]);
+	ASSERT_EQ(store_queue_depth(s, &n), 0);
+	ASSERT_EQ(n, 5);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "a", 60000, &sub), 0);
+	ASSERT_EQ(store_complete(s, sub.id, "a", "{}"), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "a", 60000, &sub), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "b", 200, &sub), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 2);
+	ASSERT_EQ(count_of(s, STORE_RUNNING), 2);
+	ASSERT_EQ(count_of(s, STORE_DONE), 1);
+	ASSERT_EQ(store_queue_depth(s, &n), 0);
+	ASSERT_EQ(n, 2);
+	sleep_ms(300); /* b's lease expires: its job is claimable again */
+	ASSERT_EQ(store_queue_depth(s, &n), 0);
+	ASSERT_EQ(n, 3);
+	ASSERT_EQ(store_count(s, (enum store_status)7, &n), -EINVAL);
+	ASSERT_EQ(store_count(s, STORE_DONE, NULL), -EINVAL);
+	ASSERT_EQ(store_queue_depth(s, NULL), -EINVAL);
+	store_close(s);
+}
+TEST(store_count_and_queue_depth) { with_tmpdir(body_counts); }
+
+/* ---- claim, renew, complete ---- */
+
+static void body_claim(const char *dir)
+{
+	struct store *s = open_at(dir);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w1", 1000, &sub), STORE_EMPTY);
+	char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1];
+	put1(s, "{\"a\":1}", a);
+	put1(s, "{\"b\":1}", b);
+	int64_t before = store_now_ms();
+	ASSERT_EQ(store_claim(s, "w1", 30000, &sub), 0);
+	ASSERT_STR(sub.id, a); /* oldest first */
+	ASSERT_EQ(sub.status, STORE_RUNNING);
+	ASSERT_STR(sub.owner, "w1");
+	ASSERT_EQ(sub.attempts, 1);
+	ASSERT_STR(sub.request_json, "{\"a\":1}");
+	ASSERT_GE(sub.started_at, before);
+	ASSERT_GE(sub.lease_expires, before + 30000);
+	ASSERT_LE(sub.lease_expires, store_now_ms() + 30000);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "w2", 30000, &sub), 0);
+	ASSERT_STR(sub.id, b);
+	ASSERT_STR(sub.owner, "w2");
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "w3", 30000, &sub), STORE_EMPTY);
+	ASSERT_EQ(sub.id[0], '\0');
+	/* the stored row matches what claim returned */
+	ASSERT_EQ(store_get(s, a, &sub), 0);
+	ASSERT_STR(sub.owner, "w1");
+	ASSERT_EQ(sub.attempts, 1);
+	store_submission_free(&sub);
+	store_close(s);
+}
+TEST(store_claim_oldest_first) { with_tmpdir(body_claim); }
+
+static void body_lease_handover(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "old", 200, &sub), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "new", 60000, &sub), STORE_EMPTY); /* lease valid */
+	sleep_ms(300);
+	ASSERT_EQ(store_claim(s, "new", 60000, &sub), 0); /* dead worker's job */
+	ASSERT_STR(sub.id, id);
+	ASSERT_STR(sub.owner, "new");
+	ASSERT_EQ(sub.attempts, 2);
+	store_submission_free(&sub);
+	/* the old worker lost it */
+	ASSERT_EQ(store_renew(s, id, "old", 60000), -ESTALE);
+	ASSERT_EQ(store_complete(s, id, "old", "{\"late\":1}"), -ESTALE);
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_RUNNING);
+	ASSERT_NULL(sub.result_json);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_complete(s, id, "new", "{\"first\":1}"), 0);
+	ASSERT_EQ(store_complete(s, id, "old", "{\"late\":1}"), STORE_ALREADY_DONE);
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_STR(sub.result_json, "{\"first\":1}");
+	store_submission_free(&sub);
+	store_close(s);
+}
+TEST(store_lease_expiry_handover) { with_tmpdir(body_lease_handover); }
+
+static void body_renew(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1], missing[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 200, &sub), 0);
+	int64_t first = sub.lease_expires;
+	store_submission_free(&sub);
+	ASSERT_EQ(store_renew(s, id, "w", 60000), 0);
+	sleep_ms(300);
+	ASSERT_EQ(store_claim(s, "other", 1000, &sub), STORE_EMPTY); /* still held */
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_GT(sub.lease_expires, first + 50000);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_renew(s, id, "other", 1000), -ESTALE);
+	ASSERT_EQ(store_id_new(missing), 0);
+	ASSERT_EQ(store_renew(s, missing, "w", 1000), -ENOENT);
+	ASSERT_EQ(store_complete(s, id, "w", "{}"), 0);
+	ASSERT_EQ(store_renew(s, id, "w", 1000), -ESTALE); /* done: nothing to renew */
+	store_close(s);
+}
+TEST(store_renew) { with_tmpdir(body_renew); }
+
+static void body_complete(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1], queued[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	put1(s, "{}", queued);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	store_submission_free(&sub);
+	int64_t before = store_now_ms();
+	ASSERT_EQ(store_complete(s, id, "w", "{\"verdict\":\"accepted\"}"), 0);
+	ASSERT_EQ(store_complete(s, id, "w", "{\"verdict\":\"wrong_answer\"}"),
+		  STORE_ALREADY_DONE);
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_DONE);
+	ASSERT_STR(sub.result_json, "{\"verdict\":\"accepted\"}");
+	ASSERT_GE(sub.finished_at, before);
+	ASSERT_EQ(sub.lease_expires, 0);
+	ASSERT_EQ(sub.attempts, 1);
+	store_submission_free(&sub);
+	/* a done job is never claimed again */
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	ASSERT_STR(sub.id, queued);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), STORE_EMPTY);
+	store_close(s);
+}
+TEST(store_complete_idempotent) { with_tmpdir(body_complete); }
+
+static void body_complete_queued(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	ASSERT_EQ(store_complete(s, id, "w", "{}"), -ESTALE); /* never claimed */
+	store_close(s);
+}
+TEST(store_complete_unclaimed) { with_tmpdir(body_complete_queued); }
+
+static void body_requeue(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char ids[3][STORE_ID_LEN + 1];
+	for (int i = 0; i < 3; i++)
+		put1(s, "{}", ids[i]);
+	struct store_submission sub;
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+		store_submission_free(&sub);
+	}
+	ASSERT_EQ(store_complete(s, ids[2], "w", "{}"), 0);
+	store_close(s);
+
+	s = open_at(dir); /* the server restarts */
+	int64_t n = -1;
+	ASSERT_EQ(store_requeue_all_running(s, &n), 0);
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 2);
+	ASSERT_EQ(count_of(s, STORE_DONE), 1);
+	ASSERT_EQ(store_get(s, ids[0], &sub), 0);
+	ASSERT_EQ(sub.status, STORE_QUEUED);
+	ASSERT_NULL(sub.owner);
+	ASSERT_EQ(sub.lease_expires, 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_complete(s, ids[0], "w", "{}"), -ESTALE);
+	ASSERT_EQ(store_claim(s, "w2", 60000, &sub), 0);
+	ASSERT_STR(sub.id, ids[0]); /* order kept */
+	ASSERT_EQ(sub.attempts, 2);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_requeue_all_running(s, NULL), 0);
+	store_close(s);
+}
+TEST(store_requeue_all_running) { with_tmpdir(body_requeue); }
+
+/* ---- concurrency ---- */
+
+enum { CJOBS = 200, CWORKERS = 4 };
+
+/* Children, each with its own connection, claim until the queue is empty
+ * and report each claimed id on a pipe; each job must be claimed exactly
+ * once. */
+static void body_concurrent(const char *dir)
+{
+	struct store *s = open_at(dir);
+	static char reqs_buf[CJOBS][24];
+	const char *reqs[CJOBS];
+	static char ids[CJOBS][STORE_ID_LEN + 1];
+	for (int i = 0; i < CJOBS; i++) {
+		snprintf(reqs_buf[i], sizeof(reqs_buf[i]), "{\"n\":%d}", i);
+		reqs[i] = reqs_buf[i];
+	}
+	ASSERT_EQ(store_put_batch(s, reqs, CJOBS, ids), 0);
+	store_close(s); /* never carry a connection across fork */
+
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	pid_t pids[CWORKERS];
+	fflush(NULL);
+	for (int w = 0; w < CWORKERS; w++) {
+		pids[w] = fork();
+		ASSERT_GE(pids[w], 0);
+		if (pids[w] == 0) {
+			close(p[0]);
+			char owner[32];
+			snprintf(owner, sizeof(owner), "worker-%d", w);
+			struct store *cs = open_at(dir);
+			for (;;) {
+				struct store_submission sub;
+				int r = store_claim(cs, owner, 60000, &sub);
+				if (r == STORE_EMPTY)
+					break;
+				if (r != 0)
+					FAIL("claim: %d %s", r, store_errmsg(cs));
+				if (write(p[1], sub.id, STORE_ID_LEN) != STORE_ID_LEN)
+					_exit(5);
+				if (store_complete(cs, sub.id, owner, "{\"ok\":true}") != 0)
+					FAIL("complete: %s", store_errmsg(cs));
+				store_submission_free(&sub);
+			}
+			store_close(cs);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	static char got[CJOBS * 2][STORE_ID_LEN + 1];
+	int n = 0;
+	char rec[STORE_ID_LEN];
+	for (;;) {
+		ssize_t k = read(p[0], rec, sizeof(rec));
+		if (k == 0)
+			break;
+		ASSERT_EQ(k, STORE_ID_LEN); /* PIPE_BUF-atomic records */
+		ASSERT_LT(n, CJOBS * 2);
+		memcpy(got[n], rec, STORE_ID_LEN);
+		got[n][STORE_ID_LEN] = '\0';
+		n++;
+	}
+	close(p[0]);
+	for (int w = 0; w < CWORKERS; w++) {
+		int status;
+		ASSERT_EQ(waitpid(pids[w], &status, 0), pids[w]);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ASSERT_EQ(n, CJOBS);
+	qsort(got, (size_t)n, sizeof(got[0]), cmp_id);
+	qsort(ids, CJOBS, sizeof(ids[0]), cmp_id);
+	for (int i = 0; i < CJOBS; i++)
+		ASSERT_STR(got[i], ids[i]); /* each exactly once */
+	s = open_at(dir);
+	ASSERT_EQ(count_of(s, STORE_DONE), CJOBS);
+	char path[256];
+	db_path(dir, path, sizeof(path));
+	ASSERT_EQ(raw_int(path, "SELECT max(attempts) FROM submissions"), 1);
+	store_close(s);
+}
+TEST(store_concurrent_claims_forked) { with_tmpdir(body_concurrent); }
+
+/* ---- open, urls, migrations ---- */
+
+static void body_urls(const char *dir)
+{
+	char url[300], err[256];
+	struct store *s = NULL;
+	snprintf(url, sizeof(url), "sqlite:%s/a.db", dir);
+	ASSERT_EQ(store_open(url, &s, err, sizeof(err)), 0);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	store_close(s);
+	snprintf(url, sizeof(url), "sqlite://%s/a.db", dir); /* same file */
+	ASSERT_EQ(store_open(url, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 1);
+	store_close(s);
+	snprintf(url, sizeof(url), "%s/a.db", dir);
+	ASSERT_EQ(store_open(url, &s, err, sizeof(err)), 0);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 1);
+	store_close(s);
+
+	ASSERT_EQ(store_open("", &s, err, sizeof(err)), -EINVAL);
+	ASSERT_NULL(s);
+	ASSERT_EQ(store_open(NULL, &s, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(store_open("sqlite:", &s, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(store_open("postgres://localhost/runcell", &s, err, sizeof(err)), -ENOTSUP);
+	ASSERT_EQ(store_open("redis://localhost", &s, err, sizeof(err)), -EINVAL);
+	ASSERT_TRUE(strstr(err, "redis") != NULL);
+	snprintf(url, sizeof(url), "%s/no/such/dir/x.db", dir);
+	ASSERT_LT(store_open(url, &s, err, sizeof(err)), 0);
+	ASSERT_NULL(s);
+	ASSERT_NE(err[0], '\0');
+}
+TEST(store_open_urls) { with_tmpdir(body_urls); }
+
+static void body_migrations(const char *dir)
+{
+	char path[256], err[256];
+	db_path(dir, path, sizeof(path));
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{\"old\":1}", id);
+	store_close(s);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 1);
+	ASSERT_EQ(raw_int(path, "SELECT count(*) FROM schema_version"), 1);
+
+	/* reopening an existing v1 file migrates nothing and keeps the data */
+	s = open_at(dir);
+	struct store_submission sub;
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_STR(sub.request_json, "{\"old\":1}");
+	store_submission_free(&sub);
+	store_close(s);
+	ASSERT_EQ(raw_int(path, "SELECT count(*) FROM schema_version"), 1);
+
+	/* a file from a newer runcell is refused, and left alone */
+	raw_sql(path, "UPDATE schema_version SET version = 99");
+	s = NULL;
+	ASSERT_EQ(store_open(path, &s, err, sizeof(err)), -EPROTO);
+	ASSERT_NULL(s);
+	ASSERT_TRUE(strstr(err, "v99") != NULL);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 99);
+}
+TEST(store_migrations_existing_file) { with_tmpdir(body_migrations); }
+
+static void body_migrate_v0(const char *dir)
+{
+	/* an existing SQLite file with unrelated tables and an empty version
+	 * table (v0) is migrated to v1, its other tables untouched */
+	char path[256];
+	db_path(dir, path, sizeof(path));
+	raw_sql(path, "CREATE TABLE other (x INTEGER); INSERT INTO other VALUES (7);"
+		      "CREATE TABLE schema_version (version INTEGER NOT NULL);");
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	store_close(s);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 1);
+	ASSERT_EQ(raw_int(path, "SELECT x FROM other"), 7);
+}
+TEST(store_migrate_from_v0) { with_tmpdir(body_migrate_v0); }
+
+static void body_garbage(const char *dir)
+{
+	char path[256], err[256] = "";
+	db_path(dir, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	ASSERT_EQ(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	struct store *s = NULL;
+	ASSERT_EQ(store_open(path, &s, err, sizeof(err)), -EIO);
+	ASSERT_NULL(s);
+	ASSERT_TRUE(strstr(err, "not a database") != NULL);
+}
+TEST(store_open_not_a_database) { with_tmpdir(body_garbage); }
+
+/* ---- bad inputs ---- */
+
+static void body_bad_inputs(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	struct store_submission sub;
+	ASSERT_EQ(store_put(s, NULL, id), -EINVAL);
+	ASSERT_EQ(store_put(s, "", id), -EINVAL);
+	ASSERT_EQ(store_put(s, "{}", NULL), -EINVAL);
+	ASSERT_NE(store_errmsg(s)[0], '\0');
+	put1(s, "{}", id);
+	ASSERT_EQ(store_get(s, NULL, &sub), -EINVAL);
+	ASSERT_EQ(store_get(s, "ABCDEF0123456789ABCDEF0123456789", &sub), -EINVAL);
+	ASSERT_EQ(store_get(s, "' OR 1=1 --", &sub), -EINVAL);
+	ASSERT_EQ(store_get(s, id, NULL), -EINVAL);
+	ASSERT_EQ(store_claim(s, "", 1000, &sub), -EINVAL);
+	ASSERT_EQ(store_claim(s, NULL, 1000, &sub), -EINVAL);
+	char longowner[300];
+	memset(longowner, 'w', sizeof(longowner) - 1);
+	longowner[sizeof(longowner) - 1] = '\0';
+	ASSERT_EQ(store_claim(s, longowner, 1000, &sub), -EINVAL);
+	ASSERT_EQ(store_claim(s, "w", 0, &sub), -EINVAL);
+	ASSERT_EQ(store_claim(s, "w", -5, &sub), -EINVAL);
+	ASSERT_EQ(store_claim(s, "w", INT64_MAX, &sub), -EINVAL);
+	ASSERT_EQ(store_claim(s, "w", 1000, NULL), -EINVAL);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), 1); /* nothing was claimed */
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_renew(s, id, "w", 0), -EINVAL);
+	ASSERT_EQ(store_renew(s, "bad", "w", 1000), -EINVAL);
+	ASSERT_EQ(store_complete(s, id, "w", NULL), -EINVAL);
+	ASSERT_EQ(store_complete(s, id, "w", ""), -EINVAL);
+	ASSERT_EQ(store_complete(s, id, "", "{}"), -EINVAL);
+	ASSERT_EQ(store_complete(s, "bad", "w", "{}"), -EINVAL);
+	ASSERT_EQ(store_complete(s, id, "w", "{}"), 0);
+	store_close(s);
+	store_close(NULL);
+}
+TEST(store_bad_inputs) { with_tmpdir(body_bad_inputs); }
