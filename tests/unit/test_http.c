@@ -1,0 +1,710 @@
+/*
+ * Unit tests for http: a server on 127.0.0.1 port 0, plain-socket
+ * clients.  GET/POST, keep-alive, pipelining, limits (413, 431, 411),
+ * garbage, slowloris timeouts, suspended requests completed from other
+ * threads (1000 at once), client disconnects, graceful stop, static files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "http/http.h"
+#include "test.h"
+
+/* ---- server side ---- */
+
+#define MAX_PARK 1200
+static pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct http_handle *parked[MAX_PARK];
+static int nparked;
+static int static_root = -1;
+
+struct delayed {
+	struct http_handle *h;
+	int ms;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void *delayed_thread(void *arg)
+{
+	struct delayed *d = arg;
+	sleep_ms(d->ms);
+	http_respond_simple(d->h, 200, "text/plain", "waited", 6);
+	free(d);
+	return NULL;
+}
+
+static void handler(void *user, struct http_handle *h, const struct http_request *req)
+{
+	(void)user;
+	if (!strcmp(req->path, "/hello")) {
+		http_respond_simple(h, 200, "text/plain", "hello", 5);
+	} else if (!strcmp(req->path, "/echo")) {
+		char extra[256];
+		snprintf(extra, sizeof(extra), "X-Method: %s\r\nX-Query: %s\r\nX-Test: %s\r\n",
+			 req->method, req->query,
+			 http_request_header(req, "x-test") ? http_request_header(req, "x-test") : "-");
+		struct http_response r = { .status = 200, .content_type = "application/octet-stream",
+					   .body = req->body, .body_len = req->body_len,
+					   .headers = extra };
+		if (http_respond(h, &r) != 0)
+			http_respond_simple(h, 500, NULL, NULL, 0);
+	} else if (!strcmp(req->path, "/busy")) {
+		struct http_response r = { .status = 429, .content_type = "application/json",
+					   .body = "{}", .body_len = 2, .headers = "Retry-After: 1\r\n" };
+		http_respond(h, &r);
+	} else if (!strcmp(req->path, "/wait")) {
+		http_suspend(h);
+		struct delayed *d = malloc(sizeof(*d));
+		d->h = h;
+		d->ms = atoi(req->query);
+		pthread_t t;
+		pthread_create(&t, NULL, delayed_thread, d);
+		pthread_detach(t);
+	} else if (!strcmp(req->path, "/park")) {
+		http_suspend(h);
+		pthread_mutex_lock(&park_mu);
+		parked[nparked++] = h;
+		pthread_mutex_unlock(&park_mu);
+	} else if (!strncmp(req->path, "/static/", 8)) {
+		http_serve_file(h, static_root, req->path + 7);
+	} else if (!strcmp(req->path, "/nothing")) {
+		/* neither responds nor suspends: the transport answers 500 */
+	} else {
+		http_respond_simple(h, 404, "text/plain", "no", 2);
+	}
+}
+
+static int parked_count(void)
+{
+	pthread_mutex_lock(&park_mu);
+	int n = nparked;
+	pthread_mutex_unlock(&park_mu);
+	return n;
+}
+
+static void wait_parked(int n)
+{
+	uint64_t end = clock_now_ms() + 10000;
+	while (parked_count() < n && clock_now_ms() < end)
+		sleep_ms(5);
+	ASSERT_EQ(parked_count(), n);
+}
+
+static void *complete_all(void *arg)
+{
+	int delay = arg ? *(int *)arg : 0;
+	if (delay)
+		sleep_ms(delay);
+	pthread_mutex_lock(&park_mu);
+	for (int i = 0; i < nparked; i++)
+		http_respond_simple(parked[i], 200, "text/plain", "done", 4);
+	nparked = 0;
+	pthread_mutex_unlock(&park_mu);
+	return NULL;
+}
+
+static struct http_server *start(size_t max_body, int header_timeout_ms)
+{
+	struct http_config cfg = { .addr = "127.0.0.1", .port = 0, .max_body = max_body,
+				   .max_header = 4096, .header_timeout_ms = header_timeout_ms,
+				   .handler = handler };
+	char err[256] = "";
+	struct http_server *s = http_server_start(&cfg, err, sizeof(err));
+	if (!s)
+		FAIL("http_server_start: %s", err);
+	ASSERT_NE(http_server_port(s), 0);
+	return s;
+}
+
+/* ---- client side ---- */
+
+struct client {
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+static struct client *cl_open(struct http_server *s)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(c->fd, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(http_server_port(s)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ASSERT_EQ(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = { 5, 0 };
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return c;
+}
+
+static void cl_close(struct client *c)
+{
+	close(c->fd);
+	free(c);
+}
+
+static void cl_send(struct client *c, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		ASSERT_GT(n, 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void cl_sends(struct client *c, const char *s)
+{
+	cl_send(c, s, strlen(s));
+}
+
+/* Reads more; returns false at EOF (or error/timeout). */
+static bool cl_fill(struct client *c)
+{
+	ASSERT_LT(c->len, sizeof(c->buf));
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n <= 0)
+		return false;
+	c->len += (size_t)n;
+	return true;
+}
+
+struct resp {
+	int status;
+	char head[4096];
+	char body[32768];
+	size_t body_len;
+};
+
+/* Reads one response; returns false at EOF before any byte. */
+static bool cl_read(struct client *c, struct resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	char *e;
+	while (!(e = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
+		if (!cl_fill(c)) {
+			if (c->len == 0)
+				return false;
+			FAIL("EOF inside a response head");
+		}
+	}
+	size_t hl = (size_t)(e - c->buf) + 4;
+	ASSERT_LT(hl, sizeof(r->head));
+	memcpy(r->head, c->buf, hl);
+	ASSERT_EQ(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
+	const char *clh = strcasestr(r->head, "\r\nContent-Length: ");
+	size_t bl = clh ? strtoul(clh + 18, NULL, 10) : 0;
+	ASSERT_LT(bl, sizeof(r->body));
+	while (c->len < hl + bl)
+		ASSERT_TRUE(cl_fill(c));
+	memcpy(r->body, c->buf + hl, bl);
+	r->body_len = bl;
+	memmove(c->buf, c->buf + hl + bl, c->len - hl - bl);
+	c->len -= hl + bl;
+	return true;
+}
+
+static bool cl_eof(struct client *c)
+{
+	return c->len == 0 && !cl_fill(c);
+}
+
+static bool has_header(const struct resp *r, const char *line)
+{
+	return strcasestr(r->head, line) != NULL;
+}
+
+/* ---- cases ---- */
+
+TEST(http_get_and_post)
+{
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	struct resp r;
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_MEM(r.body, r.body_len, "hello", 5);
+	ASSERT_TRUE(has_header(&r, "Content-Type: text/plain\r\n"));
+	static const char post[] = "POST /echo?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Test:  v1 \r\n"
+				   "Content-Length: 11\r\n\r\nhello\0world";
+	cl_send(c, post, sizeof(post) - 1);
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_MEM(r.body, r.body_len, "hello\0world", 11);
+	ASSERT_TRUE(has_header(&r, "X-Method: POST\r\n"));
+	ASSERT_TRUE(has_header(&r, "X-Query: a=1&b=2\r\n"));
+	ASSERT_TRUE(has_header(&r, "X-Test: v1\r\n"));
+	cl_sends(c, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 429);
+	ASSERT_TRUE(has_header(&r, "Retry-After: 1\r\n"));
+	cl_sends(c, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 500);
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_head_has_no_body)
+{
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	cl_sends(c, "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	while (cl_fill(c))
+		;
+	c->buf[c->len] = 0;
+	ASSERT_TRUE(strstr(c->buf, "Content-Length: 5\r\n") != NULL);
+	ASSERT_TRUE(strstr(c->buf, "Connection: close\r\n") != NULL);
+	ASSERT_STR(strstr(c->buf, "\r\n\r\n"), "\r\n\r\n");
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_keepalive_and_pipelining)
+{
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	struct resp r;
+	for (int i = 0; i < 2; i++) {
+		cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+		ASSERT_TRUE(cl_read(c, &r));
+		ASSERT_EQ(r.status, 200);
+		ASSERT_FALSE(has_header(&r, "Connection: close"));
+	}
+	/* three pipelined requests in one write, one of them suspended */
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+		    "GET /wait?50 HTTP/1.1\r\nHost: x\r\n\r\n"
+		    "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_MEM(r.body, r.body_len, "abc", 3);
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_MEM(r.body, r.body_len, "waited", 6);
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_MEM(r.body, r.body_len, "hello", 5);
+	ASSERT_TRUE(has_header(&r, "Connection: close\r\n"));
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	/* byte by byte */
+	c = cl_open(s);
+	const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok";
+	for (size_t i = 0; req[i]; i++)
+		cl_send(c, req + i, 1);
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_MEM(r.body, r.body_len, "ok", 2);
+	/* HTTP/1.0: closed after one response */
+	cl_sends(c, "\r\nGET /hello HTTP/1.0\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_limits)
+{
+	struct http_server *s = start(100, 0);
+	struct resp r;
+	/* body over the cap: 413 with a JSON body naming the field */
+	struct client *c = cl_open(s);
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 413);
+	ASSERT_TRUE(has_header(&r, "Content-Type: application/json\r\n"));
+	r.body[r.body_len] = 0;
+	ASSERT_STR(r.body, "{\"error\": \"request body too large\", \"field\": \"body\"}");
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	/* a huge Content-Length is 413 too, not an overflow */
+	c = cl_open(s);
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 413);
+	cl_close(c);
+	/* exactly at the cap is fine */
+	c = cl_open(s);
+	char req[512];
+	int n = snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%0100d", 7);
+	cl_send(c, req, (size_t)n);
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_EQ(r.body_len, 100);
+	cl_close(c);
+	/* a huge header: 431 */
+	c = cl_open(s);
+	char big[6000];
+	memset(big, 'a', sizeof(big));
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	cl_send(c, big, sizeof(big));
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 431);
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	/* too many header fields: 431 */
+	c = cl_open(s);
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n");
+	for (int i = 0; i < 150; i++)
+		cl_sends(c, "A: b\r\n");
+	cl_sends(c, "\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 431);
+	cl_close(c);
+	/* chunked: 411 */
+	c = cl_open(s);
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 411);
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_malformed)
+{
+	struct http_server *s = start(0, 0);
+	static const char *bad[] = {
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+		"GARBAGE\r\n\r\n",
+		"GET /hello\r\n\r\n",
+		"GET hello HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /hello HTTP/1.1\r\n\r\n", /* no Host */
+		"GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nA: b\nC: d\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nA: b\x01\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET /hel\0lo HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n",
+		"GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct client *c = cl_open(s);
+		size_t len = i == 13 ? 34 : strlen(bad[i]);
+		cl_send(c, bad[i], len);
+		struct resp r;
+		if (!cl_read(c, &r))
+			FAIL("case %zu: no response", i);
+		if (r.status != 400)
+			FAIL("case %zu: status %d", i, r.status);
+		ASSERT_TRUE(has_header(&r, "Connection: close\r\n"));
+		ASSERT_TRUE(cl_eof(c));
+		cl_close(c);
+	}
+	/* random bytes never crash it; it still serves afterwards */
+	srand(42);
+	for (int i = 0; i < 200; i++) {
+		struct client *c = cl_open(s);
+		char junk[512];
+		size_t len = (size_t)(rand() % (int)sizeof(junk)) + 1;
+		for (size_t j = 0; j < len; j++)
+			junk[j] = (char)(rand() % 4 ? rand() : "\r\n :"[rand() % 4]);
+		if (i % 2)
+			memcpy(junk, "GET / HTTP/1.1\r\n", len < 16 ? len : 16);
+		cl_send(c, junk, len);
+		shutdown(c->fd, SHUT_WR);
+		while (cl_fill(c) && c->len < sizeof(c->buf) / 2)
+			;
+		cl_close(c);
+	}
+	struct client *c = cl_open(s);
+	struct resp r;
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_slowloris_timeout)
+{
+	struct http_server *s = start(0, 300);
+	/* a partial head, then silence */
+	struct client *c = cl_open(s);
+	uint64_t t0 = clock_now_ms();
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n");
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 408);
+	ASSERT_TRUE(cl_eof(c));
+	uint64_t dt = clock_now_ms() - t0;
+	ASSERT_GE(dt, 250);
+	ASSERT_LT(dt, 2000);
+	cl_close(c);
+	/* trickling a byte every 50 ms does not extend the deadline */
+	c = cl_open(s);
+	t0 = clock_now_ms();
+	bool closed = false;
+	for (int i = 0; i < 40 && !closed; i++) {
+		if (send(c->fd, "X-A: b\r\n" + (i % 8), 1, MSG_NOSIGNAL) < 0)
+			closed = true;
+		sleep_ms(50);
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		if (poll(&p, 1, 0) == 1)
+			closed = true;
+	}
+	ASSERT_TRUE(closed);
+	ASSERT_LT(clock_now_ms() - t0, 1500);
+	cl_close(c);
+	/* meanwhile a normal client is fine */
+	c = cl_open(s);
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_suspended_does_not_block_others)
+{
+	struct http_server *s = start(0, 0);
+	struct client *slow = cl_open(s);
+	uint64_t t0 = clock_now_ms();
+	cl_sends(slow, "GET /wait?400 HTTP/1.1\r\nHost: x\r\n\r\n");
+	/* served while the other waits */
+	for (int i = 0; i < 20; i++) {
+		struct client *c = cl_open(s);
+		struct resp r;
+		cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+		ASSERT_TRUE(cl_read(c, &r));
+		ASSERT_EQ(r.status, 200);
+		cl_close(c);
+	}
+	ASSERT_LT(clock_now_ms() - t0, 300);
+	struct resp r;
+	ASSERT_TRUE(cl_read(slow, &r));
+	ASSERT_MEM(r.body, r.body_len, "waited", 6);
+	ASSERT_GE(clock_now_ms() - t0, 390);
+	cl_close(slow);
+	http_server_stop(s);
+}
+
+TEST(http_many_suspended)
+{
+	enum { N = 1000 };
+	struct http_server *s = start(0, 0);
+	static struct client *cs[N];
+	for (int i = 0; i < N; i++) {
+		cs[i] = cl_open(s);
+		cl_sends(cs[i], "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+	}
+	wait_parked(N);
+	/* a fresh client is still served */
+	struct client *c = cl_open(s);
+	struct resp r;
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(c);
+	pthread_t t;
+	pthread_create(&t, NULL, complete_all, NULL);
+	for (int i = 0; i < N; i++) {
+		ASSERT_TRUE(cl_read(cs[i], &r));
+		ASSERT_EQ(r.status, 200);
+		ASSERT_MEM(r.body, r.body_len, "done", 4);
+		cl_close(cs[i]);
+	}
+	pthread_join(t, NULL);
+	http_server_stop(s);
+}
+
+TEST(http_client_disconnects_while_suspended)
+{
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	cl_sends(c, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+	wait_parked(1);
+	cl_close(c);
+	sleep_ms(100); /* the loop sees the close and drops the connection */
+	complete_all(NULL); /* a no-op, and no crash */
+	c = cl_open(s);
+	cl_sends(c, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+	wait_parked(1);
+	/* a reset instead of a close, completed at the same moment */
+	struct linger lg = { 1, 0 };
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	cl_close(c);
+	complete_all(NULL);
+	sleep_ms(50);
+	struct resp r;
+	c = cl_open(s);
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_graceful_stop)
+{
+	struct http_server *s = start(0, 0);
+	struct client *idle = cl_open(s);
+	struct client *busy = cl_open(s);
+	cl_sends(busy, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+	wait_parked(1);
+	int delay = 200;
+	pthread_t t;
+	pthread_create(&t, NULL, complete_all, &delay);
+	http_server_stop(s); /* waits for the parked request */
+	struct resp r;
+	ASSERT_TRUE(cl_read(busy, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_TRUE(has_header(&r, "Connection: close\r\n"));
+	ASSERT_TRUE(cl_eof(busy));
+	ASSERT_TRUE(cl_eof(idle));
+	pthread_join(t, NULL);
+	cl_close(busy);
+	cl_close(idle);
+
+	/* a handle answered after the server is gone: a no-op */
+	s = start(0, 0);
+	busy = cl_open(s);
+	cl_sends(busy, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+	wait_parked(1);
+	/* the client leaves, the server stops, then the answer comes */
+	cl_close(busy);
+	sleep_ms(50);
+	http_server_stop(s);
+	complete_all(NULL);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	ASSERT_NOT_NULL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+TEST(http_static_files)
+{
+	char dir[] = "/tmp/runcell-test-http.XXXXXX";
+	ASSERT_NOT_NULL(mkdtemp(dir));
+	char sub[600], link[700];
+	snprintf(sub, sizeof(sub), "%s/www", dir);
+	ASSERT_EQ(mkdir(sub, 0755), 0);
+	write_file(dir, "secret.txt", "secret");
+	write_file(sub, "index.html", "<h1>hi</h1>");
+	write_file(sub, "app.js", "x=1");
+	write_file(sub, "mod.mjs", "export {}");
+	write_file(sub, "s.css", "a{}");
+	write_file(sub, "d.json", "{}");
+	write_file(sub, "m.wasm", "\0asm");
+	write_file(sub, "i.svg", "<svg/>");
+	write_file(sub, "p.png", "PNG");
+	write_file(sub, "blob", "raw");
+	write_file(sub, "a b.txt", "space");
+	snprintf(link, sizeof(link), "%s/escape", sub);
+	ASSERT_EQ(symlink("../secret.txt", link), 0);
+	snprintf(link, sizeof(link), "%s/abs", sub);
+	ASSERT_EQ(symlink("/etc/passwd", link), 0);
+	snprintf(link, sizeof(link), "%s/inside", sub);
+	ASSERT_EQ(symlink("app.js", link), 0);
+	static_root = open(sub, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_GE(static_root, 0);
+
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	static const struct { const char *path; int status; const char *type, *body; } cases[] = {
+		{ "/static/", 200, "text/html; charset=utf-8", "<h1>hi</h1>" },
+		{ "/static/index.html", 200, "text/html; charset=utf-8", "<h1>hi</h1>" },
+		{ "/static/app.js?v=3", 200, "text/javascript; charset=utf-8", "x=1" },
+		{ "/static/mod.mjs", 200, "text/javascript; charset=utf-8", "export {}" },
+		{ "/static/s.css", 200, "text/css; charset=utf-8", "a{}" },
+		{ "/static/d.json", 200, "application/json", "{}" },
+		{ "/static/i.svg", 200, "image/svg+xml", "<svg/>" },
+		{ "/static/p.png", 200, "image/png", "PNG" },
+		{ "/static/blob", 200, "application/octet-stream", "raw" },
+		{ "/static/a%20b.txt", 200, "text/plain; charset=utf-8", "space" },
+		{ "/static/./app.js", 200, "text/javascript; charset=utf-8", "x=1" },
+		{ "/static/inside", 200, "application/octet-stream", "x=1" },
+		{ "/static/../secret.txt", 403, NULL, NULL },
+		{ "/static/%2e%2e/secret.txt", 403, NULL, NULL },
+		{ "/static/x/../../secret.txt", 403, NULL, NULL },
+		{ "/static/..%2fsecret.txt", 403, NULL, NULL },
+		{ "/static/a%00b", 403, NULL, NULL },
+		{ "/static/a\\..\\b", 403, NULL, NULL },
+		{ "/static/escape", 404, NULL, NULL },
+		{ "/static/abs", 404, NULL, NULL },
+		{ "/static/missing.html", 404, NULL, NULL },
+		{ "/static/%zz", 400, NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char req[512];
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", cases[i].path);
+		cl_sends(c, req);
+		struct resp r;
+		ASSERT_TRUE(cl_read(c, &r));
+		if (r.status != cases[i].status)
+			FAIL("%s: status %d, expected %d", cases[i].path, r.status, cases[i].status);
+		if (cases[i].type) {
+			char line[128];
+			snprintf(line, sizeof(line), "Content-Type: %s\r\n", cases[i].type);
+			if (!has_header(&r, line))
+				FAIL("%s: head %s", cases[i].path, r.head);
+			ASSERT_MEM(r.body, r.body_len, cases[i].body, strlen(cases[i].body));
+		}
+	}
+	/* wasm: body with a NUL byte */
+	cl_sends(c, "GET /static/m.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_TRUE(has_header(&r, "Content-Type: application/wasm\r\n"));
+	cl_sends(c, "POST /static/app.js HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 405);
+	ASSERT_TRUE(has_header(&r, "Allow: GET, HEAD\r\n"));
+	cl_close(c);
+	http_server_stop(s);
+	close(static_root);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ASSERT_STR(http_mime_type("a/b.HTML"), "text/html; charset=utf-8");
+	ASSERT_STR(http_mime_type(".js"), "application/octet-stream");
+	ASSERT_STR(http_mime_type("x.tar.gz"), "application/octet-stream");
+}
+
+TEST(http_start_errors)
+{
+	char err[256];
+	struct http_config cfg = { .addr = "not-an-ip", .handler = handler };
+	ASSERT_NULL(http_server_start(&cfg, err, sizeof(err)));
+	ASSERT_TRUE(strstr(err, "not-an-ip") != NULL);
+	cfg.addr = "::1";
+	struct http_server *s = http_server_start(&cfg, err, sizeof(err));
+	if (s) /* IPv6 may be disabled */
+		http_server_stop(s);
+	cfg.handler = NULL;
+	cfg.addr = NULL;
+	ASSERT_NULL(http_server_start(&cfg, err, sizeof(err)));
+}
