@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "cli/limits.h"
-#include "cli/result.h"
 #include "core/json.h"
 #include "judge/judge.h"
+#include "judge/report.h"
 
 #define EXEC_MAX_TESTS 10000
 #define EXEC_MAX_EXPECTED (64u << 20)
@@ -183,43 +183,7 @@ static void print_result(const struct lang *l, const struct judge_result *res)
 	buf_init(&b, 0);
 	struct json_writer w;
 	json_writer_init(&w, &b);
-	json_begin_object(&w);
-	json_field_string(&w, "verdict", judge_verdict_name(res->verdict));
-	json_key(&w, "language");
-	json_begin_object(&w);
-	json_field_string(&w, "id", l->id);
-	json_field_string(&w, "name", l->name);
-	json_field_string(&w, "version", l->version);
-	json_end_object(&w);
-	json_key(&w, "compile");
-	if (!res->compiled) {
-		json_null(&w);
-	} else {
-		json_begin_object(&w);
-		if (res->cached) {
-			json_field_string(&w, "status", "ok");
-			json_field_string(&w, "message", "taken from the compile cache");
-		} else {
-			cli_result_fields(&w, &res->compile);
-		}
-		json_field_bool(&w, "cached", res->cached);
-		json_end_object(&w);
-	}
-	json_key(&w, "tests");
-	json_begin_array(&w);
-	for (size_t i = 0; i < res->ntests; i++) {
-		json_begin_object(&w);
-		json_field_string(&w, "name", res->tests[i].name);
-		json_field_string(&w, "verdict", judge_verdict_name(res->tests[i].verdict));
-		cli_result_fields(&w, &res->tests[i].run);
-		json_end_object(&w);
-	}
-	json_end_array(&w);
-	json_field_uint(&w, "cpu_ms_max", res->cpu_ms_max);
-	json_field_uint(&w, "wall_ms_max", res->wall_ms_max);
-	json_field_uint(&w, "memory_kb_max", res->memory_kb_max);
-	json_field_string(&w, "message", res->message);
-	json_end_object(&w);
+	report_judge_result(&w, l, res);
 	buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);
 	fflush(stdout);

@@ -7,7 +7,6 @@
  */
 #include "cli/cli.h"
 #include "cli/limits.h"
-#include "cli/result.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "judge/report.h"
 #include "sandbox/sandbox.h"
 
 #define RUN_MAX_ENV 1024
@@ -249,7 +249,7 @@ static void print_json(const struct sandbox_result *r)
 	struct json_writer w;
 	json_writer_init(&w, &b);
 	json_begin_object(&w);
-	cli_result_fields(&w, r);
+	report_cell_fields(&w, r);
 	json_end_object(&w);
 	buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);
