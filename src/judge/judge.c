@@ -402,6 +402,32 @@ static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_reque
 	return rc;
 }
 
+/* Stdin given in memory, copied into an anonymous file the cell reads. */
+static int input_memfd(const struct judge_test *test, char *why, size_t len)
+{
+	int fd = memfd_create("runcell-stdin", MFD_CLOEXEC);
+	size_t done = 0;
+	while (fd >= 0 && done < test->input_len) {
+		ssize_t n = write(fd, test->input + done, test->input_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		int e = errno ? errno : EIO;
+		snprintf(why, len, "cannot stage the test's input: %s", strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 /* Step 2: one test in a wiped box; returns 0 or -errno. */
 static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		    const struct judge_test *test, const struct sandbox_run_spec *base,
@@ -414,6 +440,8 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		snprintf(why, len, "cannot open %s: %s", test->input_path, strerror(errno));
 		return -errno;
 	}
+	if (!test->input_path && test->input && (in = input_memfd(test, why, len)) < 0)
+		return in;
 	for (size_t i = 0; i < base->nfiles; i++)
 		lseek(base->files[i].fd, 0, SEEK_SET);
 	struct sandbox_run_spec spec = *base;

@@ -46,7 +46,9 @@ struct judge_source {
 
 struct judge_test {
 	const char *name;
-	const char *input_path;   /* NULL: empty stdin */
+	const char *input_path;   /* NULL: input, or empty stdin */
+	const char *input;        /* stdin from memory when input_path is NULL */
+	size_t input_len;
 	const char *expected;     /* NULL: any clean exit is accepted */
 	size_t expected_len;
 };
