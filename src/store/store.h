@@ -71,6 +71,15 @@ bool store_id_valid(const char *id);
 int store_id_new(char id[STORE_ID_LEN + 1]);
 int64_t store_now_ms(void);
 
+/* One line of a listing: no request or result, only what identifies it. */
+struct store_summary {
+	char id[STORE_ID_LEN + 1];
+	enum store_status status;
+	int64_t created_at, finished_at;
+	char language[64]; /* the request's "language", "" if none */
+	char verdict[32];  /* the result's "verdict", "" until done */
+};
+
 struct store;
 
 struct store_ops {
@@ -106,6 +115,10 @@ struct store_ops {
 	 * not hold the job (another worker does, or it was requeued). */
 	int (*complete)(struct store *s, const char *id, const char *owner,
 			const char *result_json);
+	/* Up to max submissions, newest first; status < 0 means any.  *n set
+	 * to how many were written to out. */
+	int (*list)(struct store *s, int status, size_t max, struct store_summary *out,
+		    size_t *n);
 	/* Every running submission back to queued (single-process server at
 	 * startup: its previous incarnation died).  *n = how many (may be NULL). */
 	int (*requeue_all_running)(struct store *s, int64_t *n);
@@ -168,6 +181,11 @@ static inline int store_complete(struct store *s, const char *id, const char *ow
 				 const char *result_json)
 {
 	return s->ops->complete(s, id, owner, result_json);
+}
+static inline int store_list(struct store *s, int status, size_t max,
+			     struct store_summary *out, size_t *n)
+{
+	return s->ops->list(s, status, max, out, n);
 }
 static inline int store_requeue_all_running(struct store *s, int64_t *n)
 {

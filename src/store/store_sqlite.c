@@ -716,6 +716,46 @@ static int sq_requeue_all_running(struct store *s, int64_t *n)
 	return 0;
 }
 
+static int sq_list(struct store *s, int status, size_t max, struct store_summary *out,
+		   size_t *n)
+{
+	struct store_sqlite *ss = (struct store_sqlite *)s;
+	if (!n || (max && !out) || status > STORE_DONE)
+		return fail(ss, -EINVAL, "store: bad list arguments");
+	*n = 0;
+	sqlite3_stmt *st;
+	/* json_extract reads the two short fields without loading whole
+	 * requests and results (up to megabytes each) into memory. */
+	int r = prepare(ss,
+			"SELECT id, status, created_at, finished_at,"
+			" json_extract(request, '$.language'), json_extract(result, '$.verdict')"
+			" FROM submissions WHERE ?1 < 0 OR status = ?1 ORDER BY seq DESC LIMIT ?2",
+			&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(st, 1, status);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct store_summary *o = &out[*n];
+		memset(o, 0, sizeof(*o));
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(o->id, sizeof(o->id), "%s", t ? (const char *)t : "");
+		o->status = (enum store_status)sqlite3_column_int(st, 1);
+		o->created_at = sqlite3_column_int64(st, 2);
+		o->finished_at = sqlite3_column_int64(st, 3);
+		t = sqlite3_column_text(st, 4);
+		snprintf(o->language, sizeof(o->language), "%s", t ? (const char *)t : "");
+		t = sqlite3_column_text(st, 5);
+		snprintf(o->verdict, sizeof(o->verdict), "%s", t ? (const char *)t : "");
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = fail_db(ss, rc, "list");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -729,5 +769,6 @@ static const struct store_ops sqlite_ops = {
 	.claim = sq_claim,
 	.renew = sq_renew,
 	.complete = sq_complete,
+	.list = sq_list,
 	.requeue_all_running = sq_requeue_all_running,
 };
