@@ -960,6 +960,13 @@ int json_null(struct json_writer *w)
 	return json_put(w, "null", 4);
 }
 
+int json_raw(struct json_writer *w, const char *json, size_t len)
+{
+	if (json_before_value(w))
+		return w->err;
+	return json_put(w, json, len);
+}
+
 int json_value(struct json_writer *w, const struct json_value *v)
 {
 	switch (v->type) {

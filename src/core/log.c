@@ -9,9 +9,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static enum log_level log_threshold = LOG_INFO;
+static bool log_json;
+static const char *const log_names[] = { "debug", "info", "warning", "error" };
+
+void log_set_json(bool on)
+{
+	log_json = on;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level >= log_threshold;
+}
+
+/* RFC 3339 UTC with milliseconds. */
+static void log_timestamp(char *out, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+}
+
+void log_event_begin(struct json_writer *w, struct buf *b, enum log_level level,
+		     const char *event)
+{
+	char ts[64];
+	log_timestamp(ts, sizeof(ts));
+	buf_init(b, 64 * 1024);
+	json_writer_init(w, b);
+	json_begin_object(w);
+	json_field_string(w, "ts", ts);
+	json_field_string(w, "level", log_names[level]);
+	json_field_string(w, "event", event);
+}
+
+void log_event_end(struct json_writer *w, struct buf *b)
+{
+	json_end_object(w);
+	buf_puts(b, "\n");
+	if (json_writer_error(w) == 0 && b->data) {
+		ssize_t n = write(STDERR_FILENO, b->data, b->len);
+		(void)n;
+	}
+	buf_free(b);
+}
 
 void log_set_level(enum log_level level)
 {
@@ -35,12 +84,22 @@ void log_init_from_env(void)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = { "debug", "info", "warning", "error" };
 	if (level < log_threshold)
 		return;
 	char line[2048];
-	int n = snprintf(line, sizeof(line), "runcell: %s: ", names[level]);
 	va_list ap;
+	if (log_json) {
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		struct buf b;
+		struct json_writer w;
+		log_event_begin(&w, &b, level, "log");
+		json_field_string(&w, "msg", line);
+		log_event_end(&w, &b);
+		return;
+	}
+	int n = snprintf(line, sizeof(line), "runcell: %s: ", log_names[level]);
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
