@@ -1,7 +1,8 @@
 # runcell: GNU make build.
 #   make            build/runcell
 #   make test       install what is missing, build, run every test suite
-#   make run        build, then start runcell's main job (for now: a first cell)
+#   make run        build, then serve the API on http://127.0.0.1:8080 (data in ./data;
+#                   RUN_FLAGS="--port 9000 ..." adds flags, etc/runcell.conf holds settings)
 #   make bench      the benchmarks under bench/ (ratios against baselines)
 #   make SANITIZE=1 ...   the same with ASan+UBSan, in build-asan/
 #   make WERROR=1 ...     warnings are errors (CI)
@@ -68,15 +69,18 @@ deps:
 test: deps all $(BUILD)/test-unit
 	RUNCELL=$(CURDIR)/$(BUILD)/runcell BUILD=$(CURDIR)/$(BUILD) tests/run.sh
 
+RUN_FLAGS ?=
 run: deps all
-	@$(BUILD)/runcell run --help
-	@echo
-	@echo '$$ $(BUILD)/runcell run --json -- /usr/bin/python3 -c "print(6*7)"'
-	@$(BUILD)/runcell run --json -- /usr/bin/python3 -c "print(6*7)"
+	$(BUILD)/runcell serve --config etc/runcell.conf $(RUN_FLAGS)
 
-bench: deps all $(BUILD)/bench-sandbox
+$(BUILD)/bench-api-load: bench/api/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+bench: deps all $(BUILD)/bench-sandbox $(BUILD)/bench-api-load
 	RUNCELL=$(CURDIR)/$(BUILD)/runcell bench/run-sandbox.sh
 	RUNCELL=$(CURDIR)/$(BUILD)/runcell bench/judge.sh
+	RUNCELL=$(CURDIR)/$(BUILD)/runcell LOADGEN=$(CURDIR)/$(BUILD)/bench-api-load bench/api.sh
 
 clean:
 	rm -rf build build-asan

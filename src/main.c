@@ -20,6 +20,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  run       run one program in a fresh cell (see runcell run --help)\n"
 		"  exec      compile, run and judge a submission (see runcell exec --help)\n"
+		"  serve     serve the HTTP API (see runcell serve --help, docs/API.md)\n"
 		"  languages list the languages this host can run\n"
 		"  version   print the version and the cgroup backend this host gives\n"
 		"  help      this text\n",
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "exec"))
 		return cli_exec(argc - 1, argv + 1);
+	if (!strcmp(cmd, "serve"))
+		return cli_serve(argc - 1, argv + 1);
 	if (!strcmp(cmd, "languages"))
 		return cli_languages(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -1,0 +1,1163 @@
+/*
+ * api: routes, validation, waiting clients and metrics of runcell serve.
+ *
+ * Threads: the HTTP loop runs every handler (each does a bounded amount of
+ * work: parse, validate, one store transaction); worker threads finish
+ * jobs and answer the clients waiting for them (api_job_done); a timer
+ * thread answers waits that ran out.  Waiting clients live in one table
+ * under a mutex: whoever removes an entry answers it, so a client is
+ * answered exactly once whatever races.
+ *
+ * A wait is registered before the job is published and the store is read
+ * right after, so a job that finishes before the registration is still
+ * answered at once.
+ */
+#include "api/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/metrics.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "judge/judge.h"
+#include "queue/queue.h"
+#include "store/store.h"
+#include "worker/pool.h"
+
+#define API_LIST_DEFAULT 100
+#define API_LIST_MAX 1000
+#define API_TIMER_TICK_MS 20
+#define API_VERDICTS 8
+
+struct api_reqinfo {
+	uint64_t start_ns;
+	char method[8];
+	char path[160];
+};
+
+struct api_waiter {
+	struct http_handle *h;
+	char id[STORE_ID_LEN + 1];
+	uint64_t deadline_ns;
+	struct api_reqinfo info;
+};
+
+struct api {
+	struct api_config cfg;
+	struct http_server *http;
+	struct pool *pool;
+	struct store *store;   /* the HTTP loop's */
+	struct queue *queue;   /* the HTTP loop's */
+	struct callback_sender *callbacks;
+	int web_fd;
+	struct buf languages_json;
+
+	pthread_mutex_t wlock;
+	struct api_waiter *waiters; /* under wlock */
+	size_t nwaiters, wcap;
+	pthread_cond_t tcond;
+	bool timer_stop;       /* under wlock */
+	pthread_t timer;
+	struct store *timer_store;
+
+	atomic_bool stopping;
+	struct metrics_histogram request_seconds, job_seconds;
+	_Atomic uint64_t by_verdict[API_VERDICTS];
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t by_code[600];
+};
+
+/* ---- replies ---- */
+
+static void api_reqinfo_init(struct api_reqinfo *ri, const struct http_request *req)
+{
+	ri->start_ns = clock_now_ns();
+	snprintf(ri->method, sizeof(ri->method), "%s", req->method);
+	snprintf(ri->path, sizeof(ri->path), "%s", req->path);
+}
+
+/* Answers h and writes the request's log line and metrics. */
+static void api_send(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		     int status, const char *ctype, const void *body, size_t len,
+		     const char *headers, const char *id)
+{
+	struct http_response resp = { .status = status, .content_type = ctype, .body = body,
+				       .body_len = len, .headers = headers };
+	if (http_respond(h, &resp) < 0) {
+		static const char fallback[] = "{\"error\": \"internal error\", \"field\": null}";
+		status = 500;
+		http_respond_simple(h, 500, "application/json", fallback, sizeof(fallback) - 1);
+	}
+	double secs = (double)(clock_now_ns() - ri->start_ns) / 1e9;
+	metrics_histogram_observe(&a->request_seconds, secs);
+	if (status >= 100 && status < 600)
+		atomic_fetch_add(&a->by_code[status], 1);
+	if (!log_enabled(LOG_INFO))
+		return;
+	struct buf b;
+	struct json_writer w;
+	log_event_begin(&w, &b, LOG_INFO, "request");
+	json_field_string(&w, "method", ri->method);
+	json_field_string(&w, "path", ri->path);
+	json_field_int(&w, "status", status);
+	json_key(&w, "ms");
+	json_double(&w, (double)(int64_t)(secs * 1e5) / 100.0);
+	if (id)
+		json_field_string(&w, "id", id);
+	log_event_end(&w, &b);
+}
+
+static void api_send_json(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			  int status, struct buf *b, const char *headers, const char *id)
+{
+	api_send(a, h, ri, status, "application/json", b->data ? b->data : "", b->len, headers,
+		 id);
+}
+
+static void api_error(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		      int status, const char *field, const char *headers, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void api_error(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		      int status, const char *field, const char *headers, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_field_string(&w, "error", msg);
+	json_field_string(&w, "field", field);
+	json_end_object(&w);
+	api_send_json(a, h, ri, status, &b, headers, NULL);
+	buf_free(&b);
+}
+
+/* ---- rendering ---- */
+
+static void api_time_field(struct json_writer *w, const char *key, int64_t ms)
+{
+	if (ms <= 0) {
+		json_field_null(w, key);
+		return;
+	}
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char base[32], out[48];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, sizeof(out), "%s.%03dZ", base, (int)(ms % 1000));
+	json_field_string(w, key, out);
+}
+
+/* The submission object of GET (docs/API.md) from its stored row. */
+static void api_render(struct json_writer *w, const struct store_submission *row)
+{
+	struct json_value *req = NULL;
+	size_t rlen = row->request_json ? strlen(row->request_json) : 0;
+	if (rlen)
+		json_parse(row->request_json, rlen, &(struct json_limits){ .max_input = rlen + 1 },
+			   &req, NULL);
+	json_begin_object(w);
+	json_field_string(w, "id", row->id);
+	json_field_string(w, "status", store_status_name(row->status));
+	const char *lang = NULL;
+	size_t llen;
+	if (req && json_get_str(req, "language", &lang, &llen) == 0)
+		json_field_string(w, "language", lang);
+	else
+		json_field_null(w, "language");
+	api_time_field(w, "created_at", row->created_at);
+	api_time_field(w, "started_at", row->started_at);
+	api_time_field(w, "finished_at", row->finished_at);
+	json_field_int(w, "attempts", row->attempts);
+	const struct json_value *meta = req ? json_get_object(req, "metadata") : NULL;
+	json_key(w, "metadata");
+	if (meta)
+		json_value(w, meta);
+	else
+		json_null(w);
+	json_free(req);
+	struct json_value *res = NULL;
+	const char *verdict = NULL;
+	size_t vlen;
+	if (row->result_json) {
+		/* Only the verdict is read; the result goes out as stored. */
+		const char *v = strstr(row->result_json, "\"verdict\":");
+		if (v && !strncmp(row->result_json, "{\"verdict\":", 11))
+			json_parse(v + 10, strcspn(v + 10, ","), NULL, &res, NULL);
+		if (res && res->type == JSON_STRING)
+			verdict = res->u.str.s, vlen = res->u.str.len;
+	}
+	(void)vlen;
+	if (verdict)
+		json_field_string(w, "verdict", verdict);
+	else
+		json_field_null(w, "verdict");
+	json_free(res);
+	json_key(w, "result");
+	if (row->result_json)
+		json_raw(w, row->result_json, strlen(row->result_json));
+	else
+		json_null(w);
+	json_end_object(w);
+}
+
+static void api_send_row(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			 int status, const struct store_submission *row)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	api_render(&w, row);
+	api_send_json(a, h, ri, status, &b, NULL, row->id);
+	buf_free(&b);
+}
+
+static void api_send_queued(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			    int status, const char *id, const char *st)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"id\": \"%s\", \"status\": \"%s\"}", id, st);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "Location: /v1/submissions/%s\r\n", id);
+	api_send_json(a, h, ri, status, &b, loc, id);
+	buf_free(&b);
+}
+
+/* ---- waiting clients ---- */
+
+static int api_wait_add(struct api *a, struct http_handle *h, const char *id,
+			const struct api_reqinfo *ri)
+{
+	pthread_mutex_lock(&a->wlock);
+	if (a->nwaiters == a->wcap) {
+		size_t cap = a->wcap ? a->wcap * 2 : 256;
+		struct api_waiter *n = realloc(a->waiters, cap * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&a->wlock);
+			return -ENOMEM;
+		}
+		a->waiters = n;
+		a->wcap = cap;
+	}
+	struct api_waiter *wt = &a->waiters[a->nwaiters++];
+	wt->h = h;
+	snprintf(wt->id, sizeof(wt->id), "%s", id);
+	wt->deadline_ns = clock_now_ns() + (uint64_t)a->cfg.wait_timeout_ms * 1000000ull;
+	wt->info = *ri;
+	pthread_mutex_unlock(&a->wlock);
+	return 0;
+}
+
+/* Removes the waiters for id (all when id is NULL, or those past now_ns
+ * when now_ns != 0) into *out; the caller answers them. */
+static size_t api_wait_take(struct api *a, const char *id, uint64_t now_ns,
+			    struct api_waiter **out)
+{
+	*out = NULL;
+	pthread_mutex_lock(&a->wlock);
+	size_t n = 0, keep = 0;
+	struct api_waiter *taken = NULL;
+	for (size_t i = 0; i < a->nwaiters; i++) {
+		struct api_waiter *wt = &a->waiters[i];
+		bool take = now_ns ? wt->deadline_ns <= now_ns : (!id || !strcmp(wt->id, id));
+		if (!take) {
+			a->waiters[keep++] = *wt;
+			continue;
+		}
+		struct api_waiter *t = realloc(taken, (n + 1) * sizeof(*t));
+		if (!t) { /* keep it for a later pass */
+			a->waiters[keep++] = *wt;
+			continue;
+		}
+		taken = t;
+		taken[n++] = *wt;
+	}
+	a->nwaiters = keep;
+	pthread_mutex_unlock(&a->wlock);
+	*out = taken;
+	return n;
+}
+
+/* Answers waiters whose submission is not done with 202. */
+static void api_wait_expire(struct api *a, struct store *s, struct api_waiter *ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct store_submission row;
+		const char *st = "queued";
+		if (s && store_get(s, ws[i].id, &row) == 0) {
+			if (row.status == STORE_DONE) {
+				api_send_row(a, ws[i].h, &ws[i].info, 200, &row);
+				store_submission_free(&row);
+				continue;
+			}
+			st = store_status_name(row.status);
+			store_submission_free(&row);
+		}
+		api_send_queued(a, ws[i].h, &ws[i].info, 202, ws[i].id, st);
+	}
+}
+
+static void *api_timer_main(void *arg)
+{
+	struct api *a = arg;
+	pthread_mutex_lock(&a->wlock);
+	while (!a->timer_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += API_TIMER_TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->tcond, &a->wlock, &until);
+		if (a->timer_stop)
+			break;
+		pthread_mutex_unlock(&a->wlock);
+		struct api_waiter *ws;
+		size_t n = api_wait_take(a, NULL, clock_now_ns(), &ws);
+		api_wait_expire(a, a->timer_store, ws, n);
+		free(ws);
+		pthread_mutex_lock(&a->wlock);
+	}
+	pthread_mutex_unlock(&a->wlock);
+	return NULL;
+}
+
+/* From a worker thread: a job ended. */
+static void api_job_done(void *user, const struct pool_job *job)
+{
+	struct api *a = user;
+	metrics_histogram_observe(&a->job_seconds, job->run_s);
+	if (log_enabled(LOG_INFO)) {
+		struct buf b;
+		struct json_writer w;
+		log_event_begin(&w, &b, job->stored ? LOG_INFO : LOG_WARN,
+				job->stored ? "job" : "job_not_stored");
+		json_field_string(&w, "id", job->id);
+		json_field_string(&w, "language", job->language);
+		json_field_string(&w, "verdict", job->verdict);
+		json_field_int(&w, "attempt", job->attempt);
+		json_field_int(&w, "worker", job->worker);
+		json_key(&w, "queue_ms");
+		json_double(&w, (double)(int64_t)(job->queue_s * 1e5) / 100.0);
+		json_key(&w, "run_ms");
+		json_double(&w, (double)(int64_t)(job->run_s * 1e5) / 100.0);
+		log_event_end(&w, &b);
+	}
+	if (!job->stored || !job->row)
+		return;
+	for (int v = 0; v < API_VERDICTS; v++)
+		if (!strcmp(job->verdict, judge_verdict_name((enum judge_verdict)v)))
+			atomic_fetch_add(&a->by_verdict[v], 1);
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	api_render(&w, job->row);
+	struct api_waiter *ws;
+	size_t n = api_wait_take(a, job->id, 0, &ws);
+	for (size_t i = 0; i < n; i++)
+		api_send_json(a, ws[i].h, &ws[i].info, 200, &b, NULL, job->id);
+	free(ws);
+	/* The callback goes last: the result is stored and the waiters have
+	 * it, whatever the receiver does. */
+	struct json_value *req = NULL;
+	const char *url = NULL;
+	size_t ulen = 0, rlen = strlen(job->row->request_json);
+	if (json_parse(job->row->request_json, rlen, &(struct json_limits){ .max_input = rlen + 1 },
+		       &req, NULL) == 0 &&
+	    json_get_str(req, "callback_url", &url, &ulen) == 0 && a->callbacks) {
+		int rc = callback_send(a->callbacks, url, job->id, b.data, b.len);
+		if (rc < 0)
+			log_warn("callback for %s not queued: %s", job->id, strerror(-rc));
+	}
+	json_free(req);
+	buf_free(&b);
+}
+
+/* ---- request helpers ---- */
+
+static bool api_key_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* 0 when allowed; else answers 401/403 and returns -1. */
+static int api_auth(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		    const struct http_request *req, bool admin)
+{
+	bool keys = a->cfg.api_keys && a->cfg.api_keys[0];
+	if (!keys && !a->cfg.admin_key)
+		return 0;
+	const char *key = http_request_header(req, "X-Runcell-Key");
+	const char *auth = http_request_header(req, "Authorization");
+	if (!key && auth && !strncasecmp(auth, "Bearer ", 7))
+		key = auth + 7;
+	bool is_admin = key && a->cfg.admin_key && api_key_equal(key, a->cfg.admin_key);
+	bool is_user = is_admin;
+	for (const char *const *k = a->cfg.api_keys; !is_user && k && *k && key; k++)
+		is_user = api_key_equal(key, *k);
+	if (!keys)
+		is_user = true;
+	if (!is_user) {
+		api_error(a, h, ri, 401, "authorization", "WWW-Authenticate: Bearer\r\n",
+			  key ? "invalid API key" : "an API key is required (Authorization: Bearer KEY)");
+		return -1;
+	}
+	if (admin && a->cfg.admin_key && !is_admin) {
+		api_error(a, h, ri, 403, "authorization", NULL, "this operation needs the admin key");
+		return -1;
+	}
+	return 0;
+}
+
+/* The value of name in a query string ("a=1&b=2"), copied into out. */
+static bool api_query(const char *query, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = query; p && *p;) {
+		const char *end = strchr(p, '&');
+		size_t seg = end ? (size_t)(end - p) : strlen(p);
+		if (seg >= nl && !strncmp(p, name, nl) && (seg == nl || p[nl] == '=')) {
+			size_t vl = seg > nl ? seg - nl - 1 : 0;
+			if (vl >= len)
+				vl = len - 1;
+			memcpy(out, p + nl + (seg > nl), vl);
+			out[vl] = '\0';
+			return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* 0 (false), 1 (true), -1 invalid. */
+static int api_query_bool(const char *query, const char *name)
+{
+	char v[16];
+	if (!api_query(query, name, v, sizeof(v)))
+		return 0;
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !*v)
+		return 1;
+	if (!strcmp(v, "false") || !strcmp(v, "0"))
+		return 0;
+	return -1;
+}
+
+/* application/json (or any +json type); also curl -d's default form type,
+ * so `curl -d '{...}'` works without -H: the body is read as JSON either
+ * way and must parse as JSON. */
+static bool api_json_body_type(const struct http_request *req)
+{
+	const char *ct = http_request_header(req, "Content-Type");
+	if (!ct)
+		return true;
+	size_t n = strcspn(ct, "; \t");
+	if (n == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	if (n == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+		return true;
+	return n > 17 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 5, "+json", 5);
+}
+
+/* Too many queued?  Answers 503 and returns -1. */
+static int api_backpressure(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			    int64_t adding)
+{
+	int64_t depth = 0;
+	if (queue_depth(a->queue, &depth) < 0) {
+		api_error(a, h, ri, 503, "queue", "Retry-After: 1\r\n", "the queue is unavailable: %s",
+			  queue_errmsg(a->queue));
+		return -1;
+	}
+	if (depth + adding > a->cfg.max_queue) {
+		api_error(a, h, ri, 503, "queue", "Retry-After: 1\r\n",
+			  "the queue is full (%lld waiting, at most %lld); retry later",
+			  (long long)depth, (long long)a->cfg.max_queue);
+		return -1;
+	}
+	return 0;
+}
+
+static int api_serialize(const struct json_value *obj, struct buf *out)
+{
+	buf_init(out, 0);
+	struct json_writer w;
+	json_writer_init(&w, out);
+	json_value(&w, obj);
+	if (json_writer_error(&w) < 0 || buf_append(out, "", 1) < 0) {
+		buf_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void api_store_failed(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			     int rc)
+{
+	log_error("store: %s", store_errmsg(a->store));
+	api_error(a, h, ri, rc == -ETIMEDOUT || rc == -ENOSPC ? 503 : 500, "store",
+		  rc == -ETIMEDOUT ? "Retry-After: 1\r\n" : NULL,
+		  "the submission could not be stored: %s", store_errmsg(a->store));
+}
+
+/* ---- endpoints ---- */
+
+static void api_post_one(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			 const struct http_request *req)
+{
+	int wait = api_query_bool(req->query, "wait");
+	if (wait < 0) {
+		api_error(a, h, ri, 400, "wait", NULL, "wait must be true or false");
+		return;
+	}
+	struct json_value *root;
+	struct submission_error se;
+	struct submission sub;
+	if (submission_parse_body(req->body, req->body_len, a->cfg.max_body, &root, &se) < 0) {
+		api_error(a, h, ri, se.status, se.field, NULL, "%s", se.message);
+		return;
+	}
+	if (submission_from_json(root, "", a->cfg.languages, &a->cfg.policy, &sub, &se) < 0) {
+		json_free(root);
+		api_error(a, h, ri, se.status, se.field, NULL, "%s", se.message);
+		return;
+	}
+	submission_free(&sub);
+	struct buf stored;
+	int rc = api_serialize(root, &stored);
+	json_free(root);
+	if (rc < 0) {
+		api_error(a, h, ri, 500, "body", NULL, "out of memory");
+		return;
+	}
+	if (api_backpressure(a, h, ri, 1) < 0) {
+		buf_free(&stored);
+		return;
+	}
+	char id[STORE_ID_LEN + 1];
+	rc = store_put(a->store, stored.data, id);
+	buf_free(&stored);
+	if (rc < 0) {
+		api_store_failed(a, h, ri, rc);
+		return;
+	}
+	atomic_fetch_add(&a->accepted, 1);
+	if (!wait) {
+		queue_publish(a->queue, id);
+		api_send_queued(a, h, ri, 201, id, "queued");
+		return;
+	}
+	if (api_wait_add(a, h, id, ri) < 0) {
+		queue_publish(a->queue, id);
+		api_send_queued(a, h, ri, 202, id, "queued");
+		return;
+	}
+	http_suspend(h);
+	queue_publish(a->queue, id);
+	/* Done already (a worker was quicker than the registration)? */
+	struct store_submission row;
+	if (store_get(a->store, id, &row) == 0) {
+		if (row.status == STORE_DONE) {
+			struct api_waiter *ws;
+			size_t n = api_wait_take(a, id, 0, &ws);
+			for (size_t i = 0; i < n; i++)
+				api_send_row(a, ws[i].h, &ws[i].info, 200, &row);
+			free(ws);
+		}
+		store_submission_free(&row);
+	}
+}
+
+static void api_post_batch(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			   const struct http_request *req)
+{
+	struct json_value *root;
+	struct submission_error se;
+	if (submission_parse_body(req->body, req->body_len, a->cfg.max_body, &root, &se) < 0) {
+		api_error(a, h, ri, se.status, se.field, NULL, "%s", se.message);
+		return;
+	}
+	const struct json_value *items = json_get(root, "submissions");
+	if (root->type != JSON_OBJECT || !items || items->type != JSON_ARRAY) {
+		json_free(root);
+		api_error(a, h, ri, 422, "submissions", NULL,
+			  "the body must be {\"submissions\": [...]}");
+		return;
+	}
+	if (root->u.obj.n != 1) {
+		const char *k = root->u.obj.members[0].key;
+		if (!strcmp(k, "submissions"))
+			k = root->u.obj.members[1].key;
+		char f[64];
+		snprintf(f, sizeof(f), "%.60s", k);
+		json_free(root);
+		api_error(a, h, ri, 422, f, NULL, "unknown field '%s'", f);
+		return;
+	}
+	size_t n = items->u.arr.n;
+	if (n == 0 || n > a->cfg.batch_max) {
+		json_free(root);
+		api_error(a, h, ri, 422, "submissions", NULL, "a batch holds 1 to %zu submissions",
+			  a->cfg.batch_max);
+		return;
+	}
+	struct submission_error *errs = calloc(n, sizeof(*errs));
+	struct buf *bodies = calloc(n, sizeof(*bodies));
+	const char **valid = calloc(n, sizeof(*valid));
+	char(*ids)[STORE_ID_LEN + 1] = calloc(n, sizeof(*ids));
+	size_t nvalid = 0;
+	bool oom = !errs || !bodies || !valid || !ids;
+	for (size_t i = 0; i < n && !oom; i++) {
+		char prefix[40];
+		snprintf(prefix, sizeof(prefix), "submissions[%zu].", i);
+		struct submission sub;
+		if (submission_from_json(&items->u.arr.items[i], prefix, a->cfg.languages,
+					 &a->cfg.policy, &sub, &errs[i]) < 0)
+			continue;
+		submission_free(&sub);
+		if (api_serialize(&items->u.arr.items[i], &bodies[i]) < 0)
+			oom = true;
+		else
+			valid[nvalid++] = bodies[i].data;
+	}
+	json_free(root);
+	int rc = 0;
+	if (oom) {
+		api_error(a, h, ri, 500, "body", NULL, "out of memory");
+		goto out;
+	}
+	if (nvalid && api_backpressure(a, h, ri, (int64_t)nvalid) < 0)
+		goto out;
+	if (nvalid && (rc = store_put_batch(a->store, valid, nvalid, ids)) < 0) {
+		api_store_failed(a, h, ri, rc);
+		goto out;
+	}
+	atomic_fetch_add(&a->accepted, nvalid);
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_key(&w, "submissions");
+	json_begin_array(&w);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		json_begin_object(&w);
+		if (errs[i].status) {
+			json_field_int(&w, "status", errs[i].status);
+			json_field_string(&w, "error", errs[i].message);
+			json_field_string(&w, "field", errs[i].field);
+		} else {
+			queue_publish(a->queue, ids[k]);
+			json_field_string(&w, "id", ids[k++]);
+			json_field_string(&w, "status", "queued");
+		}
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	api_send_json(a, h, ri, 200, &b, NULL, NULL);
+	buf_free(&b);
+out:
+	for (size_t i = 0; bodies && i < n; i++)
+		buf_free(&bodies[i]);
+	free(bodies);
+	free(errs);
+	free(valid);
+	free(ids);
+}
+
+static void api_get_one(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			const char *id)
+{
+	if (!store_id_valid(id)) {
+		api_error(a, h, ri, 400, "id", NULL, "an id is 32 lowercase hex digits");
+		return;
+	}
+	struct store_submission row;
+	int rc = store_get(a->store, id, &row);
+	if (rc == -ENOENT) {
+		api_error(a, h, ri, 404, "id", NULL, "no submission %s", id);
+		return;
+	}
+	if (rc < 0) {
+		api_store_failed(a, h, ri, rc);
+		return;
+	}
+	api_send_row(a, h, ri, 200, &row);
+	store_submission_free(&row);
+}
+
+static void api_get_many(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			 const char *list)
+{
+	size_t n = 0;
+	const char **ids = calloc(a->cfg.batch_max + 1, sizeof(*ids));
+	char *copy = strdup(list);
+	if (!ids || !copy) {
+		free(ids);
+		free(copy);
+		api_error(a, h, ri, 500, "ids", NULL, "out of memory");
+		return;
+	}
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == a->cfg.batch_max) {
+			api_error(a, h, ri, 400, "ids", NULL, "at most %zu ids", a->cfg.batch_max);
+			goto out;
+		}
+		if (!store_id_valid(t)) {
+			api_error(a, h, ri, 400, "ids", NULL,
+				  "'%.40s' is not an id (32 lowercase hex digits)", t);
+			goto out;
+		}
+		ids[n++] = t;
+	}
+	if (n == 0) {
+		api_error(a, h, ri, 400, "ids", NULL, "ids is empty");
+		goto out;
+	}
+	struct store_submission *rows = calloc(n, sizeof(*rows));
+	int rc = rows ? store_get_many(a->store, ids, n, rows) : -ENOMEM;
+	if (rc < 0) {
+		free(rows);
+		api_store_failed(a, h, ri, rc);
+		goto out;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_key(&w, "submissions");
+	json_begin_array(&w);
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].id[0])
+			api_render(&w, &rows[i]);
+		else
+			json_null(&w);
+		store_submission_free(&rows[i]);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	free(rows);
+	api_send_json(a, h, ri, 200, &b, NULL, NULL);
+	buf_free(&b);
+out:
+	free(ids);
+	free(copy);
+}
+
+static void api_list(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		     const char *query)
+{
+	char v[32];
+	int status = -1;
+	if (api_query(query, "status", v, sizeof(v))) {
+		if (!strcmp(v, "queued"))
+			status = STORE_QUEUED;
+		else if (!strcmp(v, "running"))
+			status = STORE_RUNNING;
+		else if (!strcmp(v, "done"))
+			status = STORE_DONE;
+		else {
+			api_error(a, h, ri, 400, "status", NULL,
+				  "status must be queued, running or done");
+			return;
+		}
+	}
+	size_t limit = API_LIST_DEFAULT;
+	if (api_query(query, "limit", v, sizeof(v))) {
+		char *end;
+		errno = 0;
+		long long l = strtoll(v, &end, 10);
+		if (errno || *end || end == v || l < 1 || l > API_LIST_MAX) {
+			api_error(a, h, ri, 400, "limit", NULL, "limit must be 1 to %d", API_LIST_MAX);
+			return;
+		}
+		limit = (size_t)l;
+	}
+	struct store_summary *rows = calloc(limit, sizeof(*rows));
+	size_t n = 0;
+	int rc = rows ? store_list(a->store, status, limit, rows, &n) : -ENOMEM;
+	if (rc < 0) {
+		free(rows);
+		api_store_failed(a, h, ri, rc);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	struct json_writer w;
+	json_writer_init(&w, &b);
+	json_begin_object(&w);
+	json_key(&w, "submissions");
+	json_begin_array(&w);
+	for (size_t i = 0; i < n; i++) {
+		json_begin_object(&w);
+		json_field_string(&w, "id", rows[i].id);
+		json_field_string(&w, "status", store_status_name(rows[i].status));
+		json_field_string(&w, "language", rows[i].language);
+		api_time_field(&w, "created_at", rows[i].created_at);
+		if (rows[i].verdict[0])
+			json_field_string(&w, "verdict", rows[i].verdict);
+		else
+			json_field_null(&w, "verdict");
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	free(rows);
+	api_send_json(a, h, ri, 200, &b, NULL, NULL);
+	buf_free(&b);
+}
+
+static void api_delete(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		       const char *id)
+{
+	if (!store_id_valid(id)) {
+		api_error(a, h, ri, 400, "id", NULL, "an id is 32 lowercase hex digits");
+		return;
+	}
+	int rc = store_delete(a->store, id);
+	if (rc == -ENOENT)
+		api_error(a, h, ri, 404, "id", NULL, "no submission %s", id);
+	else if (rc == -EBUSY)
+		api_error(a, h, ri, 409, "id", NULL, "submission %s is running; delete it once done",
+			  id);
+	else if (rc < 0)
+		api_store_failed(a, h, ri, rc);
+	else
+		api_send(a, h, ri, 204, NULL, NULL, 0, NULL, id);
+}
+
+static void api_metrics(struct api *a, struct http_handle *h, const struct api_reqinfo *ri)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int64_t depth = 0, running = 0;
+	queue_depth(a->queue, &depth);
+	store_count(a->store, STORE_RUNNING, &running);
+	struct pool_stats ps;
+	pool_stats(a->pool, &ps);
+	metrics_write_gauge(&b, "runcell_queue_depth", "Submissions waiting for a worker.",
+			    (double)depth);
+	metrics_write_gauge(&b, "runcell_jobs_running", "Submissions being run.", (double)running);
+	metrics_write_gauge(&b, "runcell_slots_busy", "Workers running a job.", ps.busy);
+	metrics_write_gauge(&b, "runcell_slots_total", "Workers alive.", ps.alive);
+	const char *names[API_VERDICTS];
+	uint64_t counts[API_VERDICTS];
+	for (int v = 0; v < API_VERDICTS; v++) {
+		names[v] = judge_verdict_name((enum judge_verdict)v);
+		counts[v] = atomic_load(&a->by_verdict[v]);
+	}
+	metrics_write_labeled_counter(&b, "runcell_submissions_total",
+				      "Finished submissions by verdict.", "verdict", names, counts,
+				      API_VERDICTS);
+	metrics_write_counter(&b, "runcell_submissions_accepted_total",
+			      "Submissions stored and queued.", atomic_load(&a->accepted));
+	char codes[600][4];
+	const char *cnames[600];
+	uint64_t ccounts[600];
+	size_t nc = 0;
+	for (int c = 100; c < 600; c++) {
+		uint64_t v = atomic_load(&a->by_code[c]);
+		if (!v)
+			continue;
+		snprintf(codes[nc], sizeof(codes[nc]), "%d", c);
+		cnames[nc] = codes[nc];
+		ccounts[nc++] = v;
+	}
+	metrics_write_labeled_counter(&b, "runcell_http_requests_total",
+				      "HTTP requests answered, by status.", "code", cnames, ccounts,
+				      nc);
+	metrics_write_histogram(&b, "runcell_http_request_duration_seconds",
+				"Time from a request to its reply.", &a->request_seconds);
+	metrics_write_histogram(&b, "runcell_job_duration_seconds",
+				"Time from a job's claim to its stored result.", &a->job_seconds);
+	struct callback_stats cs = { 0 };
+	if (a->callbacks)
+		callback_stats(a->callbacks, &cs);
+	const char *outcomes[] = { "delivered", "retried", "failed" };
+	uint64_t ocounts[] = { cs.delivered, cs.retried, cs.failed };
+	metrics_write_labeled_counter(&b, "runcell_callbacks_total", "Callback attempts by outcome.",
+				      "outcome", outcomes, ocounts, 3);
+	api_send(a, h, ri, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+		 b.len, NULL, NULL);
+	buf_free(&b);
+}
+
+static void api_status(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+		       bool ready_check)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int status = 200;
+	if (!ready_check) {
+		buf_puts(&b, "{\"status\": \"ok\"}");
+	} else {
+		struct pool_stats ps;
+		pool_stats(a->pool, &ps);
+		bool ready = !atomic_load(&a->stopping) &&
+			     (ps.ready > 0 || a->cfg.min_workers == 0);
+		status = ready ? 200 : 503;
+		buf_printf(&b, "{\"status\": \"%s\", \"workers\": %d, \"ready_workers\": %d}",
+			   ready ? "ready" : atomic_load(&a->stopping) ? "stopping" : "not ready",
+			   ps.alive, ps.ready);
+	}
+	api_send_json(a, h, ri, status, &b, NULL, NULL);
+	buf_free(&b);
+}
+
+static void api_method_not_allowed(struct api *a, struct http_handle *h,
+				   const struct api_reqinfo *ri, const char *allow)
+{
+	char hdr[64];
+	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+	api_error(a, h, ri, 405, "method", hdr, "%s is not allowed here (allowed: %s)", ri->method,
+		  allow);
+}
+
+static void api_handle(void *user, struct http_handle *h, const struct http_request *req)
+{
+	struct api *a = user;
+	struct api_reqinfo ri;
+	api_reqinfo_init(&ri, req);
+	const char *path = req->path, *m = req->method;
+	bool get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
+
+	if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/metrics")) {
+		if (!get)
+			return api_method_not_allowed(a, h, &ri, "GET, HEAD");
+		if (!strcmp(path, "/metrics"))
+			return api_metrics(a, h, &ri);
+		return api_status(a, h, &ri, !strcmp(path, "/readyz"));
+	}
+	if (strncmp(path, "/v1/", 4) && strcmp(path, "/v1")) {
+		if (a->web_fd < 0)
+			return api_error(a, h, &ri, 404, "path", NULL, "no such path");
+		int st = http_serve_file(h, a->web_fd, path);
+		double secs = (double)(clock_now_ns() - ri.start_ns) / 1e9;
+		metrics_histogram_observe(&a->request_seconds, secs);
+		if (st >= 100 && st < 600)
+			atomic_fetch_add(&a->by_code[st], 1);
+		return;
+	}
+	if (!strcmp(path, "/v1/languages")) {
+		if (!get)
+			return api_method_not_allowed(a, h, &ri, "GET, HEAD");
+		if (api_auth(a, h, &ri, req, false) < 0)
+			return;
+		return api_send_json(a, h, &ri, 200, &a->languages_json, NULL, NULL);
+	}
+	const char *rest = !strncmp(path, "/v1/submissions", 15) ? path + 15 : NULL;
+	if (!rest || (*rest && *rest != '/'))
+		return api_error(a, h, &ri, 404, "path", NULL, "no such path");
+	if (*rest == '/')
+		rest++;
+	bool batch = !strcmp(rest, "batch");
+	const char *allow = !*rest ? "GET, HEAD, POST" : batch ? "POST" : "GET, HEAD, DELETE";
+	bool del = !strcmp(m, "DELETE");
+	if ((!*rest && !get && !post) || (batch && !post) || (*rest && !batch && !get && !del))
+		return api_method_not_allowed(a, h, &ri, allow);
+	bool admin = del || (!*rest && get && !strstr(req->query, "ids="));
+	if (api_auth(a, h, &ri, req, admin) < 0)
+		return;
+	if (post) {
+		if (!api_json_body_type(req))
+			return api_error(a, h, &ri, 415, "content-type", NULL,
+					 "the body must be application/json");
+		if (atomic_load(&a->stopping))
+			return api_error(a, h, &ri, 503, "queue", "Retry-After: 5\r\n",
+					 "the server is shutting down");
+		return batch ? api_post_batch(a, h, &ri, req) : api_post_one(a, h, &ri, req);
+	}
+	if (del)
+		return api_delete(a, h, &ri, rest);
+	if (*rest)
+		return api_get_one(a, h, &ri, rest);
+	char *ids = malloc(strlen(req->query) + 1);
+	if (!ids)
+		return api_error(a, h, &ri, 500, "ids", NULL, "out of memory");
+	if (api_query(req->query, "ids", ids, strlen(req->query) + 1))
+		api_get_many(a, h, &ri, ids);
+	else
+		api_list(a, h, &ri, req->query);
+	free(ids);
+}
+
+/* ---- lifecycle ---- */
+
+static void api_render_languages(struct api *a)
+{
+	struct buf *b = &a->languages_json;
+	buf_init(b, 0);
+	struct json_writer w;
+	json_writer_init(&w, b);
+	json_begin_object(&w);
+	json_key(&w, "languages");
+	json_begin_array(&w);
+	for (size_t i = 0; i < lang_count(a->cfg.languages); i++) {
+		const struct lang *l = lang_at(a->cfg.languages, i);
+		json_begin_object(&w);
+		json_field_string(&w, "id", l->id);
+		json_field_string(&w, "name", l->name);
+		json_key(&w, "aliases");
+		json_begin_array(&w);
+		for (char **al = l->aliases; al && *al; al++)
+			json_string(&w, *al);
+		json_end_array(&w);
+		json_field_string(&w, "version", l->version);
+		json_field_bool(&w, "available", l->available);
+		json_field_bool(&w, "compiled", l->compile != NULL);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+}
+
+static void api_free(struct api *a)
+{
+	store_close(a->store);
+	store_close(a->timer_store);
+	queue_close(a->queue);
+	if (a->web_fd >= 0)
+		close(a->web_fd);
+	buf_free(&a->languages_json);
+	free(a->waiters);
+	pthread_mutex_destroy(&a->wlock);
+	pthread_cond_destroy(&a->tcond);
+	free(a);
+}
+
+int api_start(const struct api_config *cfg, struct api **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct api *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->cfg = *cfg;
+	a->web_fd = -1;
+	pthread_mutex_init(&a->wlock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->tcond, &ca);
+	pthread_condattr_destroy(&ca);
+	metrics_histogram_init(&a->request_seconds);
+	metrics_histogram_init(&a->job_seconds);
+	api_render_languages(a);
+	int rc;
+	if ((rc = store_open(cfg->store_url, &a->store, err, errlen)) < 0 ||
+	    (rc = store_open(cfg->store_url, &a->timer_store, err, errlen)) < 0 ||
+	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue, err, errlen)) < 0) {
+		api_free(a);
+		return rc;
+	}
+	if (cfg->web_dir) {
+		a->web_fd = open(cfg->web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (a->web_fd < 0)
+			log_warn("no static files: %s: %s", cfg->web_dir, strerror(errno));
+	}
+	if ((rc = callback_sender_start(&cfg->callback, &a->callbacks, err, errlen)) < 0) {
+		api_free(a);
+		return rc;
+	}
+	struct pool_config pc = {
+		.store_url = cfg->store_url,
+		.queue_url = cfg->queue_url,
+		.min_workers = cfg->min_workers,
+		.max_workers = cfg->max_workers,
+		.idle_ms = cfg->idle_ms,
+		.languages = cfg->languages,
+		.policy = &a->cfg.policy,
+		.cache_dir = cfg->cache_dir,
+		.cache_max_bytes = cfg->cache_max_bytes,
+		.on_done = api_job_done,
+		.user = a,
+	};
+	if ((rc = pool_start(&pc, &a->pool, err, errlen)) < 0) {
+		callback_sender_stop(a->callbacks, 0);
+		api_free(a);
+		return rc;
+	}
+	if ((rc = pthread_create(&a->timer, NULL, api_timer_main, a)) != 0) {
+		snprintf(err, errlen, "cannot start the timer thread: %s", strerror(rc));
+		pool_stop(a->pool);
+		callback_sender_stop(a->callbacks, 0);
+		api_free(a);
+		return -rc;
+	}
+	struct http_config hc = {
+		.addr = cfg->listen,
+		.port = cfg->port,
+		.max_body = cfg->max_body,
+		.handler = api_handle,
+		.user = a,
+	};
+	a->http = http_server_start(&hc, err, errlen);
+	if (!a->http) {
+		pthread_mutex_lock(&a->wlock);
+		a->timer_stop = true;
+		pthread_cond_signal(&a->tcond);
+		pthread_mutex_unlock(&a->wlock);
+		pthread_join(a->timer, NULL);
+		pool_stop(a->pool);
+		callback_sender_stop(a->callbacks, 0);
+		api_free(a);
+		return -EADDRINUSE;
+	}
+	*out = a;
+	return 0;
+}
+
+uint16_t api_port(const struct api *a)
+{
+	return http_server_port(a->http);
+}
+
+void api_stop(struct api *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->stopping, true);
+	/* Waiting clients get what there is now (202 unless done). */
+	struct api_waiter *ws;
+	size_t n = api_wait_take(a, NULL, 0, &ws);
+	api_wait_expire(a, a->store, ws, n);
+	free(ws);
+	http_server_stop(a->http);
+	pthread_mutex_lock(&a->wlock);
+	a->timer_stop = true;
+	pthread_cond_signal(&a->tcond);
+	pthread_mutex_unlock(&a->wlock);
+	pthread_join(a->timer, NULL);
+	pool_stop(a->pool);
+	callback_sender_stop(a->callbacks, 2000);
+	api_free(a);
+}

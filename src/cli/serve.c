@@ -1,0 +1,547 @@
+/*
+ * runcell serve: the engine behind the HTTP API (docs/API.md).
+ *
+ *   runcell serve [--config FILE] [--listen ADDR] [--port N] [--data DIR]
+ *                 [--web DIR] [--min-workers N] [--max-workers N]
+ *                 [--max-queue N] [--wait-timeout-ms N] [--batch-max N]
+ *                 [--allow-anonymous]
+ *
+ * Settings come from three layers, later ones winning: built-in defaults,
+ * the config file ("key = value" lines, see etc/runcell.conf), flags.
+ * Every flag is a config key, and both go through one setter, so they
+ * cannot disagree about a value's meaning or range.
+ *
+ * Startup: create and lock the data directory (one server per store, so
+ * the requeue below cannot steal a live server's jobs), hand back every
+ * job the last server left running (it died: kill -9, power loss), load
+ * the languages, start the API, then wait for SIGTERM or SIGINT.
+ */
+#include "cli/cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#define SERVE_MAX_KEYS 64
+
+struct serve_settings {
+	char listen[64];
+	int port;
+	char data_dir[PATH_MAX];
+	char web_dir[PATH_MAX];
+	char queue_url[256];
+	int min_workers, max_workers, idle_ms;
+	long long max_queue;
+	int wait_timeout_ms;
+	long long batch_max, max_body_kb, max_tests, cache_max_mb;
+	char *api_keys[SERVE_MAX_KEYS + 1];
+	char admin_key[256];
+	bool allow_anonymous;
+	int callback_attempts, callback_timeout_ms;
+	struct sandbox_limits defaults, max;
+};
+
+static const char *const serve_limit_keys[] = { "cpu_ms",       "wall_ms",    "memory_kb",
+						"processes",    "output_kb",  "file_size_kb",
+						"open_files",   "stack_kb",   "disk_kb" };
+
+static uint64_t *serve_limit_field(struct sandbox_limits *l, size_t i, uint32_t **small)
+{
+	uint64_t *big[] = { &l->cpu_ms, &l->wall_ms, &l->memory_kb, NULL, &l->output_kb,
+			    &l->file_size_kb, NULL, &l->stack_kb, &l->disk_kb };
+	*small = i == 3 ? &l->processes : i == 6 ? &l->open_files : NULL;
+	return big[i];
+}
+
+static void serve_defaults(struct serve_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->listen, sizeof(s->listen), "127.0.0.1");
+	s->port = 8080;
+	snprintf(s->data_dir, sizeof(s->data_dir), "data");
+	snprintf(s->queue_url, sizeof(s->queue_url), "embedded");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	s->min_workers = 1;
+	s->max_workers = cpus > 0 ? (int)cpus : 1;
+	s->idle_ms = 30000;
+	s->max_queue = 10000;
+	s->wait_timeout_ms = 10000;
+	s->batch_max = 100;
+	s->max_body_kb = 4096;
+	s->max_tests = 100;
+	s->cache_max_mb = 512;
+	s->callback_attempts = 5;
+	s->callback_timeout_ms = 5000;
+	sandbox_limits_default(&s->defaults);
+	s->max = (struct sandbox_limits){ .cpu_ms = 30000, .wall_ms = 60000,
+					  .memory_kb = 2048 * 1024, .processes = 256,
+					  .file_size_kb = 256 * 1024, .output_kb = 64 * 1024,
+					  .open_files = 1024, .stack_kb = 256 * 1024,
+					  .disk_kb = 256 * 1024 };
+}
+
+static void serve_settings_free(struct serve_settings *s)
+{
+	for (int i = 0; s->api_keys[i]; i++)
+		free(s->api_keys[i]);
+}
+
+static int serve_int(const char *v, long long lo, long long hi, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int serve_copy(char *dst, size_t len, const char *v)
+{
+	if (strlen(v) >= len)
+		return -1;
+	snprintf(dst, len, "%s", v);
+	return 0;
+}
+
+/* Sets one key; on a bad key or value writes why and returns -1. */
+static int serve_set(struct serve_settings *s, const char *key, const char *v, char *why,
+		     size_t wl)
+{
+	long long x;
+	struct { const char *name; int *ip; long long *lp; long long lo, hi; } ints[] = {
+		{ "port", &s->port, NULL, 0, 65535 },
+		{ "min_workers", &s->min_workers, NULL, 0, 256 },
+		{ "max_workers", &s->max_workers, NULL, 1, 256 },
+		{ "worker_idle_ms", &s->idle_ms, NULL, 100, 86400000 },
+		{ "wait_timeout_ms", &s->wait_timeout_ms, NULL, 0, 3600000 },
+		{ "callback_attempts", &s->callback_attempts, NULL, 1, 100 },
+		{ "callback_timeout_ms", &s->callback_timeout_ms, NULL, 10, 600000 },
+		{ "max_queue", NULL, &s->max_queue, 1, 100000000 },
+		{ "batch_max", NULL, &s->batch_max, 1, 10000 },
+		{ "max_body_kb", NULL, &s->max_body_kb, 1, 1024 * 1024 },
+		{ "max_tests", NULL, &s->max_tests, 1, 100000 },
+		{ "cache_max_mb", NULL, &s->cache_max_mb, 1, 1024 * 1024 },
+	};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (strcmp(key, ints[i].name))
+			continue;
+		if (serve_int(v, ints[i].lo, ints[i].hi, &x) < 0) {
+			snprintf(why, wl, "%s must be an integer from %lld to %lld", key, ints[i].lo,
+				 ints[i].hi);
+			return -1;
+		}
+		if (ints[i].ip)
+			*ints[i].ip = (int)x;
+		else
+			*ints[i].lp = x;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(serve_limit_keys) / sizeof(serve_limit_keys[0]); i++) {
+		const char *k = serve_limit_keys[i];
+		bool is_def = !strncmp(key, "default_", 8) && !strcmp(key + 8, k);
+		bool is_max = !strncmp(key, "max_", 4) && !strcmp(key + 4, k);
+		if (!is_def && !is_max)
+			continue;
+		if (serve_int(v, 1, INT32_MAX, &x) < 0) {
+			snprintf(why, wl, "%s must be a positive integer", key);
+			return -1;
+		}
+		uint32_t *small;
+		uint64_t *big = serve_limit_field(is_def ? &s->defaults : &s->max, i, &small);
+		if (big)
+			*big = (uint64_t)x;
+		else
+			*small = (uint32_t)x;
+		return 0;
+	}
+	int bad = 0;
+	if (!strcmp(key, "listen"))
+		bad = serve_copy(s->listen, sizeof(s->listen), v);
+	else if (!strcmp(key, "data_dir"))
+		bad = serve_copy(s->data_dir, sizeof(s->data_dir), v);
+	else if (!strcmp(key, "web_dir"))
+		bad = serve_copy(s->web_dir, sizeof(s->web_dir), v);
+	else if (!strcmp(key, "queue"))
+		bad = serve_copy(s->queue_url, sizeof(s->queue_url), v);
+	else if (!strcmp(key, "admin_key"))
+		bad = serve_copy(s->admin_key, sizeof(s->admin_key), v);
+	else if (!strcmp(key, "allow_anonymous")) {
+		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+			s->allow_anonymous = true;
+		else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+			s->allow_anonymous = false;
+		else {
+			snprintf(why, wl, "allow_anonymous must be true or false");
+			return -1;
+		}
+	} else if (!strcmp(key, "api_keys")) {
+		serve_settings_free(s);
+		memset(s->api_keys, 0, sizeof(s->api_keys));
+		char *copy = strdup(v), *save = NULL;
+		int n = 0;
+		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t;
+		     t = strtok_r(NULL, ", ", &save)) {
+			if (n == SERVE_MAX_KEYS || strlen(t) < 8) {
+				free(copy);
+				snprintf(why, wl, n == SERVE_MAX_KEYS ? "at most %d api_keys"
+								      : "an API key needs at least 8 characters (of %d keys)",
+					 SERVE_MAX_KEYS);
+				return -1;
+			}
+			s->api_keys[n++] = strdup(t);
+		}
+		free(copy);
+	} else {
+		snprintf(why, wl, "unknown setting '%s' (etc/runcell.conf lists them)", key);
+		return -1;
+	}
+	if (bad) {
+		snprintf(why, wl, "%s is too long", key);
+		return -1;
+	}
+	return 0;
+}
+
+static char *serve_trim(char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
+		p[--n] = '\0';
+	return p;
+}
+
+static int serve_read_config(struct serve_settings *s, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "runcell serve: --config=%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[4096], why[256];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *p = serve_trim(line);
+		if (!*p || *p == '#')
+			continue;
+		/* A '#' after a blank starts a comment. */
+		for (char *c = p + 1; *c; c++)
+			if (*c == '#' && (c[-1] == ' ' || c[-1] == '\t')) {
+				*c = '\0';
+				p = serve_trim(p);
+				break;
+			}
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			fprintf(stderr, "runcell serve: %s:%d: expected 'key = value'\n", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		char *key = serve_trim(p), *val = serve_trim(eq + 1);
+		if (serve_set(s, key, val, why, sizeof(why)) < 0) {
+			fprintf(stderr, "runcell serve: %s:%d: %s\n", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static bool serve_loopback(const char *addr)
+{
+	unsigned char b[16];
+	if (inet_pton(AF_INET, addr, b) == 1)
+		return b[0] == 127;
+	if (inet_pton(AF_INET6, addr, b) == 1) {
+		static const unsigned char one[16] = { [15] = 1 };
+		static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+		return !memcmp(b, one, 16) || (!memcmp(b, v4mapped, 12) && b[12] == 127);
+	}
+	return false;
+}
+
+static void serve_usage(void)
+{
+	printf("usage: runcell serve [options]\n"
+	       "\n"
+	       "Serves the HTTP API (docs/API.md): submissions are stored in DATA/runcell.db,\n"
+	       "run by a pool of workers in warm cells, and their results kept.\n"
+	       "\n"
+	       "  --config=FILE          settings, 'key = value' per line (etc/runcell.conf)\n"
+	       "  --listen=ADDR          address to bind (default 127.0.0.1)\n"
+	       "  --port=N               port (default 8080; 0 picks a free one)\n"
+	       "  --data=DIR             data directory (default ./data)\n"
+	       "  --web=DIR              static files served at / (default: web/ of the install)\n"
+	       "  --min-workers=N        workers kept alive (default 1)\n"
+	       "  --max-workers=N        most workers (default: the number of CPUs)\n"
+	       "  --max-queue=N          queued submissions before POST answers 503\n"
+	       "  --wait-timeout-ms=N    longest ?wait=true hold before 202 (default 10000)\n"
+	       "  --batch-max=N          most submissions per batch (default 100)\n"
+	       "  --allow-anonymous      serve a non-loopback address without api_keys\n"
+	       "\n"
+	       "Flags override the config file.  SIGTERM or SIGINT stops gracefully.\n");
+}
+
+/* Default web/: next to etc/ of this install (../web from the binary). */
+static void serve_default_web(char *out, size_t len)
+{
+	char langs[PATH_MAX];
+	lang_default_dir(langs, sizeof(langs));
+	snprintf(out, len, "%.*s/../../web", (int)(sizeof(langs) - 16), langs);
+	char real[PATH_MAX];
+	if (realpath(out, real) && strlen(real) < len)
+		snprintf(out, len, "%s", real);
+}
+
+static int serve_lock(const char *data_dir)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/runcell.lock", data_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "runcell serve: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr,
+			"runcell serve: %s is in use by another runcell serve (the lock %s is "
+			"held); one data directory serves one server\n",
+			data_dir, path);
+		close(fd);
+		return -1;
+	}
+	return fd; /* held until exit */
+}
+
+static void serve_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int serve_main(int argc, char **argv, struct serve_settings *s);
+
+int cli_serve(int argc, char **argv)
+{
+	struct serve_settings s;
+	serve_defaults(&s);
+	int rc = serve_main(argc, argv, &s);
+	serve_settings_free(&s);
+	return rc;
+}
+
+static int serve_main(int argc, char **argv, struct serve_settings *s)
+{
+	static const struct { const char *flag, *key; bool boolean; } flags[] = {
+		{ "--listen", "listen", false },	  { "--port", "port", false },
+		{ "--data", "data_dir", false },	  { "--web", "web_dir", false },
+		{ "--min-workers", "min_workers", false }, { "--max-workers", "max_workers", false },
+		{ "--max-queue", "max_queue", false },	  { "--wait-timeout-ms", "wait_timeout_ms", false },
+		{ "--batch-max", "batch_max", false },	  { "--allow-anonymous", "allow_anonymous", true },
+	};
+	const char *config = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			serve_usage();
+			return 0;
+		}
+		if (!strncmp(argv[i], "--config=", 9))
+			config = argv[i] + 9;
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config = argv[++i];
+	}
+	if (config && serve_read_config(s, config) < 0)
+		return 2;
+	char why[256];
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+		if (!strncmp(a, "--config", nl) && nl == 8) {
+			if (!eq)
+				i++;
+			continue;
+		}
+		size_t k = 0, nf = sizeof(flags) / sizeof(flags[0]);
+		while (k < nf && !(strlen(flags[k].flag) == nl && !strncmp(flags[k].flag, a, nl)))
+			k++;
+		if (k == nf) {
+			fprintf(stderr, "runcell serve: unknown option '%s' (see runcell serve --help)\n",
+				a);
+			return 2;
+		}
+		const char *v = flags[k].boolean ? (eq ? eq + 1 : "true") : eq ? eq + 1 : NULL;
+		if (!v && i + 1 < argc)
+			v = argv[++i];
+		if (!v) {
+			fprintf(stderr, "runcell serve: %s needs a value\n", flags[k].flag);
+			return 2;
+		}
+		if (serve_set(s, flags[k].key, v, why, sizeof(why)) < 0) {
+			fprintf(stderr, "runcell serve: invalid %s: %s\n", flags[k].flag, why);
+			return 2;
+		}
+	}
+	if (s->min_workers > s->max_workers) {
+		fprintf(stderr, "runcell serve: min_workers (%d) is above max_workers (%d)\n",
+			s->min_workers, s->max_workers);
+		return 2;
+	}
+	const char *field;
+	if (sandbox_limits_check(&s->max, &field) < 0 ||
+	    sandbox_limits_check(&s->defaults, &field) < 0) {
+		fprintf(stderr, "runcell serve: a limit setting is out of range (%s)\n", field);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(serve_limit_keys) / sizeof(serve_limit_keys[0]); i++) {
+		uint32_t *sd, *sm;
+		uint64_t *bd = serve_limit_field(&s->defaults, i, &sd);
+		uint64_t *bm = serve_limit_field(&s->max, i, &sm);
+		uint64_t d = bd ? *bd : *sd, m = bm ? *bm : *sm;
+		if (d > m) {
+			fprintf(stderr, "runcell serve: default_%s (%llu) is above max_%s (%llu)\n",
+				serve_limit_keys[i], (unsigned long long)d, serve_limit_keys[i],
+				(unsigned long long)m);
+			return 2;
+		}
+	}
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, s->listen, addr) != 1 && inet_pton(AF_INET6, s->listen, addr) != 1) {
+		fprintf(stderr, "runcell serve: listen must be an IPv4 or IPv6 address, not '%s'\n",
+			s->listen);
+		return 2;
+	}
+	if (!serve_loopback(s->listen) && !s->api_keys[0] && !s->allow_anonymous) {
+		fprintf(stderr,
+			"runcell serve: refusing to serve %s without api_keys: anyone who can reach "
+			"it could run code here.  Set api_keys in the config, or allow_anonymous = "
+			"true (--allow-anonymous) if that is what you want.\n",
+			s->listen);
+		return 2;
+	}
+
+	log_set_json(true);
+	signal(SIGPIPE, SIG_IGN);
+	serve_raise_nofile();
+	if (mkdir(s->data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "runcell serve: cannot create %s: %s\n", s->data_dir, strerror(errno));
+		return 1;
+	}
+	int lock = serve_lock(s->data_dir);
+	if (lock < 0)
+		return 1;
+	char store_url[PATH_MAX + 32], cache_dir[PATH_MAX + 32], err[512];
+	snprintf(store_url, sizeof(store_url), "sqlite:%s/runcell.db", s->data_dir);
+	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", s->data_dir);
+	struct store *st;
+	if (store_open(store_url, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "runcell serve: %s\n", err);
+		return 1;
+	}
+	int64_t requeued = 0;
+	if (store_requeue_all_running(st, &requeued) < 0) {
+		fprintf(stderr, "runcell serve: %s\n", store_errmsg(st));
+		store_close(st);
+		return 1;
+	}
+	store_close(st);
+	if (requeued)
+		log_info("%lld submissions were running when the last server stopped: queued again",
+			 (long long)requeued);
+
+	char langdir[PATH_MAX];
+	struct lang_registry *reg;
+	if (lang_registry_load(lang_default_dir(langdir, sizeof(langdir)), &reg, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "runcell serve: cannot load the languages: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < lang_count(reg); i++)
+		lang_probe_cached((struct lang *)lang_at(reg, i), cache_dir);
+	if (!s->web_dir[0])
+		serve_default_web(s->web_dir, sizeof(s->web_dir));
+
+	/* Signals are taken by sigwait below: block them before any thread
+	 * exists, so every thread inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	struct api_config ac = {
+		.listen = s->listen,
+		.port = (uint16_t)s->port,
+		.store_url = store_url,
+		.queue_url = s->queue_url,
+		.web_dir = s->web_dir,
+		.max_body = (size_t)s->max_body_kb * 1024,
+		.batch_max = (size_t)s->batch_max,
+		.max_queue = s->max_queue,
+		.wait_timeout_ms = s->wait_timeout_ms,
+		.api_keys = (const char *const *)s->api_keys,
+		.admin_key = s->admin_key[0] ? s->admin_key : NULL,
+		.policy = { .defaults = s->defaults, .max = s->max, .max_tests = (size_t)s->max_tests },
+		.languages = reg,
+		.callback = { .max_attempts = s->callback_attempts,
+			      .timeout_ms = s->callback_timeout_ms },
+		.min_workers = s->min_workers,
+		.max_workers = s->max_workers,
+		.idle_ms = s->idle_ms,
+		.cache_dir = cache_dir,
+		.cache_max_bytes = (uint64_t)s->cache_max_mb << 20,
+	};
+	struct api *api;
+	if (api_start(&ac, &api, err, sizeof(err)) < 0) {
+		fprintf(stderr, "runcell serve: %s\n", err);
+		lang_registry_free(reg);
+		return 1;
+	}
+	char url[128];
+	bool v6 = strchr(s->listen, ':') != NULL;
+	snprintf(url, sizeof(url), "http://%s%s%s:%u", v6 ? "[" : "", s->listen, v6 ? "]" : "",
+		 api_port(api));
+	struct buf b;
+	struct json_writer w;
+	log_event_begin(&w, &b, LOG_INFO, "listening");
+	json_field_string(&w, "url", url);
+	json_field_string(&w, "data", s->data_dir);
+	json_field_int(&w, "min_workers", s->min_workers);
+	json_field_int(&w, "max_workers", s->max_workers);
+	json_field_string(&w, "cgroup", sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, err, sizeof(err)));
+	json_field_bool(&w, "auth", s->api_keys[0] != NULL);
+	log_event_end(&w, &b);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("%s: stopping (running jobs finish, queued ones stay queued)",
+		 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	api_stop(api);
+	lang_registry_free(reg);
+	log_info("stopped");
+	close(lock);
+	return 0;
+}
