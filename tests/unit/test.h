@@ -20,6 +20,11 @@ typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn, const char *file, int line);
 void test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
+/* Runs body(dir) in a forked child with a fresh directory under /tmp,
+ * removes the directory afterwards and fails if the child did. */
+void test_with_tmpdir(void (*body)(const char *dir));
+/* Removes a directory tree (no symlinks followed). */
+void test_rm_rf(const char *dir);
 /* Prints a C-escaped excerpt of bytes into out (for failure messages). */
 const char *test_quote(const void *data, size_t len, char *out, size_t outsz);
 

@@ -22,42 +22,6 @@
 
 /* ---- scaffolding ---- */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Runs body(dir) in a child with a fresh temporary directory, then removes
- * the directory; fails if the child did. */
-static void with_tmpdir(void (*body)(const char *dir))
-{
-	char dir[] = "/tmp/runcell-test-cache.XXXXXX";
-	ASSERT_NOT_NULL(mkdtemp(dir));
-	fflush(NULL);
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		body(dir);
-		_exit(0);
-	}
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	rm_rf(dir);
-	struct stat st;
-	ASSERT_TRUE(lstat(dir, &st) < 0 && errno == ENOENT);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		FAIL("case body failed (status 0x%x)", status);
-}
 
 static void key_of(const char *s, char key[65])
 {
@@ -188,7 +152,7 @@ static void body_round_trip(const char *dir)
 
 TEST(cache_round_trip)
 {
-	with_tmpdir(body_round_trip);
+	test_with_tmpdir(body_round_trip);
 }
 
 static void body_miss_and_args(const char *dir)
@@ -263,7 +227,7 @@ static void body_miss_and_args(const char *dir)
 
 TEST(cache_miss_and_argument_checks)
 {
-	with_tmpdir(body_miss_and_args);
+	test_with_tmpdir(body_miss_and_args);
 }
 
 /* ---- corrupt, foreign, symlinked entries ---- */
@@ -427,7 +391,7 @@ static void body_corrupt(const char *dir)
 
 TEST(cache_corrupt_entries_are_misses)
 {
-	with_tmpdir(body_corrupt);
+	test_with_tmpdir(body_corrupt);
 }
 
 /* Entries with a valid checksum but bad contents (names, modes, sizes)
@@ -477,7 +441,7 @@ static void body_validated(const char *dir)
 
 TEST(cache_entry_contents_validated)
 {
-	with_tmpdir(body_validated);
+	test_with_tmpdir(body_validated);
 }
 
 /* ---- LRU ---- */
@@ -562,7 +526,7 @@ static void body_lru(const char *dir)
 
 TEST(cache_lru_eviction)
 {
-	with_tmpdir(body_lru);
+	test_with_tmpdir(body_lru);
 }
 
 /* ---- concurrency ---- */
@@ -709,13 +673,13 @@ static void body_concurrent(const char *dir)
 TEST(cache_concurrent_puts)
 {
 	conc_max = 64 << 20;
-	with_tmpdir(body_concurrent);
+	test_with_tmpdir(body_concurrent);
 }
 
 TEST(cache_concurrent_puts_with_eviction)
 {
 	conc_max = 12000; /* about three entries: constant eviction races */
-	with_tmpdir(body_concurrent);
+	test_with_tmpdir(body_concurrent);
 }
 
 /* ---- keys ---- */

@@ -24,35 +24,6 @@
 
 /* ---- scaffolding ---- */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
-static void with_tmpdir(void (*body)(const char *dir))
-{
-	char dir[] = "/tmp/runcell-test-store.XXXXXX";
-	ASSERT_NOT_NULL(mkdtemp(dir));
-	fflush(NULL);
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		body(dir);
-		_exit(0);
-	}
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	struct stat st;
-	ASSERT_TRUE(lstat(dir, &st) < 0 && errno == ENOENT);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		FAIL("case body failed (status 0x%x)", status);
-}
 
 static void db_path(const char *dir, char *out, size_t outsz)
 {
@@ -182,7 +153,7 @@ static void body_put_get(const char *dir)
 	ASSERT_TRUE(strstr(store_errmsg(s), missing) != NULL);
 	store_close(s);
 }
-TEST(store_put_get) { with_tmpdir(body_put_get); }
+TEST(store_put_get) { test_with_tmpdir(body_put_get); }
 
 static void body_put_batch(const char *dir)
 {
@@ -221,7 +192,7 @@ static void body_put_batch(const char *dir)
 	ASSERT_EQ(count_of(s, STORE_QUEUED), N + 1);
 	store_close(s);
 }
-TEST(store_put_batch_atomic) { with_tmpdir(body_put_batch); }
+TEST(store_put_batch_atomic) { test_with_tmpdir(body_put_batch); }
 
 static void body_get_many(const char *dir)
 {
@@ -246,7 +217,7 @@ static void body_get_many(const char *dir)
 	ASSERT_EQ(store_get_many(s, bad, 2, out), -EINVAL);
 	store_close(s);
 }
-TEST(store_get_many) { with_tmpdir(body_get_many); }
+TEST(store_get_many) { test_with_tmpdir(body_get_many); }
 
 /* ---- durability ---- */
 
@@ -276,7 +247,7 @@ static void body_reopen(const char *dir)
 	store_submission_free(&sub);
 	store_close(s);
 }
-TEST(store_durable_across_reopen) { with_tmpdir(body_reopen); }
+TEST(store_durable_across_reopen) { test_with_tmpdir(body_reopen); }
 
 /* A child puts and reports the id, then is killed with SIGKILL while its
  * connection is open: the row must be there for the next opener. */
@@ -312,7 +283,7 @@ static void body_kill9(const char *dir)
 	store_submission_free(&sub);
 	store_close(s);
 }
-TEST(store_put_survives_kill9) { with_tmpdir(body_kill9); }
+TEST(store_put_survives_kill9) { test_with_tmpdir(body_kill9); }
 
 static void body_pragmas(const char *dir)
 {
@@ -330,7 +301,7 @@ static void body_pragmas(const char *dir)
 	sqlite3_close(db);
 	store_close(s);
 }
-TEST(store_uses_wal) { with_tmpdir(body_pragmas); }
+TEST(store_uses_wal) { test_with_tmpdir(body_pragmas); }
 
 /* ---- delete, count, queue depth ---- */
 
@@ -364,7 +335,7 @@ static void body_delete(const char *dir)
 	ASSERT_EQ(count_of(s, STORE_QUEUED), 0);
 	store_close(s);
 }
-TEST(store_delete) { with_tmpdir(body_delete); }
+TEST(store_delete) { test_with_tmpdir(body_delete); }
 
 static void body_delete_expired(const char *dir)
 {
@@ -380,7 +351,7 @@ static void body_delete_expired(const char *dir)
 	ASSERT_EQ(store_complete(s, id, "dead", "{}"), -ENOENT);
 	store_close(s);
 }
-TEST(store_delete_expired_running) { with_tmpdir(body_delete_expired); }
+TEST(store_delete_expired_running) { test_with_tmpdir(body_delete_expired); }
 
 static void body_counts(const char *dir)
 {
@@ -414,7 +385,7 @@ static void body_counts(const char *dir)
 	ASSERT_EQ(store_queue_depth(s, NULL), -EINVAL);
 	store_close(s);
 }
-TEST(store_count_and_queue_depth) { with_tmpdir(body_counts); }
+TEST(store_count_and_queue_depth) { test_with_tmpdir(body_counts); }
 
 /* ---- claim, renew, complete ---- */
 
@@ -450,7 +421,7 @@ static void body_claim(const char *dir)
 	store_submission_free(&sub);
 	store_close(s);
 }
-TEST(store_claim_oldest_first) { with_tmpdir(body_claim); }
+TEST(store_claim_oldest_first) { test_with_tmpdir(body_claim); }
 
 static void body_lease_handover(const char *dir)
 {
@@ -481,7 +452,7 @@ static void body_lease_handover(const char *dir)
 	store_submission_free(&sub);
 	store_close(s);
 }
-TEST(store_lease_expiry_handover) { with_tmpdir(body_lease_handover); }
+TEST(store_lease_expiry_handover) { test_with_tmpdir(body_lease_handover); }
 
 static void body_renew(const char *dir)
 {
@@ -505,7 +476,7 @@ static void body_renew(const char *dir)
 	ASSERT_EQ(store_renew(s, id, "w", 1000), -ESTALE); /* done: nothing to renew */
 	store_close(s);
 }
-TEST(store_renew) { with_tmpdir(body_renew); }
+TEST(store_renew) { test_with_tmpdir(body_renew); }
 
 static void body_complete(const char *dir)
 {
@@ -534,7 +505,7 @@ static void body_complete(const char *dir)
 	ASSERT_EQ(store_claim(s, "w", 60000, &sub), STORE_EMPTY);
 	store_close(s);
 }
-TEST(store_complete_idempotent) { with_tmpdir(body_complete); }
+TEST(store_complete_idempotent) { test_with_tmpdir(body_complete); }
 
 static void body_complete_queued(const char *dir)
 {
@@ -544,7 +515,7 @@ static void body_complete_queued(const char *dir)
 	ASSERT_EQ(store_complete(s, id, "w", "{}"), -ESTALE); /* never claimed */
 	store_close(s);
 }
-TEST(store_complete_unclaimed) { with_tmpdir(body_complete_queued); }
+TEST(store_complete_unclaimed) { test_with_tmpdir(body_complete_queued); }
 
 static void body_requeue(const char *dir)
 {
@@ -579,7 +550,7 @@ static void body_requeue(const char *dir)
 	ASSERT_EQ(store_requeue_all_running(s, NULL), 0);
 	store_close(s);
 }
-TEST(store_requeue_all_running) { with_tmpdir(body_requeue); }
+TEST(store_requeue_all_running) { test_with_tmpdir(body_requeue); }
 
 /* ---- concurrency ---- */
 
@@ -662,7 +633,7 @@ static void body_concurrent(const char *dir)
 	ASSERT_EQ(raw_int(path, "SELECT max(attempts) FROM submissions"), 1);
 	store_close(s);
 }
-TEST(store_concurrent_claims_forked) { with_tmpdir(body_concurrent); }
+TEST(store_concurrent_claims_forked) { test_with_tmpdir(body_concurrent); }
 
 /* ---- open, urls, migrations ---- */
 
@@ -696,7 +667,7 @@ static void body_urls(const char *dir)
 	ASSERT_NULL(s);
 	ASSERT_NE(err[0], '\0');
 }
-TEST(store_open_urls) { with_tmpdir(body_urls); }
+TEST(store_open_urls) { test_with_tmpdir(body_urls); }
 
 static void body_migrations(const char *dir)
 {
@@ -726,7 +697,7 @@ static void body_migrations(const char *dir)
 	ASSERT_TRUE(strstr(err, "v99") != NULL);
 	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 99);
 }
-TEST(store_migrations_existing_file) { with_tmpdir(body_migrations); }
+TEST(store_migrations_existing_file) { test_with_tmpdir(body_migrations); }
 
 static void body_migrate_v0(const char *dir)
 {
@@ -743,7 +714,7 @@ static void body_migrate_v0(const char *dir)
 	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 1);
 	ASSERT_EQ(raw_int(path, "SELECT x FROM other"), 7);
 }
-TEST(store_migrate_from_v0) { with_tmpdir(body_migrate_v0); }
+TEST(store_migrate_from_v0) { test_with_tmpdir(body_migrate_v0); }
 
 static void body_garbage(const char *dir)
 {
@@ -760,7 +731,7 @@ static void body_garbage(const char *dir)
 	ASSERT_NULL(s);
 	ASSERT_TRUE(strstr(err, "not a database") != NULL);
 }
-TEST(store_open_not_a_database) { with_tmpdir(body_garbage); }
+TEST(store_open_not_a_database) { test_with_tmpdir(body_garbage); }
 
 /* ---- bad inputs ---- */
 
@@ -801,4 +772,4 @@ static void body_bad_inputs(const char *dir)
 	store_close(s);
 	store_close(NULL);
 }
-TEST(store_bad_inputs) { with_tmpdir(body_bad_inputs); }
+TEST(store_bad_inputs) { test_with_tmpdir(body_bad_inputs); }
