@@ -879,7 +879,7 @@ static void api_metrics(struct api *a, struct http_handle *h, const struct api_r
 				      API_VERDICTS);
 	metrics_write_counter(&b, "runcell_submissions_accepted_total",
 			      "Submissions stored and queued.", atomic_load(&a->accepted));
-	char codes[600][4];
+	char codes[600][12];
 	const char *cnames[600];
 	uint64_t ccounts[600];
 	size_t nc = 0;

@@ -712,12 +712,13 @@ static bool callback_id_ok(const char *id)
 int callback_send(struct callback_sender *s, const char *url, const char *id,
 		  const void *body, size_t len)
 {
-	if (!callback_id_ok(id) || (len && !body))
+	if (!callback_id_ok(id) || (len && !body) || !url ||
+	    strnlen(url, CALLBACK_URL_MAX + 1) > CALLBACK_URL_MAX)
 		return -EINVAL;
 	struct delivery *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->url = strdup(url ? url : "");
+	d->url = strdup(url);
 	if (!d->url) {
 		free(d);
 		return -ENOMEM;
