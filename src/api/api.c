@@ -1089,7 +1089,7 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		return rc;
 	}
 	struct pool_config pc = {
-		.store_url = cfg->store_url,
+		.store_url = cfg->worker_store_url ? cfg->worker_store_url : cfg->store_url,
 		.queue_url = cfg->queue_url,
 		.min_workers = cfg->min_workers,
 		.max_workers = cfg->max_workers,

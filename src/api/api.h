@@ -21,7 +21,9 @@
 struct api_config {
 	const char *listen;            /* address literal */
 	uint16_t port;                 /* 0: any free port */
-	const char *store_url;
+	const char *store_url;         /* the API's: a 201 means stored */
+	const char *worker_store_url;  /* the workers' claims and results; NULL:
+					  store_url */
 	const char *queue_url;
 	const char *web_dir;           /* static files at /; NULL or missing: none */
 	size_t max_body;               /* bytes */

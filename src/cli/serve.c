@@ -453,8 +453,12 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	int lock = serve_lock(s->data_dir);
 	if (lock < 0)
 		return 1;
-	char store_url[PATH_MAX + 32], cache_dir[PATH_MAX + 32], err[512];
+	char store_url[PATH_MAX + 32], worker_url[PATH_MAX + 48], cache_dir[PATH_MAX + 32],
+		err[512];
 	snprintf(store_url, sizeof(store_url), "sqlite:%s/runcell.db", s->data_dir);
+	/* Workers skip the fsync of claims and results: a job whose result a
+	 * power loss forgets runs again; a crash of the process loses nothing. */
+	snprintf(worker_url, sizeof(worker_url), "%s?sync=normal", store_url);
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", s->data_dir);
 	struct store *st;
 	if (store_open(store_url, &st, err, sizeof(err)) < 0) {
@@ -496,6 +500,7 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		.listen = s->listen,
 		.port = (uint16_t)s->port,
 		.store_url = store_url,
+		.worker_store_url = worker_url,
 		.queue_url = s->queue_url,
 		.web_dir = s->web_dir,
 		.max_body = (size_t)s->max_body_kb * 1024,

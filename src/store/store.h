@@ -4,7 +4,11 @@
  *
  * The interface is a vtable (struct store_ops) behind an opaque handle so
  * API and worker code never know the backend.  store_open(url) selects it:
- *   "sqlite:PATH" or a plain PATH   SQLite (store_sqlite.c)
+ *   "sqlite:PATH" or a plain PATH   SQLite (store_sqlite.c); every commit
+ *                                  is fsynced.  "sqlite:PATH?sync=normal":
+ *                                  commits survive a crash of the process
+ *                                  but not a power loss (for claims and
+ *                                  results, which a lost write re-runs).
  * (a PostgreSQL backend, "postgres://...", will come next).
  *
  * A handle is one connection: use it from one thread at a time, and never

@@ -7,6 +7,9 @@
  * crash can lose the last commits.  A 201 from the API promises the
  * submission is kept, so every commit fsyncs the WAL (FULL); the cost is one
  * fsync per transaction, which put_batch amortizes over many submissions.
+ * A handle opened with "?sync=normal" (the workers' claims and results)
+ * skips the fsync: a power loss may then forget a claim or a result, and
+ * the job simply runs again (delivery is at-least-once anyway).
  *
  * Concurrency: each handle is one connection; writers serialize on SQLite's
  * write lock, waited for by a busy timeout.  Every read-modify-write runs in
@@ -56,9 +59,18 @@ static const char *const migrations[] = {
 #define COLS "id, status, created_at, started_at, finished_at, request, result, attempts, " \
 	     "owner, lease_expires"
 
+#define STMT_CACHE 24
+
 struct store_sqlite {
 	struct store base; /* first: a struct store * is a struct store_sqlite * */
 	sqlite3 *db;
+	/* Prepared statements, kept for the life of the handle: parsing SQL
+	 * cost more than running it.  Keyed by the SQL text's address (every
+	 * statement is a literal). */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmts[STMT_CACHE];
 };
 
 /* ---- helpers shared by every backend ---- */
@@ -124,6 +136,9 @@ int64_t store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int open_sqlite(const char *path, bool sync_full, struct store **out, char *err,
+		       size_t errsz);
+
 int store_open(const char *url, struct store **out, char *err, size_t errsz)
 {
 	if (out)
@@ -136,7 +151,22 @@ int store_open(const char *url, struct store **out, char *err, size_t errsz)
 		const char *path = url + 7;
 		if (strncmp(path, "//", 2) == 0) /* sqlite:///abs/path */
 			path += 2;
-		return store_open_sqlite(path, out, err, errsz);
+		const char *q = strrchr(path, '?');
+		if (!q)
+			return store_open_sqlite(path, out, err, errsz);
+		bool full = strcmp(q, "?sync=full") == 0;
+		if (!full && strcmp(q, "?sync=normal") != 0) {
+			snprintf(err, errsz, "store: unknown option \"%s\" (sync=full or sync=normal)", q);
+			return -EINVAL;
+		}
+		char *p = strndup(path, (size_t)(q - path));
+		if (!p) {
+			snprintf(err, errsz, "store: out of memory");
+			return -ENOMEM;
+		}
+		int r = open_sqlite(p, full, out, err, errsz);
+		free(p);
+		return r;
 	}
 	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
 		snprintf(err, errsz, "store: the PostgreSQL backend is not built yet");
@@ -184,8 +214,25 @@ static int exec(struct store_sqlite *ss, const char *sql)
 	return rc == SQLITE_OK ? 0 : fail_db(ss, rc, sql);
 }
 
-static int begin_immediate(struct store_sqlite *ss) { return exec(ss, "BEGIN IMMEDIATE"); }
-static int commit(struct store_sqlite *ss) { return exec(ss, "COMMIT"); }
+static int prepare(struct store_sqlite *ss, const char *sql, sqlite3_stmt **st);
+static int release(struct store_sqlite *ss, sqlite3_stmt *st);
+
+/* One statement without results, through the statement cache. */
+static int exec_cached(struct store_sqlite *ss, const char *sql)
+{
+	sqlite3_stmt *st;
+	int r = prepare(ss, sql, &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	int rc2 = release(ss, st);
+	if (rc != SQLITE_DONE)
+		return fail_db(ss, rc2 != SQLITE_OK ? rc2 : rc, sql);
+	return 0;
+}
+
+static int begin_immediate(struct store_sqlite *ss) { return exec_cached(ss, "BEGIN IMMEDIATE"); }
+static int commit(struct store_sqlite *ss) { return exec_cached(ss, "COMMIT"); }
 
 static void rollback(struct store_sqlite *ss)
 {
@@ -195,8 +242,39 @@ static void rollback(struct store_sqlite *ss)
 
 static int prepare(struct store_sqlite *ss, const char *sql, sqlite3_stmt **st)
 {
-	int rc = sqlite3_prepare_v2(ss->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? 0 : fail_db(ss, rc, "prepare");
+	size_t i = 0;
+	for (; i < STMT_CACHE && ss->stmts[i].sql; i++)
+		if (ss->stmts[i].sql == sql) {
+			*st = ss->stmts[i].st;
+			sqlite3_clear_bindings(*st);
+			return 0;
+		}
+	int rc = sqlite3_prepare_v3(ss->db, sql, -1, i < STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0,
+				    st, NULL);
+	if (rc != SQLITE_OK)
+		return fail_db(ss, rc, "prepare");
+	if (i < STMT_CACHE) {
+		ss->stmts[i].sql = sql;
+		ss->stmts[i].st = *st;
+	}
+	return 0;
+}
+
+/* Ends a statement from prepare(): reset if cached, else finalized.
+ * Returns what sqlite3_finalize would (the last step's error). */
+static int release(struct store_sqlite *ss, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_CACHE && ss->stmts[i].sql; i++)
+		if (ss->stmts[i].st == st)
+			return sqlite3_reset(st);
+	return sqlite3_finalize(st);
+}
+
+static void stmt_cache_free(struct store_sqlite *ss)
+{
+	for (size_t i = 0; i < STMT_CACHE && ss->stmts[i].sql; i++)
+		sqlite3_finalize(ss->stmts[i].st);
+	memset(ss->stmts, 0, sizeof(ss->stmts));
 }
 
 static int check_id(struct store_sqlite *ss, const char *id)
@@ -267,7 +345,7 @@ static int migrate(struct store_sqlite *ss)
 		goto out;
 	int rc = sqlite3_step(st);
 	int version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0; /* NULL -> 0 */
-	sqlite3_finalize(st);
+	release(ss, st);
 	if (rc != SQLITE_ROW) {
 		r = fail_db(ss, rc, "reading the schema version");
 		goto out;
@@ -300,6 +378,12 @@ static const struct store_ops sqlite_ops;
 
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errsz)
 {
+	return open_sqlite(path, true, out, err, errsz);
+}
+
+static int open_sqlite(const char *path, bool sync_full, struct store **out, char *err,
+		       size_t errsz)
+{
 	*out = NULL;
 	if (!path || !*path) {
 		snprintf(err, errsz, "store: empty sqlite path");
@@ -326,7 +410,7 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 	rc = sqlite3_step(st);
 	bool wal = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
 		   strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-	sqlite3_finalize(st);
+	release(ss, st);
 	if (rc != SQLITE_ROW) {
 		r = fail_db(ss, rc, path);
 		goto fail;
@@ -335,7 +419,7 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 		r = fail(ss, -EIO, "store: %s: cannot switch to WAL mode", path);
 		goto fail;
 	}
-	if ((r = exec(ss, "PRAGMA synchronous=FULL")) < 0)
+	if ((r = exec(ss, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")) < 0)
 		goto fail;
 	if ((r = migrate(ss)) < 0)
 		goto fail;
@@ -343,6 +427,7 @@ int store_open_sqlite(const char *path, struct store **out, char *err, size_t er
 	return 0;
 fail:
 	snprintf(err, errsz, "%s", ss->base.errmsg);
+	stmt_cache_free(ss);
 	sqlite3_close(ss->db);
 	free(ss);
 	return r;
@@ -351,6 +436,7 @@ fail:
 static void sq_close(struct store *s)
 {
 	struct store_sqlite *ss = (struct store_sqlite *)s;
+	stmt_cache_free(ss);
 	sqlite3_close(ss->db);
 	free(ss);
 }
@@ -392,7 +478,7 @@ static int sq_put(struct store *s, const char *req, char id_out[STORE_ID_LEN + 1
 	if (r < 0)
 		return r;
 	r = insert_one(ss, st, req, id_out);
-	sqlite3_finalize(st);
+	release(ss, st);
 	return r;
 }
 
@@ -411,7 +497,7 @@ static int sq_put_batch(struct store *s, const char *const *reqs, size_t n,
 	if ((r = prepare(ss, INSERT_SQL, &st)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = insert_one(ss, st, reqs[i], ids[i]);
-		sqlite3_finalize(st);
+		release(ss, st);
 	}
 	if (r == 0)
 		r = commit(ss);
@@ -434,7 +520,7 @@ static int get_one(struct store_sqlite *ss, const char *id, struct store_submiss
 		r = fail(ss, -ENOENT, "store: no submission %s", id);
 	else
 		r = fail_db(ss, rc, "get");
-	sqlite3_finalize(st);
+	release(ss, st);
 	return r;
 }
 
@@ -462,7 +548,7 @@ static int sq_get_many(struct store *s, const char *const *ids, size_t n,
 	}
 	if (n)
 		memset(out, 0, n * sizeof(*out));
-	int r = exec(ss, "BEGIN"); /* one snapshot for all */
+	int r = exec_cached(ss, "BEGIN"); /* one snapshot for all */
 	if (r < 0)
 		return r;
 	int found = 0;
@@ -509,7 +595,7 @@ static int row_state(struct store_sqlite *ss, const char *id, int *status, int64
 	} else {
 		r = fail_db(ss, rc, "select");
 	}
-	sqlite3_finalize(st);
+	release(ss, st);
 	return r;
 }
 
@@ -517,7 +603,7 @@ static int row_state(struct store_sqlite *ss, const char *id, int *status, int64
 static int step_done(struct store_sqlite *ss, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(ss, st);
 	return rc == SQLITE_DONE ? 0 : fail_db(ss, rc, what);
 }
 
@@ -561,7 +647,7 @@ static int scalar(struct store_sqlite *ss, const char *sql, int64_t a, int64_t *
 		*out = sqlite3_column_int64(st, 0);
 	else
 		r = fail_db(ss, rc, "count");
-	sqlite3_finalize(st);
+	release(ss, st);
 	return r;
 }
 
@@ -619,7 +705,7 @@ static int sq_claim(struct store *s, const char *owner, int64_t lease_ms,
 	}
 	if (rc != SQLITE_DONE && r == 0)
 		r = fail_db(ss, rc, "claim");
-	rc = sqlite3_finalize(st);
+	rc = release(ss, st);
 	if (rc != SQLITE_OK && r == 0)
 		r = fail_db(ss, rc, "claim");
 	if (r < 0) {
@@ -752,7 +838,7 @@ static int sq_list(struct store *s, int status, size_t max, struct store_summary
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = fail_db(ss, rc, "list");
-	sqlite3_finalize(st);
+	release(ss, st);
 	return r;
 }
 
