@@ -87,6 +87,8 @@ static void api_reqinfo_init(struct api_reqinfo *ri, const struct http_request *
 	snprintf(ri->path, sizeof(ri->path), "%s", req->path);
 }
 
+static void api_note(struct api *a, const struct api_reqinfo *ri, int status, const char *id);
+
 /* Answers h and writes the request's log line and metrics. */
 static void api_send(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 		     int status, const char *ctype, const void *body, size_t len,
@@ -99,6 +101,12 @@ static void api_send(struct api *a, struct http_handle *h, const struct api_reqi
 		status = 500;
 		http_respond_simple(h, 500, "application/json", fallback, sizeof(fallback) - 1);
 	}
+	api_note(a, ri, status, id);
+}
+
+/* The request's metrics and its log line. */
+static void api_note(struct api *a, const struct api_reqinfo *ri, int status, const char *id)
+{
 	double secs = (double)(clock_now_ns() - ri->start_ns) / 1e9;
 	metrics_histogram_observe(&a->request_seconds, secs);
 	if (status >= 100 && status < 600)
@@ -364,34 +372,35 @@ static void api_job_done(void *user, const struct pool_job *job)
 		json_double(&w, (double)(int64_t)(job->run_s * 1e5) / 100.0);
 		log_event_end(&w, &b);
 	}
-	if (!job->stored || !job->row)
+	if (!job->stored)
 		return;
 	for (int v = 0; v < API_VERDICTS; v++)
 		if (!strcmp(job->verdict, judge_verdict_name((enum judge_verdict)v)))
 			atomic_fetch_add(&a->by_verdict[v], 1);
+	struct api_waiter *ws;
+	size_t n = api_wait_take(a, job->id, 0, &ws);
+	const struct store_submission *row = n || job->callback_url ? pool_job_row(job) : NULL;
+	if (!row) {
+		/* Not readable back: the waiters poll (202) rather than hang. */
+		api_wait_expire(a, NULL, ws, n);
+		free(ws);
+		return;
+	}
 	struct buf b;
 	buf_init(&b, 0);
 	struct json_writer w;
 	json_writer_init(&w, &b);
-	api_render(&w, job->row);
-	struct api_waiter *ws;
-	size_t n = api_wait_take(a, job->id, 0, &ws);
+	api_render(&w, row);
 	for (size_t i = 0; i < n; i++)
 		api_send_json(a, ws[i].h, &ws[i].info, 200, &b, NULL, job->id);
 	free(ws);
 	/* The callback goes last: the result is stored and the waiters have
 	 * it, whatever the receiver does. */
-	struct json_value *req = NULL;
-	const char *url = NULL;
-	size_t ulen = 0, rlen = strlen(job->row->request_json);
-	if (json_parse(job->row->request_json, rlen, &(struct json_limits){ .max_input = rlen + 1 },
-		       &req, NULL) == 0 &&
-	    json_get_str(req, "callback_url", &url, &ulen) == 0 && a->callbacks) {
-		int rc = callback_send(a->callbacks, url, job->id, b.data, b.len);
+	if (job->callback_url && a->callbacks) {
+		int rc = callback_send(a->callbacks, job->callback_url, job->id, b.data, b.len);
 		if (rc < 0)
 			log_warn("callback for %s not queued: %s", job->id, strerror(-rc));
 	}
-	json_free(req);
 	buf_free(&b);
 }
 
@@ -959,12 +968,7 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	if (strncmp(path, "/v1/", 4) && strcmp(path, "/v1")) {
 		if (a->web_fd < 0)
 			return api_error(a, h, &ri, 404, "path", NULL, "no such path");
-		int st = http_serve_file(h, a->web_fd, path);
-		double secs = (double)(clock_now_ns() - ri.start_ns) / 1e9;
-		metrics_histogram_observe(&a->request_seconds, secs);
-		if (st >= 100 && st < 600)
-			atomic_fetch_add(&a->by_code[st], 1);
-		return;
+		return api_note(a, &ri, http_serve_file(h, a->web_fd, path), NULL);
 	}
 	if (!strcmp(path, "/v1/languages")) {
 		if (!get)

@@ -69,6 +69,10 @@ struct worker_state {
 	struct sandbox_cell *cell;
 	const struct lang *cell_lang; /* whose binds the cell has; NULL: none */
 	bool cell_ok;
+	char callback_url[SUBMISSION_MAX_URL + 1]; /* of the current job */
+	struct store_submission row;  /* the current job's, once read */
+	bool row_read, row_ok;
+	const char *row_id;
 };
 
 static bool same_binds(const struct lang *a, const struct lang *b)
@@ -160,6 +164,8 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 		return "internal_error";
 	}
 	*language = sub.lang->id;
+	snprintf(ws->callback_url, sizeof(ws->callback_url), "%s",
+		 sub.callback_url ? sub.callback_url : "");
 	/* Cover the longest this job can take, so the lease never runs out
 	 * under a live worker. */
 	int64_t bound = POOL_LEASE_SLACK_MS;
@@ -207,6 +213,7 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 	struct pool *p = ws->self->pool;
 	uint64_t t0 = clock_now_ns();
 	const char *language = "";
+	ws->callback_url[0] = '\0';
 	struct buf result;
 	buf_init(&result, POOL_MAX_RESULT);
 	const char *verdict = worker_judge(ws, job, &language, &result);
@@ -236,14 +243,29 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 		log_warn("worker %d: %s already had a result (kept)", ws->self->number, job->id);
 	if (rc == 0 || rc == STORE_ALREADY_DONE)
 		queue_ack(ws->queue, job->id, ws->owner);
-	struct store_submission row;
-	memset(&row, 0, sizeof(row));
-	if (rc == 0 && store_get(ws->store, job->id, &row) == 0)
-		info.row = &row;
+	info.callback_url = ws->callback_url[0] ? ws->callback_url : NULL;
+	info.priv = ws;
+	ws->row_read = false;
+	ws->row_ok = false;
+	ws->row_id = job->id;
 	info.run_s = (double)(clock_now_ns() - t0) / 1e9;
 	if (p->cfg.on_done)
 		p->cfg.on_done(p->cfg.user, &info);
-	store_submission_free(&row);
+	if (ws->row_ok)
+		store_submission_free(&ws->row);
+	ws->row_read = ws->row_ok = false;
+}
+
+const struct store_submission *pool_job_row(const struct pool_job *job)
+{
+	struct worker_state *ws = job->priv;
+	if (!job->stored || !ws)
+		return NULL;
+	if (!ws->row_read) {
+		ws->row_read = true;
+		ws->row_ok = store_get(ws->store, ws->row_id, &ws->row) == 0;
+	}
+	return ws->row_ok ? &ws->row : NULL;
 }
 
 static void *worker_main(void *arg)

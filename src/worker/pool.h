@@ -31,8 +31,14 @@ struct pool_job {
 	double queue_s, run_s;        /* created -> claimed, claimed -> stored */
 	bool stored;                  /* this run wrote the result (false: it
 					 was already there, or the lease was lost) */
-	const struct store_submission *row; /* the stored row, when stored */
+	const char *callback_url;     /* the request's, NULL when none */
+	void *priv;                   /* for pool_job_row */
 };
+
+/* The stored row of a job on_done reports (read on first use, from the
+ * worker's thread; NULL when not stored or unreadable).  Valid until
+ * on_done returns. */
+const struct store_submission *pool_job_row(const struct pool_job *job);
 
 typedef void (*pool_done_fn)(void *user, const struct pool_job *job);
 
