@@ -97,7 +97,7 @@ static void api_send(struct api *a, struct http_handle *h, const struct api_reqi
 	struct http_response resp = { .status = status, .content_type = ctype, .body = body,
 				       .body_len = len, .headers = headers };
 	if (http_respond(h, &resp) < 0) {
-		static const char fallback[] = "{\"error\": \"internal error\", \"field\": null}";
+		static const char fallback[] = "{\"error\":\"internal error\",\"field\":null}";
 		status = 500;
 		http_respond_simple(h, 500, "application/json", fallback, sizeof(fallback) - 1);
 	}
@@ -244,7 +244,7 @@ static void api_send_queued(struct api *a, struct http_handle *h, const struct a
 {
 	struct buf b;
 	buf_init(&b, 0);
-	buf_printf(&b, "{\"id\": \"%s\", \"status\": \"%s\"}", id, st);
+	buf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"}", id, st);
 	char loc[96];
 	snprintf(loc, sizeof(loc), "Location: /v1/submissions/%s\r\n", id);
 	api_send_json(a, h, ri, status, &b, loc, id);
@@ -926,14 +926,14 @@ static void api_status(struct api *a, struct http_handle *h, const struct api_re
 	buf_init(&b, 0);
 	int status = 200;
 	if (!ready_check) {
-		buf_puts(&b, "{\"status\": \"ok\"}");
+		buf_puts(&b, "{\"status\":\"ok\"}");
 	} else {
 		struct pool_stats ps;
 		pool_stats(a->pool, &ps);
 		bool ready = !atomic_load(&a->stopping) &&
 			     (ps.ready > 0 || a->cfg.min_workers == 0);
 		status = ready ? 200 : 503;
-		buf_printf(&b, "{\"status\": \"%s\", \"workers\": %d, \"ready_workers\": %d}",
+		buf_printf(&b, "{\"status\":\"%s\",\"workers\":%d,\"ready_workers\":%d}",
 			   ready ? "ready" : atomic_load(&a->stopping) ? "stopping" : "not ready",
 			   ps.alive, ps.ready);
 	}
