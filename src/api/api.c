@@ -312,7 +312,13 @@ static void api_wait_expire(struct api *a, struct store *s, struct api_waiter *w
 	for (size_t i = 0; i < n; i++) {
 		struct store_submission row;
 		const char *st = "queued";
-		if (s && store_get(s, ws[i].id, &row) == 0) {
+		int rc = s ? store_get(s, ws[i].id, &row) : -EIO;
+		if (rc == -ENOENT) {
+			api_error(a, ws[i].h, &ws[i].info, 404, "id", NULL,
+				  "submission %s was deleted", ws[i].id);
+			continue;
+		}
+		if (rc == 0) {
 			if (row.status == STORE_DONE) {
 				api_send_row(a, ws[i].h, &ws[i].info, 200, &row);
 				store_submission_free(&row);
@@ -859,8 +865,16 @@ static void api_delete(struct api *a, struct http_handle *h, const struct api_re
 			  id);
 	else if (rc < 0)
 		api_store_failed(a, h, ri, rc);
-	else
+	else {
 		api_send(a, h, ri, 204, NULL, NULL, 0, NULL, id);
+		/* Clients waiting for it learn now rather than at their timeout. */
+		struct api_waiter *ws;
+		size_t n = api_wait_take(a, id, 0, &ws);
+		for (size_t i = 0; i < n; i++)
+			api_error(a, ws[i].h, &ws[i].info, 404, "id", NULL,
+				  "submission %s was deleted", id);
+		free(ws);
+	}
 }
 
 static void api_metrics(struct api *a, struct http_handle *h, const struct api_reqinfo *ri)
