@@ -470,6 +470,27 @@ static bool api_query(const char *query, const char *name, char *out, size_t len
 	return false;
 }
 
+/* Every parameter of query must be one of allowed (NULL-terminated);
+ * otherwise answers 400 naming it and returns -1. */
+static int api_query_only(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			  const char *query, const char *const *allowed)
+{
+	for (const char *p = query; p && *p;) {
+		size_t seg = strcspn(p, "&"), nl = strcspn(p, "=&");
+		bool ok = nl == 0;
+		for (const char *const *k = allowed; !ok && *k; k++)
+			ok = strlen(*k) == nl && !strncmp(*k, p, nl);
+		if (!ok) {
+			char name[48];
+			snprintf(name, sizeof(name), "%.*s", (int)(nl < 40 ? nl : 40), p);
+			api_error(a, h, ri, 400, name, NULL, "unknown query parameter '%s'", name);
+			return -1;
+		}
+		p = p[seg] ? p + seg + 1 : NULL;
+	}
+	return 0;
+}
+
 /* 0 (false), 1 (true), -1 invalid. */
 static int api_query_bool(const char *query, const char *name)
 {
@@ -996,6 +1017,8 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 		return api_error(a, h, &ri, 404, "path", NULL, "no such path");
 	if (*rest == '/')
 		rest++;
+	if (strchr(rest, '/'))
+		return api_error(a, h, &ri, 404, "path", NULL, "no such path");
 	bool batch = !strcmp(rest, "batch");
 	const char *allow = !*rest ? "GET, HEAD, POST" : batch ? "POST" : "GET, HEAD, DELETE";
 	bool del = !strcmp(m, "DELETE");
@@ -1003,6 +1026,12 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 		return api_method_not_allowed(a, h, &ri, allow);
 	bool admin = del || (!*rest && get && !strstr(req->query, "ids="));
 	if (api_auth(a, h, &ri, req, admin) < 0)
+		return;
+	static const char *const post_params[] = { "wait", NULL };
+	static const char *const list_params[] = { "ids", "status", "limit", NULL };
+	static const char *const no_params[] = { NULL };
+	if (api_query_only(a, h, &ri, req->query,
+			   post && !batch ? post_params : !*rest && get ? list_params : no_params) < 0)
 		return;
 	if (post) {
 		if (!api_json_body_type(req))

@@ -154,8 +154,9 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 	if (!src && !files)
 		return refuse(err, 422, prefix, "source", "source (or files) is required");
 	if (src) {
-		if (srclen > JUDGE_MAX_SOURCE)
-			return refuse(err, 422, prefix, "source", "source is larger than %u bytes",
+		if (srclen == 0 || srclen > JUDGE_MAX_SOURCE || memchr(src, '\0', srclen))
+			return refuse(err, 422, prefix, "source",
+				      "source must be text of 1 to %u bytes without NUL bytes",
 				      JUDGE_MAX_SOURCE);
 		s->sources = calloc(1, sizeof(*s->sources));
 		if (!s->sources)
@@ -217,6 +218,11 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 			content = s->decoded[i].data ? s->decoded[i].data : "";
 			clen = s->decoded[i].len;
 		}
+		snprintf(sub, sizeof(sub), "%s.content", fp);
+		if (clen == 0 || clen > JUDGE_MAX_SOURCE || memchr(content, '\0', clen))
+			return refuse(err, 422, prefix, sub,
+				      "%s must be text of 1 to %u bytes without NUL bytes", sub,
+				      JUDGE_MAX_SOURCE);
 		/* The entry file takes the language's file name ("Main.java"). */
 		if (i == 0 && s->lang->source)
 			name = s->lang->source;

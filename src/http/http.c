@@ -192,10 +192,8 @@ static void conn_error(struct conn *c, int status, const char *msg, const char *
 {
 	char body[256], head[256];
 	int bl;
-	if (field)
-		bl = snprintf(body, sizeof(body), "{\"error\": \"%s\", \"field\": \"%s\"}", msg, field);
-	else
-		bl = snprintf(body, sizeof(body), "{\"error\": \"%s\"}", msg);
+	bl = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"field\":\"%s\"}", msg,
+		      field ? field : "request");
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			  "Content-Length: %d\r\nConnection: close\r\n\r\n",
@@ -375,7 +373,7 @@ static int handle_error_status(struct conn *c, int st)
 	case 413: conn_error(c, 413, "request body too large", "body"); break;
 	case 431: conn_error(c, 431, "request header fields too large", "headers"); break;
 	case 411: conn_error(c, 411, "chunked request bodies are not supported; send Content-Length", "body"); break;
-	case 505: conn_error(c, 505, "HTTP version not supported", NULL); break;
+	case 505: conn_error(c, 505, "HTTP version not supported", "version"); break;
 	default: conn_error(c, 400, "bad request", NULL); break;
 	}
 	return -1;
@@ -656,8 +654,8 @@ static void server_accept(struct http_server *s)
 		if (s->nconns >= s->cfg.max_connections) {
 			static const char busy[] =
 				"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				"Content-Length: 34\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-				"{\"error\": \"too many connections\"}";
+				"Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+				"{\"error\":\"too many connections\",\"field\":\"connection\"}";
 			ssize_t n = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
 			(void)n;
 			close(fd);
@@ -725,8 +723,8 @@ static void server_sweep(struct http_server *s, uint64_t now)
 			/* slowloris: headers too slow */
 			static const char to[] =
 				"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-				"Content-Length: 30\r\nConnection: close\r\n\r\n"
-				"{\"error\": \"request timed out\"}";
+				"Content-Length: 47\r\nConnection: close\r\n\r\n"
+				"{\"error\":\"request timed out\",\"field\":\"request\"}";
 			ssize_t n = send(c->fd, to, sizeof(to) - 1, MSG_NOSIGNAL);
 			(void)n;
 		}
@@ -1145,10 +1143,13 @@ static int open_beneath(int root_fd, const char *rel)
 	return dir;
 }
 
+/* A static-file error, in the API's shape: what went wrong and the field
+ * at fault (the path, or the method for 405). */
 static int respond_err(struct http_handle *h, int status, const char *msg)
 {
 	char body[128];
-	int n = snprintf(body, sizeof(body), "{\"error\": \"%s\"}", msg);
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"field\":\"%s\"}", msg,
+			 status == 405 ? "method" : "path");
 	struct http_response r = { .status = status, .content_type = "application/json",
 				   .body = body, .body_len = (size_t)n,
 				   .headers = status == 405 ? "Allow: GET, HEAD\r\n" : NULL };

@@ -6,7 +6,7 @@
  *   - request line + headers at most max_header bytes (431 beyond),
  *     at most 100 header fields (431);
  *   - bodies only with Content-Length, at most max_body bytes (413 with
- *     {"error": "request body too large", "field": "body"});
+ *     {"error":"request body too large","field":"body"});
  *   - any Transfer-Encoding (chunked request bodies) is refused with 411;
  *   - malformed input -> 400 and the connection is closed;
  *   - HTTP/1.1 keeps connections alive unless "Connection: close";

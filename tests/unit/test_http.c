@@ -332,7 +332,7 @@ TEST(http_limits)
 	ASSERT_EQ(r.status, 413);
 	ASSERT_TRUE(has_header(&r, "Content-Type: application/json\r\n"));
 	r.body[r.body_len] = 0;
-	ASSERT_STR(r.body, "{\"error\": \"request body too large\", \"field\": \"body\"}");
+	ASSERT_STR(r.body, "{\"error\":\"request body too large\",\"field\":\"body\"}");
 	ASSERT_TRUE(cl_eof(c));
 	cl_close(c);
 	/* a huge Content-Length is 413 too, not an overflow */
