@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "api/callback.h"
-#include "api/submission.h"
+#include "judge/submission.h"
 #include "lang/lang.h"
 
 struct api_config {

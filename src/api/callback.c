@@ -40,153 +40,14 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/url.h"
 
 #define REPLY_MAX 8192     /* bytes of reply read at most */
-#define HOST_MAX 253       /* a DNS name; IPv6 literals are shorter */
 #define DROP_LOG_MAX 10    /* dropped deliveries logged one by one at stop */
-
-/* ---- URLs ---- */
-
-struct callback_target {
-	char host[HOST_MAX + 1]; /* name or address literal, no brackets */
-	const char *authority;   /* into the URL: host[:port] as written (Host header) */
-	size_t authority_len;
-	const char *path;        /* into the URL: "/..." or "?..." or "" */
-	uint16_t port;
-	int family;              /* AF_INET / AF_INET6 for a literal, else AF_UNSPEC */
-};
-
-static int callback_why(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int callback_why(char *why, size_t len, const char *fmt, ...)
-{
-	if (why && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static bool callback_is_name(const char *h, size_t n)
-{
-	if (n == 0 || n > HOST_MAX)
-		return false;
-	size_t label = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		if (c == '.') {
-			if (label == 0)
-				return false; /* empty label */
-			label = 0;
-			continue;
-		}
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-' || c == '_';
-		if (!ok || ++label > 63)
-			return false;
-	}
-	return label > 0;
-}
-
-/* Parses url into t (t may be NULL: only check). */
-static int callback_parse(const char *url, struct callback_target *t, char *why, size_t len)
-{
-	struct callback_target scratch;
-	if (!t)
-		t = &scratch;
-	memset(t, 0, sizeof(*t));
-	if (!url)
-		return callback_why(why, len, "no URL");
-	size_t n = strnlen(url, CALLBACK_URL_MAX + 1);
-	if (n > CALLBACK_URL_MAX)
-		return callback_why(why, len, "URL longer than %d bytes", CALLBACK_URL_MAX);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)url[i];
-		if (c <= 0x20 || c >= 0x7f)
-			return callback_why(why, len, "URL has a space, control or non-ASCII "
-						      "character at byte %zu", i);
-		if (c == '#')
-			return callback_why(why, len, "URL has a fragment ('#')");
-	}
-	if (strncasecmp(url, "http://", 7) != 0) {
-		if (!strncasecmp(url, "https://", 8))
-			return callback_why(why, len, "only http:// URLs (no TLS; put a local "
-						      "HTTPS proxy in front)");
-		return callback_why(why, len, "URL must start with http://");
-	}
-	const char *auth = url + 7;
-	size_t alen = strcspn(auth, "/?");
-	t->authority = auth;
-	t->authority_len = alen;
-	t->path = auth + alen;
-	if (memchr(auth, '@', alen))
-		return callback_why(why, len, "URL has userinfo ('@')");
-	if (alen == 0)
-		return callback_why(why, len, "URL has no host");
-
-	const char *host, *rest;
-	size_t hlen;
-	if (auth[0] == '[') {
-		const char *close = memchr(auth, ']', alen);
-		if (!close)
-			return callback_why(why, len, "URL has '[' without ']'");
-		host = auth + 1;
-		hlen = (size_t)(close - host);
-		rest = close + 1;
-		if (hlen == 0 || hlen >= INET6_ADDRSTRLEN)
-			return callback_why(why, len, "bad IPv6 address in URL");
-		memcpy(t->host, host, hlen);
-		t->host[hlen] = '\0';
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, t->host, &a6) != 1)
-			return callback_why(why, len, "bad IPv6 address in URL");
-		t->family = AF_INET6;
-	} else {
-		const char *colon = memchr(auth, ':', alen);
-		host = auth;
-		hlen = colon ? (size_t)(colon - auth) : alen;
-		rest = auth + hlen;
-		if (hlen == 0)
-			return callback_why(why, len, "URL has no host");
-		if (!callback_is_name(host, hlen))
-			return callback_why(why, len, "bad host name in URL");
-		memcpy(t->host, host, hlen);
-		t->host[hlen] = '\0';
-		if (strspn(t->host, "0123456789.") == hlen) {
-			struct in_addr a4;
-			if (inet_pton(AF_INET, t->host, &a4) != 1)
-				return callback_why(why, len, "bad IPv4 address in URL");
-			t->family = AF_INET;
-		} else {
-			t->family = AF_UNSPEC;
-		}
-	}
-
-	const char *end = auth + alen;
-	t->port = 80;
-	if (rest < end) {
-		if (*rest != ':')
-			return callback_why(why, len, "unexpected character after the host in URL");
-		rest++;
-		size_t plen = (size_t)(end - rest);
-		if (plen == 0 || plen > 5 || strspn(rest, "0123456789") < plen)
-			return callback_why(why, len, "bad port in URL");
-		unsigned long port = 0;
-		for (size_t i = 0; i < plen; i++)
-			port = port * 10 + (unsigned long)(rest[i] - '0');
-		if (port < 1 || port > 65535)
-			return callback_why(why, len, "port out of range 1..65535 in URL");
-		t->port = (uint16_t)port;
-	}
-	return 0;
-}
 
 int callback_url_check(const char *url, char *why, size_t len)
 {
-	return callback_parse(url, NULL, why, len);
+	return url_parse_http(url, NULL, why, len);
 }
 
 /* ---- the queue ---- */
@@ -195,7 +56,7 @@ struct delivery {
 	uint64_t due_ms;
 	uint64_t seq;  /* arrival order: equal due times go first come first served */
 	int attempts;  /* made so far */
-	struct callback_target t;
+	struct url_http t;
 	char id[CALLBACK_ID_MAX + 1];
 	char err[192]; /* the last attempt's error */
 	char *url;
@@ -356,7 +217,7 @@ static int connect_one(struct callback_sender *s, const struct sockaddr *sa, soc
 static int connect_target(struct callback_sender *s, struct delivery *d, uint64_t deadline)
 {
 	char tmp[96];
-	const struct callback_target *t = &d->t;
+	const struct url_http *t = &d->t;
 	if (t->family == AF_INET) {
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(t->port) };
 		inet_pton(AF_INET, t->host, &a.sin_addr);
@@ -724,7 +585,7 @@ int callback_send(struct callback_sender *s, const char *url, const char *id,
 		return -ENOMEM;
 	}
 	/* Parse the copy: the target points into it. */
-	if (callback_parse(d->url, &d->t, NULL, 0) != 0) {
+	if (url_parse_http(d->url, &d->t, NULL, 0) != 0) {
 		delivery_free(d);
 		return -EINVAL;
 	}

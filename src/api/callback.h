@@ -24,7 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CALLBACK_URL_MAX 2048
+#include "core/url.h"
+
+#define CALLBACK_URL_MAX URL_MAX
 #define CALLBACK_ID_MAX 128
 
 struct callback_config {

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/submission.h"
+#include "judge/submission.h"
 #include "lang/lang.h"
 #include "store/store.h"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for api/submission: the JSON of a submission into a judge
+ * Unit tests for judge/submission: the JSON of a submission into a judge
  * request.  Every refusal names its field (with the batch prefix), nothing
  * unknown is ignored, limits may be lowered but not raised, and what is
  * accepted points at the right bytes.
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/submission.h"
+#include "judge/submission.h"
 #include "test.h"
 
 static struct lang_registry *sub_registry(void)

@@ -6,7 +6,7 @@
  * clamped, so a client's typo ("lang", "cpu_time") cannot silently run
  * something other than what was meant.
  */
-#include "api/submission.h"
+#include "judge/submission.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/callback.h"
+#include "core/url.h"
 #include "core/base64.h"
 
 static int refuse(struct submission_error *err, int status, const char *prefix,
@@ -356,7 +356,7 @@ static int read_extras(const struct json_value *root, const char *prefix, struct
 	if (s->callback_url) {
 		char why[160];
 		if (len > SUBMISSION_MAX_URL || strlen(s->callback_url) != len ||
-		    callback_url_check(s->callback_url, why, sizeof(why)) < 0)
+		    url_parse_http(s->callback_url, NULL, why, sizeof(why)) < 0)
 			return refuse(err, 422, prefix, "callback_url", "invalid callback_url: %s",
 				      len > SUBMISSION_MAX_URL ? "too long" : why);
 	}

@@ -8,21 +8,22 @@
  * parsed tree stays alive inside struct submission: the judge request
  * points into it (no copies of sources or test data).
  */
-#ifndef RUNCELL_API_SUBMISSION_H
-#define RUNCELL_API_SUBMISSION_H
+#ifndef RUNCELL_JUDGE_SUBMISSION_H
+#define RUNCELL_JUDGE_SUBMISSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/url.h"
 #include "judge/judge.h"
 #include "lang/lang.h"
 
 #define SUBMISSION_MAX_ARGS 64
 #define SUBMISSION_MAX_ARG_LEN 4096
 #define SUBMISSION_MAX_METADATA 4096
-#define SUBMISSION_MAX_URL 2048
+#define SUBMISSION_MAX_URL URL_MAX
 
 /* What the server allows (from its config). */
 struct submission_policy {
