@@ -39,6 +39,7 @@
 #define API_LIST_MAX 1000
 #define API_TIMER_TICK_MS 20
 #define API_VERDICTS 8
+#define API_WRITE_BATCH 256
 
 struct api_reqinfo {
 	uint64_t start_ns;
@@ -53,12 +54,22 @@ struct api_waiter {
 	struct api_reqinfo info;
 };
 
+/* A submission validated on the loop thread, waiting for the writer. */
+struct api_put {
+	struct http_handle *h;
+	struct api_reqinfo info;
+	char *json;      /* the text to store */
+	bool wait;
+	struct api_put *next;
+};
+
 struct api {
 	struct api_config cfg;
 	struct http_server *http;
 	struct pool *pool;
 	struct store *store;   /* the HTTP loop's */
 	struct queue *queue;   /* the HTTP loop's */
+	struct queue *queue_w; /* the writer's */
 	struct callback_sender *callbacks;
 	int web_fd;
 	struct buf languages_json;
@@ -70,6 +81,17 @@ struct api {
 	bool timer_stop;       /* under wlock */
 	pthread_t timer;
 	struct store *timer_store;
+
+	/* The writer thread stores POSTed submissions, all those waiting in
+	 * one transaction (one fsync for a burst), so the loop never waits
+	 * for the disk. */
+	pthread_mutex_t plock;
+	pthread_cond_t pcond;
+	struct api_put *puts, **puts_tail; /* under plock */
+	size_t npending;                    /* under plock */
+	bool writer_stop;                   /* under plock */
+	pthread_t writer;
+	struct store *writer_store;
 
 	atomic_bool stopping;
 	struct metrics_histogram request_seconds, job_seconds;
@@ -269,7 +291,8 @@ static int api_wait_add(struct api *a, struct http_handle *h, const char *id,
 	}
 	struct api_waiter *wt = &a->waiters[a->nwaiters++];
 	wt->h = h;
-	snprintf(wt->id, sizeof(wt->id), "%s", id);
+	memcpy(wt->id, id, STORE_ID_LEN); /* ids are always STORE_ID_LEN hex digits */
+	wt->id[STORE_ID_LEN] = '\0';
 	wt->deadline_ns = clock_now_ns() + (uint64_t)a->cfg.wait_timeout_ms * 1000000ull;
 	wt->info = *ri;
 	pthread_mutex_unlock(&a->wlock);
@@ -530,6 +553,9 @@ static int api_backpressure(struct api *a, struct http_handle *h, const struct a
 			  queue_errmsg(a->queue));
 		return -1;
 	}
+	pthread_mutex_lock(&a->plock);
+	depth += (int64_t)a->npending;
+	pthread_mutex_unlock(&a->plock);
 	if (depth + adding > a->cfg.max_queue) {
 		api_error(a, h, ri, 503, "queue", "Retry-After: 1\r\n",
 			  "the queue is full (%lld waiting, at most %lld); retry later",
@@ -552,13 +578,19 @@ static int api_serialize(const struct json_value *obj, struct buf *out)
 	return 0;
 }
 
+static void api_store_failed_in(struct api *a, struct store *st, struct http_handle *h,
+				const struct api_reqinfo *ri, int rc)
+{
+	log_error("store: %s", store_errmsg(st));
+	api_error(a, h, ri, rc == -ETIMEDOUT || rc == -ENOSPC ? 503 : 500, "store",
+		  rc == -ETIMEDOUT ? "Retry-After: 1\r\n" : NULL,
+		  "the submission could not be stored: %s", store_errmsg(st));
+}
+
 static void api_store_failed(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 			     int rc)
 {
-	log_error("store: %s", store_errmsg(a->store));
-	api_error(a, h, ri, rc == -ETIMEDOUT || rc == -ENOSPC ? 503 : 500, "store",
-		  rc == -ETIMEDOUT ? "Retry-After: 1\r\n" : NULL,
-		  "the submission could not be stored: %s", store_errmsg(a->store));
+	api_store_failed_in(a, a->store, h, ri, rc);
 }
 
 /* ---- endpoints ---- */
@@ -595,29 +627,52 @@ static void api_post_one(struct api *a, struct http_handle *h, const struct api_
 		buf_free(&stored);
 		return;
 	}
-	char id[STORE_ID_LEN + 1];
-	rc = store_put(a->store, stored.data, id);
-	buf_free(&stored);
-	if (rc < 0) {
-		api_store_failed(a, h, ri, rc);
+	struct api_put *p = calloc(1, sizeof(*p));
+	if (!p) {
+		buf_free(&stored);
+		api_error(a, h, ri, 500, "body", NULL, "out of memory");
 		return;
 	}
-	atomic_fetch_add(&a->accepted, 1);
-	if (!wait) {
-		queue_publish(a->queue, id);
-		api_send_queued(a, h, ri, 201, id, "queued");
-		return;
+	p->h = h;
+	p->info = *ri;
+	p->json = buf_steal(&stored, NULL);
+	p->wait = wait;
+	pthread_mutex_lock(&a->plock);
+	bool stopped = a->writer_stop;
+	if (!stopped) {
+		*a->puts_tail = p;
+		a->puts_tail = &p->next;
+		a->npending++;
+		pthread_cond_signal(&a->pcond);
 	}
-	if (api_wait_add(a, h, id, ri) < 0) {
-		queue_publish(a->queue, id);
-		api_send_queued(a, h, ri, 202, id, "queued");
+	pthread_mutex_unlock(&a->plock);
+	if (stopped) {
+		free(p->json);
+		free(p);
+		api_error(a, h, ri, 503, "queue", "Retry-After: 5\r\n", "the server is shutting down");
 		return;
 	}
 	http_suspend(h);
-	queue_publish(a->queue, id);
+}
+
+/* After the store: answer (201), or hold the client until its job ends. */
+static void api_put_done(struct api *a, struct api_put *p, const char *id)
+{
+	atomic_fetch_add(&a->accepted, 1);
+	if (!p->wait) {
+		queue_publish(a->queue_w, id);
+		api_send_queued(a, p->h, &p->info, 201, id, "queued");
+		return;
+	}
+	if (api_wait_add(a, p->h, id, &p->info) < 0) {
+		queue_publish(a->queue_w, id);
+		api_send_queued(a, p->h, &p->info, 202, id, "queued");
+		return;
+	}
+	queue_publish(a->queue_w, id);
 	/* Done already (a worker was quicker than the registration)? */
 	struct store_submission row;
-	if (store_get(a->store, id, &row) == 0) {
+	if (store_get(a->writer_store, id, &row) == 0) {
 		if (row.status == STORE_DONE) {
 			struct api_waiter *ws;
 			size_t n = api_wait_take(a, id, 0, &ws);
@@ -627,6 +682,44 @@ static void api_post_one(struct api *a, struct http_handle *h, const struct api_
 		}
 		store_submission_free(&row);
 	}
+}
+
+static void *api_writer_main(void *arg)
+{
+	struct api *a = arg;
+	const char *texts[API_WRITE_BATCH];
+	char ids[API_WRITE_BATCH][STORE_ID_LEN + 1];
+	struct api_put *batch[API_WRITE_BATCH];
+	pthread_mutex_lock(&a->plock);
+	for (;;) {
+		while (!a->puts && !a->writer_stop)
+			pthread_cond_wait(&a->pcond, &a->plock);
+		if (!a->puts)
+			break; /* stopping, and nothing left */
+		size_t n = 0;
+		while (a->puts && n < API_WRITE_BATCH) {
+			batch[n] = a->puts;
+			a->puts = a->puts->next;
+			texts[n] = batch[n]->json;
+			n++;
+		}
+		if (!a->puts)
+			a->puts_tail = &a->puts;
+		pthread_mutex_unlock(&a->plock);
+		int rc = store_put_batch(a->writer_store, texts, n, ids);
+		for (size_t i = 0; i < n; i++) {
+			if (rc < 0)
+				api_store_failed_in(a, a->writer_store, batch[i]->h, &batch[i]->info, rc);
+			else
+				api_put_done(a, batch[i], ids[i]);
+			free(batch[i]->json);
+			free(batch[i]);
+		}
+		pthread_mutex_lock(&a->plock);
+		a->npending -= n;
+	}
+	pthread_mutex_unlock(&a->plock);
+	return NULL;
 }
 
 static void api_post_batch(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
@@ -1086,11 +1179,34 @@ static void api_render_languages(struct api *a)
 	json_end_object(&w);
 }
 
+static void api_timer_stop(struct api *a)
+{
+	pthread_mutex_lock(&a->wlock);
+	a->timer_stop = true;
+	pthread_cond_signal(&a->tcond);
+	pthread_mutex_unlock(&a->wlock);
+	pthread_join(a->timer, NULL);
+}
+
+/* Stores and answers what is pending, then ends the writer. */
+static void api_writer_stop(struct api *a)
+{
+	pthread_mutex_lock(&a->plock);
+	a->writer_stop = true;
+	pthread_cond_signal(&a->pcond);
+	pthread_mutex_unlock(&a->plock);
+	pthread_join(a->writer, NULL);
+}
+
 static void api_free(struct api *a)
 {
 	store_close(a->store);
 	store_close(a->timer_store);
+	store_close(a->writer_store);
 	queue_close(a->queue);
+	queue_close(a->queue_w);
+	pthread_mutex_destroy(&a->plock);
+	pthread_cond_destroy(&a->pcond);
 	if (a->web_fd >= 0)
 		close(a->web_fd);
 	buf_free(&a->languages_json);
@@ -1111,6 +1227,9 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 	a->cfg = *cfg;
 	a->web_fd = -1;
 	pthread_mutex_init(&a->wlock, NULL);
+	pthread_mutex_init(&a->plock, NULL);
+	pthread_cond_init(&a->pcond, NULL);
+	a->puts_tail = &a->puts;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1122,7 +1241,9 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 	int rc;
 	if ((rc = store_open(cfg->store_url, &a->store, err, errlen)) < 0 ||
 	    (rc = store_open(cfg->store_url, &a->timer_store, err, errlen)) < 0 ||
-	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue, err, errlen)) < 0) {
+	    (rc = store_open(cfg->store_url, &a->writer_store, err, errlen)) < 0 ||
+	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue, err, errlen)) < 0 ||
+	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue_w, err, errlen)) < 0) {
 		api_free(a);
 		return rc;
 	}
@@ -1160,6 +1281,14 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		api_free(a);
 		return -rc;
 	}
+	if ((rc = pthread_create(&a->writer, NULL, api_writer_main, a)) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+		api_timer_stop(a);
+		pool_stop(a->pool);
+		callback_sender_stop(a->callbacks, 0);
+		api_free(a);
+		return -rc;
+	}
 	struct http_config hc = {
 		.addr = cfg->listen,
 		.port = cfg->port,
@@ -1169,11 +1298,8 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 	};
 	a->http = http_server_start(&hc, err, errlen);
 	if (!a->http) {
-		pthread_mutex_lock(&a->wlock);
-		a->timer_stop = true;
-		pthread_cond_signal(&a->tcond);
-		pthread_mutex_unlock(&a->wlock);
-		pthread_join(a->timer, NULL);
+		api_writer_stop(a);
+		api_timer_stop(a);
 		pool_stop(a->pool);
 		callback_sender_stop(a->callbacks, 0);
 		api_free(a);
@@ -1193,17 +1319,16 @@ void api_stop(struct api *a)
 	if (!a)
 		return;
 	atomic_store(&a->stopping, true);
+	/* Submissions accepted but not stored yet are stored and answered
+	 * (their waiting clients registered) before the waits are cut. */
+	api_writer_stop(a);
 	/* Waiting clients get what there is now (202 unless done). */
 	struct api_waiter *ws;
 	size_t n = api_wait_take(a, NULL, 0, &ws);
 	api_wait_expire(a, a->store, ws, n);
 	free(ws);
 	http_server_stop(a->http);
-	pthread_mutex_lock(&a->wlock);
-	a->timer_stop = true;
-	pthread_cond_signal(&a->tcond);
-	pthread_mutex_unlock(&a->wlock);
-	pthread_join(a->timer, NULL);
+	api_timer_stop(a);
 	pool_stop(a->pool);
 	callback_sender_stop(a->callbacks, 2000);
 	api_free(a);
