@@ -637,6 +637,9 @@ static void api_post_one(struct api *a, struct http_handle *h, const struct api_
 	p->info = *ri;
 	p->json = buf_steal(&stored, NULL);
 	p->wait = wait;
+	/* Suspended before the writer can see it: the writer (or a worker)
+	 * may answer it at once. */
+	http_suspend(h);
 	pthread_mutex_lock(&a->plock);
 	bool stopped = a->writer_stop;
 	if (!stopped) {
@@ -650,9 +653,7 @@ static void api_post_one(struct api *a, struct http_handle *h, const struct api_
 		free(p->json);
 		free(p);
 		api_error(a, h, ri, 503, "queue", "Retry-After: 5\r\n", "the server is shutting down");
-		return;
 	}
-	http_suspend(h);
 }
 
 /* After the store: answer (201), or hold the client until its job ends. */
