@@ -473,7 +473,17 @@ static int api_auth(struct api *a, struct http_handle *h, const struct api_reqin
 	return 0;
 }
 
-/* The value of name in a query string ("a=1&b=2"), copied into out. */
+static int api_hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* The value of name in a query string ("a=1&b=2"), percent-decoded into
+ * out ("ids=a%2Cb" is "a,b"); a bad escape is kept as written, which no
+ * parameter accepts. */
 static bool api_query(const char *query, const char *name, char *out, size_t len)
 {
 	size_t nl = strlen(name);
@@ -481,11 +491,19 @@ static bool api_query(const char *query, const char *name, char *out, size_t len
 		const char *end = strchr(p, '&');
 		size_t seg = end ? (size_t)(end - p) : strlen(p);
 		if (seg >= nl && !strncmp(p, name, nl) && (seg == nl || p[nl] == '=')) {
-			size_t vl = seg > nl ? seg - nl - 1 : 0;
-			if (vl >= len)
-				vl = len - 1;
-			memcpy(out, p + nl + (seg > nl), vl);
-			out[vl] = '\0';
+			const char *v = p + nl + (seg > nl), *vend = p + seg;
+			size_t o = 0;
+			while (v < vend && o + 1 < len) {
+				int hi, lo;
+				if (*v == '%' && vend - v >= 3 && (hi = api_hex(v[1])) >= 0 &&
+				    (lo = api_hex(v[2])) >= 0) {
+					out[o++] = (char)(hi * 16 + lo);
+					v += 3;
+				} else {
+					out[o++] = *v++;
+				}
+			}
+			out[o] = '\0';
 			return true;
 		}
 		p = end ? end + 1 : NULL;
@@ -1118,7 +1136,8 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	bool del = !strcmp(m, "DELETE");
 	if ((!*rest && !get && !post) || (batch && !post) || (*rest && !batch && !get && !del))
 		return api_method_not_allowed(a, h, &ri, allow);
-	bool admin = del || (!*rest && get && !strstr(req->query, "ids="));
+	char probe[2];
+	bool admin = del || (!*rest && get && !api_query(req->query, "ids", probe, sizeof(probe)));
 	if (api_auth(a, h, &ri, req, admin) < 0)
 		return;
 	static const char *const post_params[] = { "wait", NULL };
