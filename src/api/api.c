@@ -54,11 +54,21 @@ struct api_waiter {
 	struct api_reqinfo info;
 };
 
-/* A submission validated on the loop thread, waiting for the writer. */
+/* The valid items of a batch, validated on the loop thread. */
+struct api_batch {
+	size_t n, nvalid;
+	struct submission_error *errs; /* errs[i].status != 0: item i refused */
+	struct buf *bodies;            /* the text to store of each valid item */
+	const char **valid;            /* bodies[i].data of the valid ones, in order */
+};
+
+/* A request validated on the loop thread, waiting for the writer: one
+ * submission (json) or a batch. */
 struct api_put {
 	struct http_handle *h;
 	struct api_reqinfo info;
-	char *json;      /* the text to store */
+	char *json;
+	struct api_batch *batch;
 	bool wait;
 	struct api_put *next;
 };
@@ -611,6 +621,48 @@ static void api_store_failed(struct api *a, struct http_handle *h, const struct 
 	api_store_failed_in(a, a->store, h, ri, rc);
 }
 
+static void api_batch_free(struct api_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; b->bodies && i < b->n; i++)
+		buf_free(&b->bodies[i]);
+	free(b->bodies);
+	free(b->errs);
+	free(b->valid);
+	free(b);
+}
+
+static void api_put_free(struct api_put *p)
+{
+	free(p->json);
+	api_batch_free(p->batch);
+	free(p);
+}
+
+/* Hands p to the writer, or answers 503 when the server is stopping. */
+static void api_enqueue(struct api *a, struct api_put *p)
+{
+	/* Suspended before the writer can see it: the writer (or a worker)
+	 * may answer it at once. */
+	http_suspend(p->h);
+	pthread_mutex_lock(&a->plock);
+	bool stopped = a->writer_stop;
+	if (!stopped) {
+		*a->puts_tail = p;
+		a->puts_tail = &p->next;
+		a->npending += p->batch ? p->batch->nvalid : 1;
+		pthread_cond_signal(&a->pcond);
+	}
+	pthread_mutex_unlock(&a->plock);
+	if (stopped) {
+		struct http_handle *h = p->h;
+		struct api_reqinfo ri = p->info;
+		api_put_free(p);
+		api_error(a, h, &ri, 503, "queue", "Retry-After: 5\r\n", "the server is shutting down");
+	}
+}
+
 /* ---- endpoints ---- */
 
 static void api_post_one(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
@@ -655,23 +707,7 @@ static void api_post_one(struct api *a, struct http_handle *h, const struct api_
 	p->info = *ri;
 	p->json = buf_steal(&stored, NULL);
 	p->wait = wait;
-	/* Suspended before the writer can see it: the writer (or a worker)
-	 * may answer it at once. */
-	http_suspend(h);
-	pthread_mutex_lock(&a->plock);
-	bool stopped = a->writer_stop;
-	if (!stopped) {
-		*a->puts_tail = p;
-		a->puts_tail = &p->next;
-		a->npending++;
-		pthread_cond_signal(&a->pcond);
-	}
-	pthread_mutex_unlock(&a->plock);
-	if (stopped) {
-		free(p->json);
-		free(p);
-		api_error(a, h, ri, 503, "queue", "Retry-After: 5\r\n", "the server is shutting down");
-	}
+	api_enqueue(a, p);
 }
 
 /* After the store: answer (201), or hold the client until its job ends. */
@@ -703,39 +739,57 @@ static void api_put_done(struct api *a, struct api_put *p, const char *id)
 	}
 }
 
+static void api_batch_store(struct api *a, struct api_put *p);
+
 static void *api_writer_main(void *arg)
 {
 	struct api *a = arg;
 	const char *texts[API_WRITE_BATCH];
 	char ids[API_WRITE_BATCH][STORE_ID_LEN + 1];
-	struct api_put *batch[API_WRITE_BATCH];
+	struct api_put *singles[API_WRITE_BATCH];
 	pthread_mutex_lock(&a->plock);
 	for (;;) {
 		while (!a->puts && !a->writer_stop)
 			pthread_cond_wait(&a->pcond, &a->plock);
 		if (!a->puts)
 			break; /* stopping, and nothing left */
-		size_t n = 0;
+		/* Every single submission waiting now (up to API_WRITE_BATCH) in
+		 * one transaction; each batch in a transaction of its own. */
+		struct api_put *batches = NULL, **tail = &batches;
+		size_t n = 0, taken = 0;
 		while (a->puts && n < API_WRITE_BATCH) {
-			batch[n] = a->puts;
-			a->puts = a->puts->next;
-			texts[n] = batch[n]->json;
-			n++;
+			struct api_put *p = a->puts;
+			a->puts = p->next;
+			p->next = NULL;
+			taken += p->batch ? p->batch->nvalid : 1;
+			if (p->batch) {
+				*tail = p;
+				tail = &p->next;
+			} else {
+				singles[n] = p;
+				texts[n++] = p->json;
+			}
 		}
 		if (!a->puts)
 			a->puts_tail = &a->puts;
 		pthread_mutex_unlock(&a->plock);
-		int rc = store_put_batch(a->writer_store, texts, n, ids);
+		int rc = n ? store_put_batch(a->writer_store, texts, n, ids) : 0;
 		for (size_t i = 0; i < n; i++) {
 			if (rc < 0)
-				api_store_failed_in(a, a->writer_store, batch[i]->h, &batch[i]->info, rc);
+				api_store_failed_in(a, a->writer_store, singles[i]->h, &singles[i]->info,
+						    rc);
 			else
-				api_put_done(a, batch[i], ids[i]);
-			free(batch[i]->json);
-			free(batch[i]);
+				api_put_done(a, singles[i], ids[i]);
+			api_put_free(singles[i]);
+		}
+		while (batches) {
+			struct api_put *p = batches;
+			batches = p->next;
+			api_batch_store(a, p);
+			api_put_free(p);
 		}
 		pthread_mutex_lock(&a->plock);
-		a->npending -= n;
+		a->npending -= taken;
 	}
 	pthread_mutex_unlock(&a->plock);
 	return NULL;
@@ -774,38 +828,63 @@ static void api_post_batch(struct api *a, struct http_handle *h, const struct ap
 			  a->cfg.batch_max);
 		return;
 	}
-	struct submission_error *errs = calloc(n, sizeof(*errs));
-	struct buf *bodies = calloc(n, sizeof(*bodies));
-	const char **valid = calloc(n, sizeof(*valid));
-	char(*ids)[STORE_ID_LEN + 1] = calloc(n, sizeof(*ids));
-	size_t nvalid = 0;
-	bool oom = !errs || !bodies || !valid || !ids;
+	struct api_batch *bt = calloc(1, sizeof(*bt));
+	bool oom = !bt;
+	if (bt) {
+		bt->n = n;
+		bt->errs = calloc(n, sizeof(*bt->errs));
+		bt->bodies = calloc(n, sizeof(*bt->bodies));
+		bt->valid = calloc(n, sizeof(*bt->valid));
+		oom = !bt->errs || !bt->bodies || !bt->valid;
+	}
 	for (size_t i = 0; i < n && !oom; i++) {
 		char prefix[40];
 		snprintf(prefix, sizeof(prefix), "submissions[%zu].", i);
 		struct submission sub;
 		if (submission_from_json(&items->u.arr.items[i], prefix, a->cfg.languages,
-					 &a->cfg.policy, &sub, &errs[i]) < 0)
+					 &a->cfg.policy, &sub, &bt->errs[i]) < 0)
 			continue;
 		submission_free(&sub);
-		if (api_serialize(&items->u.arr.items[i], &bodies[i]) < 0)
+		if (api_serialize(&items->u.arr.items[i], &bt->bodies[i]) < 0)
 			oom = true;
 		else
-			valid[nvalid++] = bodies[i].data;
+			bt->valid[bt->nvalid++] = bt->bodies[i].data;
 	}
 	json_free(root);
-	int rc = 0;
-	if (oom) {
+	struct api_put *p = oom ? NULL : calloc(1, sizeof(*p));
+	if (!p) {
+		api_batch_free(bt);
 		api_error(a, h, ri, 500, "body", NULL, "out of memory");
-		goto out;
+		return;
 	}
-	if (nvalid && api_backpressure(a, h, ri, (int64_t)nvalid) < 0)
-		goto out;
-	if (nvalid && (rc = store_put_batch(a->store, valid, nvalid, ids)) < 0) {
-		api_store_failed(a, h, ri, rc);
-		goto out;
+	if (bt->nvalid && api_backpressure(a, h, ri, (int64_t)bt->nvalid) < 0) {
+		api_batch_free(bt);
+		free(p);
+		return;
 	}
-	atomic_fetch_add(&a->accepted, nvalid);
+	p->h = h;
+	p->info = *ri;
+	p->batch = bt;
+	api_enqueue(a, p);
+}
+
+/* In the writer: stores a batch's valid items in one transaction and
+ * answers with one entry per item. */
+static void api_batch_store(struct api *a, struct api_put *p)
+{
+	struct api_batch *bt = p->batch;
+	char(*ids)[STORE_ID_LEN + 1] = calloc(bt->nvalid + 1, sizeof(*ids));
+	if (!ids) {
+		api_error(a, p->h, &p->info, 500, "body", NULL, "out of memory");
+		return;
+	}
+	int rc = bt->nvalid ? store_put_batch(a->writer_store, bt->valid, bt->nvalid, ids) : 0;
+	if (rc < 0) {
+		api_store_failed_in(a, a->writer_store, p->h, &p->info, rc);
+		free(ids);
+		return;
+	}
+	atomic_fetch_add(&a->accepted, bt->nvalid);
 	struct buf b;
 	buf_init(&b, 0);
 	struct json_writer w;
@@ -813,14 +892,14 @@ static void api_post_batch(struct api *a, struct http_handle *h, const struct ap
 	json_begin_object(&w);
 	json_key(&w, "submissions");
 	json_begin_array(&w);
-	for (size_t i = 0, k = 0; i < n; i++) {
+	for (size_t i = 0, k = 0; i < bt->n; i++) {
 		json_begin_object(&w);
-		if (errs[i].status) {
-			json_field_int(&w, "status", errs[i].status);
-			json_field_string(&w, "error", errs[i].message);
-			json_field_string(&w, "field", errs[i].field);
+		if (bt->errs[i].status) {
+			json_field_int(&w, "status", bt->errs[i].status);
+			json_field_string(&w, "error", bt->errs[i].message);
+			json_field_string(&w, "field", bt->errs[i].field);
 		} else {
-			queue_publish(a->queue, ids[k]);
+			queue_publish(a->queue_w, ids[k]);
 			json_field_string(&w, "id", ids[k++]);
 			json_field_string(&w, "status", "queued");
 		}
@@ -828,14 +907,8 @@ static void api_post_batch(struct api *a, struct http_handle *h, const struct ap
 	}
 	json_end_array(&w);
 	json_end_object(&w);
-	api_send_json(a, h, ri, 200, &b, NULL, NULL);
+	api_send_json(a, p->h, &p->info, 200, &b, NULL, NULL);
 	buf_free(&b);
-out:
-	for (size_t i = 0; bodies && i < n; i++)
-		buf_free(&bodies[i]);
-	free(bodies);
-	free(errs);
-	free(valid);
 	free(ids);
 }
 
