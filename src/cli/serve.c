@@ -56,18 +56,6 @@ struct serve_settings {
 	struct sandbox_limits defaults, max;
 };
 
-static const char *const serve_limit_keys[] = { "cpu_ms",       "wall_ms",    "memory_kb",
-						"processes",    "output_kb",  "file_size_kb",
-						"open_files",   "stack_kb",   "disk_kb" };
-
-static uint64_t *serve_limit_field(struct sandbox_limits *l, size_t i, uint32_t **small)
-{
-	uint64_t *big[] = { &l->cpu_ms, &l->wall_ms, &l->memory_kb, NULL, &l->output_kb,
-			    &l->file_size_kb, NULL, &l->stack_kb, &l->disk_kb };
-	*small = i == 3 ? &l->processes : i == 6 ? &l->open_files : NULL;
-	return big[i];
-}
-
 static void serve_defaults(struct serve_settings *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -153,8 +141,8 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 			*ints[i].lp = x;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(serve_limit_keys) / sizeof(serve_limit_keys[0]); i++) {
-		const char *k = serve_limit_keys[i];
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
+		const char *k = sandbox_limit_names[i];
 		bool is_def = !strncmp(key, "default_", 8) && !strcmp(key + 8, k);
 		bool is_max = !strncmp(key, "max_", 4) && !strcmp(key + 4, k);
 		if (!is_def && !is_max)
@@ -163,12 +151,7 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 			snprintf(why, wl, "%s must be a positive integer", key);
 			return -1;
 		}
-		uint32_t *small;
-		uint64_t *big = serve_limit_field(is_def ? &s->defaults : &s->max, i, &small);
-		if (big)
-			*big = (uint64_t)x;
-		else
-			*small = (uint32_t)x;
+		sandbox_limit_set(is_def ? &s->defaults : &s->max, i, (uint64_t)x);
 		return 0;
 	}
 	int bad = 0;
@@ -416,15 +399,12 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		fprintf(stderr, "runcell serve: a limit setting is out of range (%s)\n", field);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(serve_limit_keys) / sizeof(serve_limit_keys[0]); i++) {
-		uint32_t *sd, *sm;
-		uint64_t *bd = serve_limit_field(&s->defaults, i, &sd);
-		uint64_t *bm = serve_limit_field(&s->max, i, &sm);
-		uint64_t d = bd ? *bd : *sd, m = bm ? *bm : *sm;
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
+		uint64_t d = sandbox_limit_get(&s->defaults, i), m = sandbox_limit_get(&s->max, i);
 		if (d > m) {
-			fprintf(stderr, "runcell serve: default_%s (%llu) is above max_%s (%llu)\n",
-				serve_limit_keys[i], (unsigned long long)d, serve_limit_keys[i],
-				(unsigned long long)m);
+			const char *k = sandbox_limit_names[i];
+			fprintf(stderr, "runcell serve: default_%s (%llu) is above max_%s (%llu)\n", k,
+				(unsigned long long)d, k, (unsigned long long)m);
 			return 2;
 		}
 	}

@@ -65,44 +65,6 @@ static int opt_string(const struct json_value *obj, const char *key, const char 
 	return 0;
 }
 
-static const char *const limit_names[] = { "cpu_ms",	   "wall_ms",	 "memory_kb",
-					   "processes",	   "output_kb",	 "file_size_kb",
-					   "open_files",   "stack_kb",	 "disk_kb",
-					   NULL };
-
-static uint64_t *limit_slot(struct sandbox_limits *l, size_t i, uint32_t **small)
-{
-	*small = NULL;
-	switch (i) {
-	case 0: return &l->cpu_ms;
-	case 1: return &l->wall_ms;
-	case 2: return &l->memory_kb;
-	case 3: *small = &l->processes; return NULL;
-	case 4: return &l->output_kb;
-	case 5: return &l->file_size_kb;
-	case 6: *small = &l->open_files; return NULL;
-	case 7: return &l->stack_kb;
-	default: return &l->disk_kb;
-	}
-}
-
-static uint64_t limit_get(struct sandbox_limits *l, size_t i)
-{
-	uint32_t *small;
-	uint64_t *big = limit_slot(l, i, &small);
-	return big ? *big : *small;
-}
-
-static void limit_set(struct sandbox_limits *l, size_t i, uint64_t v)
-{
-	uint32_t *small;
-	uint64_t *big = limit_slot(l, i, &small);
-	if (big)
-		*big = v;
-	else
-		*small = (uint32_t)v;
-}
-
 static int read_limits(const struct json_value *root, const char *prefix,
 		       const struct submission_policy *pol, struct sandbox_limits *out,
 		       struct submission_error *err)
@@ -113,25 +75,24 @@ static int read_limits(const struct json_value *root, const char *prefix,
 		return 0;
 	if (v->type != JSON_OBJECT)
 		return refuse(err, 422, prefix, "limits", "limits must be an object");
-	if (only_known(v, limit_names, prefix, "limits.", err) < 0)
+	if (only_known(v, sandbox_limit_names, prefix, "limits.", err) < 0)
 		return -1;
-	struct sandbox_limits max = pol->max;
-	for (size_t i = 0; limit_names[i]; i++) {
-		const struct json_value *x = json_get(v, limit_names[i]);
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
+		const struct json_value *x = json_get(v, sandbox_limit_names[i]);
 		if (!x || x->type == JSON_NULL)
 			continue;
 		char f[32];
-		snprintf(f, sizeof(f), "limits.%s", limit_names[i]);
+		snprintf(f, sizeof(f), "limits.%s", sandbox_limit_names[i]);
 		if (x->type != JSON_NUMBER || !x->u.num.is_int)
 			return refuse(err, 422, prefix, f, "%s must be an integer", f);
 		if (x->u.num.i <= 0)
 			return refuse(err, 422, prefix, f, "%s must be positive", f);
-		uint64_t cap = limit_get(&max, i);
+		uint64_t cap = sandbox_limit_get(&pol->max, i);
 		if ((uint64_t)x->u.num.i > cap)
 			return refuse(err, 422, prefix, f,
 				      "%s is %lld, above this server's maximum of %llu", f,
 				      (long long)x->u.num.i, (unsigned long long)cap);
-		limit_set(out, i, (uint64_t)x->u.num.i);
+		sandbox_limit_set(out, i, (uint64_t)x->u.num.i);
 	}
 	const char *bad;
 	if (sandbox_limits_check(out, &bad) < 0)

@@ -8,6 +8,41 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *const sandbox_limit_names[SANDBOX_LIMIT_COUNT + 1] = {
+	"cpu_ms",	"wall_ms",    "memory_kb", "processes", "output_kb",
+	"file_size_kb", "open_files", "stack_kb",  "disk_kb",	NULL,
+};
+
+uint64_t sandbox_limit_get(const struct sandbox_limits *l, size_t i)
+{
+	switch (i) {
+	case 0: return l->cpu_ms;
+	case 1: return l->wall_ms;
+	case 2: return l->memory_kb;
+	case 3: return l->processes;
+	case 4: return l->output_kb;
+	case 5: return l->file_size_kb;
+	case 6: return l->open_files;
+	case 7: return l->stack_kb;
+	default: return l->disk_kb;
+	}
+}
+
+void sandbox_limit_set(struct sandbox_limits *l, size_t i, uint64_t v)
+{
+	switch (i) {
+	case 0: l->cpu_ms = v; break;
+	case 1: l->wall_ms = v; break;
+	case 2: l->memory_kb = v; break;
+	case 3: l->processes = (uint32_t)v; break;
+	case 4: l->output_kb = v; break;
+	case 5: l->file_size_kb = v; break;
+	case 6: l->open_files = (uint32_t)v; break;
+	case 7: l->stack_kb = v; break;
+	default: l->disk_kb = v; break;
+	}
+}
+
 void sandbox_limits_default(struct sandbox_limits *l)
 {
 	l->cpu_ms = 2000;

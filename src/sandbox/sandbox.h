@@ -67,6 +67,15 @@ void sandbox_limits_default(struct sandbox_limits *limits);
 /* Checks ranges; on error returns -EINVAL and names the field in *field. */
 int sandbox_limits_check(const struct sandbox_limits *limits, const char **field);
 
+/* The limits by index, for configuration files and APIs: their names
+ * ("cpu_ms", "wall_ms", "memory_kb", "processes", "output_kb",
+ * "file_size_kb", "open_files", "stack_kb", "disk_kb"; NULL-terminated)
+ * and their values, whatever the field's width. */
+#define SANDBOX_LIMIT_COUNT 9
+extern const char *const sandbox_limit_names[SANDBOX_LIMIT_COUNT + 1];
+uint64_t sandbox_limit_get(const struct sandbox_limits *limits, size_t i);
+void sandbox_limit_set(struct sandbox_limits *limits, size_t i, uint64_t value);
+
 enum sandbox_cgroup_mode {
 	SANDBOX_CGROUP_AUTO,  /* v2 if its controllers are usable, else v1 */
 	SANDBOX_CGROUP_V1,
