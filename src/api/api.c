@@ -197,12 +197,8 @@ static void api_time_field(struct json_writer *w, const char *key, int64_t ms)
 		json_field_null(w, key);
 		return;
 	}
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	char base[32], out[48];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, sizeof(out), "%s.%03dZ", base, (int)(ms % 1000));
+	char out[CLOCK_UTC_LEN];
+	clock_format_utc(ms, out);
 	json_field_string(w, key, out);
 }
 

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+
 static enum log_level log_threshold = LOG_INFO;
 static bool log_json;
 static const char *const log_names[] = { "debug", "info", "warning", "error" };
@@ -26,23 +28,11 @@ bool log_enabled(enum log_level level)
 	return level >= log_threshold;
 }
 
-/* RFC 3339 UTC with milliseconds. */
-static void log_timestamp(char *out, size_t len)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
-}
-
 void log_event_begin(struct json_writer *w, struct buf *b, enum log_level level,
 		     const char *event)
 {
-	char ts[64];
-	log_timestamp(ts, sizeof(ts));
+	char ts[CLOCK_UTC_LEN];
+	clock_format_utc(clock_realtime_ms(), ts);
 	buf_init(b, 64 * 1024);
 	json_writer_init(w, b);
 	json_begin_object(w);

@@ -32,6 +32,7 @@
 
 #include <sqlite3.h>
 
+#include "core/clock.h"
 #include "store/store.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -131,9 +132,7 @@ int store_id_new(char id[STORE_ID_LEN + 1])
 
 int64_t store_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_realtime_ms();
 }
 
 static int open_sqlite(const char *path, bool sync_full, struct store **out, char *err,
