@@ -479,44 +479,6 @@ static int api_auth(struct api *a, struct http_handle *h, const struct api_reqin
 	return 0;
 }
 
-static int api_hex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
-
-/* The value of name in a query string ("a=1&b=2"), percent-decoded into
- * out ("ids=a%2Cb" is "a,b"); a bad escape is kept as written, which no
- * parameter accepts. */
-static bool api_query(const char *query, const char *name, char *out, size_t len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = query; p && *p;) {
-		const char *end = strchr(p, '&');
-		size_t seg = end ? (size_t)(end - p) : strlen(p);
-		if (seg >= nl && !strncmp(p, name, nl) && (seg == nl || p[nl] == '=')) {
-			const char *v = p + nl + (seg > nl), *vend = p + seg;
-			size_t o = 0;
-			while (v < vend && o + 1 < len) {
-				int hi, lo;
-				if (*v == '%' && vend - v >= 3 && (hi = api_hex(v[1])) >= 0 &&
-				    (lo = api_hex(v[2])) >= 0) {
-					out[o++] = (char)(hi * 16 + lo);
-					v += 3;
-				} else {
-					out[o++] = *v++;
-				}
-			}
-			out[o] = '\0';
-			return true;
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
 /* Every parameter of query must be one of allowed (NULL-terminated);
  * otherwise answers 400 naming it and returns -1. */
 static int api_query_only(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
@@ -542,7 +504,7 @@ static int api_query_only(struct api *a, struct http_handle *h, const struct api
 static int api_query_bool(const char *query, const char *name)
 {
 	char v[16];
-	if (!api_query(query, name, v, sizeof(v)))
+	if (!http_query_param(query, name, v, sizeof(v)))
 		return 0;
 	if (!strcmp(v, "true") || !strcmp(v, "1") || !*v)
 		return 1;
@@ -994,7 +956,7 @@ static void api_list(struct api *a, struct http_handle *h, const struct api_reqi
 {
 	char v[32];
 	int status = -1;
-	if (api_query(query, "status", v, sizeof(v))) {
+	if (http_query_param(query, "status", v, sizeof(v))) {
 		if (!strcmp(v, "queued"))
 			status = STORE_QUEUED;
 		else if (!strcmp(v, "running"))
@@ -1008,7 +970,7 @@ static void api_list(struct api *a, struct http_handle *h, const struct api_reqi
 		}
 	}
 	size_t limit = API_LIST_DEFAULT;
-	if (api_query(query, "limit", v, sizeof(v))) {
+	if (http_query_param(query, "limit", v, sizeof(v))) {
 		char *end;
 		errno = 0;
 		long long l = strtoll(v, &end, 10);
@@ -1206,7 +1168,7 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	if ((!*rest && !get && !post) || (batch && !post) || (*rest && !batch && !get && !del))
 		return api_method_not_allowed(a, h, &ri, allow);
 	char probe[2];
-	bool admin = del || (!*rest && get && !api_query(req->query, "ids", probe, sizeof(probe)));
+	bool admin = del || (!*rest && get && !http_query_param(req->query, "ids", probe, sizeof(probe)));
 	if (api_auth(a, h, &ri, req, admin) < 0)
 		return;
 	static const char *const post_params[] = { "wait", NULL };
@@ -1231,7 +1193,7 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	char *ids = malloc(strlen(req->query) + 1);
 	if (!ids)
 		return api_error(a, h, &ri, 500, "ids", NULL, "out of memory");
-	if (api_query(req->query, "ids", ids, strlen(req->query) + 1))
+	if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1))
 		api_get_many(a, h, &ri, ids);
 	else
 		api_list(a, h, &ri, req->query);

@@ -1114,6 +1114,33 @@ static int hexval(char ch)
 	return -1;
 }
 
+bool http_query_param(const char *query, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = query; p && *p;) {
+		const char *end = strchr(p, '&');
+		size_t seg = end ? (size_t)(end - p) : strlen(p);
+		if (seg >= nl && !strncmp(p, name, nl) && (seg == nl || p[nl] == '=')) {
+			const char *v = p + nl + (seg > nl), *vend = p + seg;
+			size_t o = 0;
+			while (v < vend && o + 1 < len) {
+				int hi, lo;
+				if (*v == '%' && vend - v >= 3 && (hi = hexval(v[1])) >= 0 &&
+				    (lo = hexval(v[2])) >= 0) {
+					out[o++] = (char)(hi * 16 + lo);
+					v += 3;
+				} else {
+					out[o++] = *v++;
+				}
+			}
+			out[o] = '\0';
+			return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
 /* Opens rel below root: openat2 RESOLVE_BENEATH, or (old kernels) a walk
  * refusing every symlink. */
 static int open_beneath(int root_fd, const char *rel)

@@ -56,6 +56,11 @@ struct http_request {
 /* The first header named name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
 
+/* The value of parameter name in a query string ("a=1&b=x%2Cy"),
+ * percent-decoded into out (at most len - 1 bytes; "b" gives "x,y"; a bad
+ * escape is kept as written).  "a" and "a=" give "".  False when absent. */
+bool http_query_param(const char *query, const char *name, char *out, size_t len);
+
 struct http_handle;
 
 /* The request of h; valid (with every string in it) until http_respond. */

@@ -708,3 +708,18 @@ TEST(http_start_errors)
 	cfg.addr = NULL;
 	ASSERT_NULL(http_server_start(&cfg, err, sizeof(err)));
 }
+
+TEST(http_query_param_decodes)
+{
+	char v[16];
+	ASSERT_TRUE(http_query_param("wait=true&ids=a%2Cb%2c", "ids", v, sizeof(v)));
+	ASSERT_STR(v, "a,b,");
+	ASSERT_TRUE(http_query_param("wait", "wait", v, sizeof(v)));
+	ASSERT_STR(v, "");
+	ASSERT_FALSE(http_query_param("xids=1&idsx=2", "ids", v, sizeof(v)));
+	ASSERT_FALSE(http_query_param("", "ids", v, sizeof(v)));
+	ASSERT_TRUE(http_query_param("a=%zz%4", "a", v, sizeof(v)));
+	ASSERT_STR(v, "%zz%4"); /* bad escapes kept as written */
+	ASSERT_TRUE(http_query_param("a=0123456789abcdefXYZ", "a", v, 8));
+	ASSERT_STR(v, "0123456"); /* cut to the buffer */
+}
