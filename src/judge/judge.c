@@ -50,6 +50,23 @@ static const char *box_name(const struct judge_request *req, size_t i)
 	return req->sources[i].name;
 }
 
+int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, size_t len)
+{
+	*bad_name = !name_ok(s->name);
+	if (*bad_name)
+		snprintf(why, len, "invalid file name '%s' (a plain name of 1 to 255 bytes, no '/')",
+			 s->name ? s->name : "");
+	else if (s->len == 0)
+		snprintf(why, len, "%s is empty", s->name);
+	else if (s->len > JUDGE_MAX_SOURCE)
+		snprintf(why, len, "%s is larger than %u bytes", s->name, JUDGE_MAX_SOURCE);
+	else if (memchr(s->data, '\0', s->len))
+		snprintf(why, len, "%s is not text (it holds NUL bytes)", s->name);
+	else
+		return 0;
+	return -EINVAL;
+}
+
 int judge_check(const struct judge_request *req, char *why, size_t len)
 {
 	if (!req->lang) {
@@ -66,27 +83,14 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 	}
 	for (size_t i = 0; i < req->nsources; i++) {
 		const struct judge_source *s = &req->sources[i];
-		if (!name_ok(s->name)) {
-			snprintf(why, len, "invalid file name '%s'", s->name ? s->name : "");
+		bool bad_name;
+		if (judge_check_source(s, &bad_name, why, len) < 0)
 			return -EINVAL;
-		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(req->sources[j].name, s->name)) {
 				snprintf(why, len, "file %s given twice", s->name);
 				return -EINVAL;
 			}
-		if (s->len == 0) {
-			snprintf(why, len, "%s is empty", s->name);
-			return -EINVAL;
-		}
-		if (s->len > JUDGE_MAX_SOURCE) {
-			snprintf(why, len, "%s is larger than %u bytes", s->name, JUDGE_MAX_SOURCE);
-			return -EINVAL;
-		}
-		if (memchr(s->data, '\0', s->len)) {
-			snprintf(why, len, "%s is not text (it holds NUL bytes)", s->name);
-			return -EINVAL;
-		}
 	}
 	for (size_t i = 0; i < req->nextras; i++) {
 		const struct judge_source *x = &req->extras[i];

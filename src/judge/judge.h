@@ -85,6 +85,11 @@ struct judge_result {
 	char message[640];
 };
 
+/* Checks one source file: a plain name, 1 byte to JUDGE_MAX_SOURCE of
+ * text without NUL.  0, or -EINVAL with why, and *bad_name telling
+ * whether the name (rather than the content) is at fault. */
+int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, size_t len);
+
 /* Checks a request before any cell is built: a message for people and
  * -EINVAL when it cannot be judged (empty source, NUL bytes, ...). */
 int judge_check(const struct judge_request *req, char *why, size_t len);

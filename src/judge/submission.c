@@ -115,15 +115,15 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 	if (!src && !files)
 		return refuse(err, 422, prefix, "source", "source (or files) is required");
 	if (src) {
-		if (srclen == 0 || srclen > JUDGE_MAX_SOURCE || memchr(src, '\0', srclen))
-			return refuse(err, 422, prefix, "source",
-				      "source must be text of 1 to %u bytes without NUL bytes",
-				      JUDGE_MAX_SOURCE);
+		struct judge_source one = { s->lang->source ? s->lang->source : "main", src, srclen };
+		char why[200];
+		bool bad_name;
+		if (judge_check_source(&one, &bad_name, why, sizeof(why)) < 0)
+			return refuse(err, 422, prefix, "source", "source: %s", why);
 		s->sources = calloc(1, sizeof(*s->sources));
 		if (!s->sources)
 			return refuse(err, 500, prefix, "source", "out of memory");
-		s->sources[0] = (struct judge_source){ s->lang->source ? s->lang->source : "main",
-						       src, srclen };
+		s->sources[0] = one;
 		s->req.nsources = 1;
 		return 0;
 	}
@@ -154,10 +154,8 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 		snprintf(sub, sizeof(sub), "%s.name", fp);
 		if (json_get_str(f, "name", &name, &nlen) != 0)
 			return refuse(err, 422, prefix, sub, "%s must be a string", sub);
-		if (nlen == 0 || nlen > 255 || strlen(name) != nlen || strchr(name, '/') ||
-		    !strcmp(name, ".") || !strcmp(name, ".."))
-			return refuse(err, 422, prefix, sub,
-				      "%s must be a plain file name (no '/', 1 to 255 bytes)", sub);
+		if (strlen(name) != nlen) /* a NUL inside the JSON string */
+			return refuse(err, 422, prefix, sub, "%s holds a NUL character", sub);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(s->sources[j].name, name))
 				return refuse(err, 422, prefix, sub, "file %.100s given twice", name);
@@ -179,11 +177,13 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 			content = s->decoded[i].data ? s->decoded[i].data : "";
 			clen = s->decoded[i].len;
 		}
-		snprintf(sub, sizeof(sub), "%s.content", fp);
-		if (clen == 0 || clen > JUDGE_MAX_SOURCE || memchr(content, '\0', clen))
-			return refuse(err, 422, prefix, sub,
-				      "%s must be text of 1 to %u bytes without NUL bytes", sub,
-				      JUDGE_MAX_SOURCE);
+		char why[320];
+		bool bad_name;
+		if (judge_check_source(&(struct judge_source){ name, content, clen }, &bad_name, why,
+				       sizeof(why)) < 0) {
+			snprintf(sub, sizeof(sub), "%s.%s", fp, bad_name ? "name" : "content");
+			return refuse(err, 422, prefix, sub, "%s: %s", sub, why);
+		}
 		/* The entry file takes the language's file name ("Main.java"). */
 		if (i == 0 && s->lang->source)
 			name = s->lang->source;
