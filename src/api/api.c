@@ -230,23 +230,19 @@ static void api_render(struct json_writer *w, const struct store_submission *row
 	else
 		json_null(w);
 	json_free(req);
-	struct json_value *res = NULL;
-	const char *verdict = NULL;
-	size_t vlen;
-	if (row->result_json) {
-		/* Only the verdict is read; the result goes out as stored. */
-		const char *v = strstr(row->result_json, "\"verdict\":");
-		if (v && !strncmp(row->result_json, "{\"verdict\":", 11))
-			json_parse(v + 10, strcspn(v + 10, ","), NULL, &res, NULL);
-		if (res && res->type == JSON_STRING)
-			verdict = res->u.str.s, vlen = res->u.str.len;
+	/* Only the verdict is read from the result, which goes out as stored:
+	 * every result begins {"verdict":"NAME", (judge/report.c). */
+	static const char head[] = "{\"verdict\":";
+	struct json_value *verdict = NULL;
+	if (row->result_json && !strncmp(row->result_json, head, sizeof(head) - 1)) {
+		const char *v = row->result_json + sizeof(head) - 1;
+		json_parse(v, strcspn(v, ","), NULL, &verdict, NULL);
 	}
-	(void)vlen;
-	if (verdict)
-		json_field_string(w, "verdict", verdict);
+	if (verdict && verdict->type == JSON_STRING)
+		json_field_string(w, "verdict", verdict->u.str.s);
 	else
 		json_field_null(w, "verdict");
-	json_free(res);
+	json_free(verdict);
 	json_key(w, "result");
 	if (row->result_json)
 		json_raw(w, row->result_json, strlen(row->result_json));
