@@ -53,13 +53,9 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from result_shape import VERDICTS, result_problem  # noqa: E402
 
-VERDICTS = {"accepted", "wrong_answer", "compile_error", "runtime_error", "time_limit",
-            "memory_limit", "output_limit", "internal_error"}
-TEST_FIELDS = {"name": str, "verdict": str, "status": str, "exit_code": (int, type(None)),
-               "signal": (int, type(None)), "cpu_ms": int, "wall_ms": int, "memory_kb": int,
-               "stdout": str, "stderr": str, "stdout_truncated": bool,
-               "stderr_truncated": bool}
 SUB_FIELDS = ("id", "status", "language", "created_at", "started_at", "finished_at",
               "attempts", "metadata", "verdict", "result")
 LIST_FIELDS = ("id", "status", "language", "created_at", "verdict")
@@ -537,36 +533,9 @@ def tail(path, n):
 # ---------------------------------------------------------------- checks
 
 def check_result(res, where):
-    def bad(why):
+    why = result_problem(res)
+    if why:
         raise Fail("%s: result %s: %s" % (where, why, clip(json.dumps(res), 600)))
-    if not isinstance(res, dict):
-        bad("is not an object")
-    for k in ("verdict", "language", "compile", "tests", "cpu_ms_max", "wall_ms_max",
-              "memory_kb_max", "message"):
-        if k not in res:
-            bad("field %r missing" % k)
-    if res["verdict"] not in VERDICTS:
-        bad("unknown verdict %r" % res["verdict"])
-    lg = res["language"]
-    if not isinstance(lg, dict) or not all(k in lg for k in ("id", "name", "version")):
-        bad("language must be an object with id, name, version")
-    if res["compile"] is not None and not isinstance(res["compile"], dict):
-        bad("compile must be an object or null")
-    if not isinstance(res["tests"], list):
-        bad("tests must be a list")
-    for t in res["tests"]:
-        if not isinstance(t, dict):
-            bad("a test is not an object")
-        for k, ty in TEST_FIELDS.items():
-            if k not in t:
-                bad("test field %r missing" % k)
-            if not isinstance(t[k], ty) or (ty is int and isinstance(t[k], bool)):
-                bad("test field %r has type %s" % (k, type(t[k]).__name__))
-        if t["verdict"] not in VERDICTS:
-            bad("unknown test verdict %r" % t["verdict"])
-    for k in ("cpu_ms_max", "wall_ms_max", "memory_kb_max"):
-        if not isinstance(res[k], int) or isinstance(res[k], bool):
-            bad("%s is not an int" % k)
 
 
 def check_sub(s, r=None):

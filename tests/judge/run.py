@@ -31,15 +31,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from result_shape import result_problem  # noqa: E402
 RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
 PROBLEMS = os.path.join(HERE, "problems")
 LANGS = os.path.join(HERE, "langs")
 
-VERDICTS = {"accepted", "wrong_answer", "compile_error", "runtime_error", "time_limit",
-            "memory_limit", "output_limit", "internal_error"}
-TEST_FIELDS = {"name": str, "verdict": str, "status": str, "exit_code": (int, type(None)),
-               "signal": (int, type(None)), "cpu_ms": int, "wall_ms": int, "memory_kb": int,
-               "stdout": str, "stderr": str}
 # language id -> (extension, compiled)
 LANG_INFO = {
     "c": ("c", True), "cpp": ("cpp", True), "python3": ("py", False),
@@ -119,42 +116,9 @@ def exec_json(args, lang=None, env=None, timeout=120):
 
 
 def check_shape(r, res, lang):
-    def bad(why):
+    why = result_problem(res, lang)
+    if why:
         raise Fail("`%s`: %s; result %s" % (r.cmd, why, short(res)))
-    if not isinstance(res, dict):
-        bad("result is not an object")
-    for k in ("verdict", "language", "compile", "tests", "cpu_ms_max", "wall_ms_max",
-              "memory_kb_max"):
-        if k not in res:
-            bad("field %r missing" % k)
-    if res["verdict"] not in VERDICTS:
-        bad("unknown verdict %r" % res["verdict"])
-    lg = res["language"]
-    if not isinstance(lg, dict) or not all(k in lg for k in ("id", "name", "version")):
-        bad("language must be an object with id, name, version")
-    if lang and lg["id"] != lang:
-        bad("language.id is %r, expected %r" % (lg["id"], lang))
-    if res["compile"] is not None and not isinstance(res["compile"], dict):
-        bad("compile must be an object or null")
-    if not isinstance(res["tests"], list):
-        bad("tests must be a list")
-    for t in res["tests"]:
-        if not isinstance(t, dict):
-            bad("a test is not an object")
-        for k, ty in TEST_FIELDS.items():
-            if k not in t:
-                bad("test field %r missing" % k)
-            if not isinstance(t[k], ty) or (ty is int and isinstance(t[k], bool)):
-                bad("test field %r has type %s" % (k, type(t[k]).__name__))
-        if t["verdict"] not in VERDICTS:
-            bad("unknown test verdict %r" % t["verdict"])
-    for k, f in (("cpu_ms_max", "cpu_ms"), ("wall_ms_max", "wall_ms"),
-                 ("memory_kb_max", "memory_kb")):
-        if not isinstance(res[k], int) or isinstance(res[k], bool):
-            bad("%s is not an int" % k)
-        m = max([t[f] for t in res["tests"]] or [0])
-        if res[k] < m:
-            bad("%s is %d, below the largest test %s %d" % (k, res[k], f, m))
 
 
 def short(res):
