@@ -1290,19 +1290,15 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 	    (rc = store_open(cfg->store_url, &a->timer_store, err, errlen)) < 0 ||
 	    (rc = store_open(cfg->store_url, &a->writer_store, err, errlen)) < 0 ||
 	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue, err, errlen)) < 0 ||
-	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue_w, err, errlen)) < 0) {
-		api_free(a);
-		return rc;
-	}
+	    (rc = queue_open(cfg->queue_url, cfg->store_url, &a->queue_w, err, errlen)) < 0)
+		goto fail;
 	if (cfg->web_dir) {
 		a->web_fd = open(cfg->web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (a->web_fd < 0)
 			log_warn("no static files: %s: %s", cfg->web_dir, strerror(errno));
 	}
-	if ((rc = callback_sender_start(&cfg->callback, &a->callbacks, err, errlen)) < 0) {
-		api_free(a);
-		return rc;
-	}
+	if ((rc = callback_sender_start(&cfg->callback, &a->callbacks, err, errlen)) < 0)
+		goto fail;
 	struct pool_config pc = {
 		.store_url = cfg->worker_store_url ? cfg->worker_store_url : cfg->store_url,
 		.queue_url = cfg->queue_url,
@@ -1316,25 +1312,17 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		.on_done = api_job_done,
 		.user = a,
 	};
-	if ((rc = pool_start(&pc, &a->pool, err, errlen)) < 0) {
-		callback_sender_stop(a->callbacks, 0);
-		api_free(a);
-		return rc;
-	}
+	if ((rc = pool_start(&pc, &a->pool, err, errlen)) < 0)
+		goto fail_callbacks;
 	if ((rc = pthread_create(&a->timer, NULL, api_timer_main, a)) != 0) {
 		snprintf(err, errlen, "cannot start the timer thread: %s", strerror(rc));
-		pool_stop(a->pool);
-		callback_sender_stop(a->callbacks, 0);
-		api_free(a);
-		return -rc;
+		rc = -rc;
+		goto fail_pool;
 	}
 	if ((rc = pthread_create(&a->writer, NULL, api_writer_main, a)) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
-		api_timer_stop(a);
-		pool_stop(a->pool);
-		callback_sender_stop(a->callbacks, 0);
-		api_free(a);
-		return -rc;
+		rc = -rc;
+		goto fail_timer;
 	}
 	struct http_config hc = {
 		.addr = cfg->listen,
@@ -1345,15 +1333,22 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 	};
 	a->http = http_server_start(&hc, err, errlen);
 	if (!a->http) {
-		api_writer_stop(a);
-		api_timer_stop(a);
-		pool_stop(a->pool);
-		callback_sender_stop(a->callbacks, 0);
-		api_free(a);
-		return -EADDRINUSE;
+		rc = -EADDRINUSE;
+		goto fail_writer;
 	}
 	*out = a;
 	return 0;
+fail_writer:
+	api_writer_stop(a);
+fail_timer:
+	api_timer_stop(a);
+fail_pool:
+	pool_stop(a->pool);
+fail_callbacks:
+	callback_sender_stop(a->callbacks, 0);
+fail:
+	api_free(a);
+	return rc;
 }
 
 uint16_t api_port(const struct api *a)
