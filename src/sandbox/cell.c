@@ -47,6 +47,8 @@ struct sandbox_cell {
 	uint64_t seq;
 	struct cg_run cg;     /* kept from run to run where the backend allows */
 	bool ready;
+	bool pinned;          /* init is held on one CPU while the cell is built */
+	cpu_set_t home_cpus;  /* the caller's CPUs, given back to init after */
 	bool broken;
 	char broken_why[400];
 };
@@ -108,6 +110,42 @@ static void cell_break(struct sandbox_cell *c, const char *why)
 	}
 }
 
+/*
+ * A new task starts on its parent's CPU and moves to an idle one only at a
+ * later load balance (1-2 ms later on the 2-vCPU machines we measure on):
+ * init building the root and the supervisor making the run's cgroup would
+ * take turns on one CPU.  Holding init on another CPU of the caller's set
+ * until the cell is built lets both run at once (bench/sandbox: about
+ * 0.15 ms less per one-shot cell); unpin gives init, and every program it
+ * starts later, the caller's whole set back.
+ */
+static void cell_pin_elsewhere(struct sandbox_cell *c)
+{
+	if (sched_getaffinity(0, sizeof(c->home_cpus), &c->home_cpus) < 0 ||
+	    CPU_COUNT(&c->home_cpus) < 2)
+		return;
+	int here = sched_getcpu();
+	if (here < 0)
+		return;
+	for (int i = 1; i < CPU_SETSIZE; i++) {
+		int cpu = (here + i) % CPU_SETSIZE;
+		if (!CPU_ISSET(cpu, &c->home_cpus))
+			continue;
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		c->pinned = sched_setaffinity(c->init_pid, sizeof(one), &one) == 0;
+		return;
+	}
+}
+
+static void cell_unpin(struct sandbox_cell *c)
+{
+	if (c->pinned && c->init_pid > 0)
+		sched_setaffinity(c->init_pid, sizeof(c->home_cpus), &c->home_cpus);
+	c->pinned = false;
+}
+
 static int put_str(char *buf, size_t cap, size_t *off, const char *s)
 {
 	size_t n = strlen(s) + 1;
@@ -118,7 +156,8 @@ static int put_str(char *buf, size_t cap, size_t *off, const char *s)
 	return 0;
 }
 
-static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid)
+static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid,
+		       bool oneshot)
 {
 	static char msg[65536];
 	struct cell_config_msg *m = (struct cell_config_msg *)msg;
@@ -127,6 +166,7 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 	m->uid = uid;
 	m->gid = uid;
 	m->net = cfg->net;
+	m->oneshot = oneshot;
 	m->nbinds = (uint32_t)cfg->nbinds;
 	struct sandbox_limits l;
 	sandbox_limits_default(&l);
@@ -255,8 +295,11 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		goto fail;
 	}
 	c->init_pid = pid;
+	cell_pin_elsewhere(c);
 	trace("cloned init");
-	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot);
+	/* A one-shot cell (sandbox_run) does not wait for READY: its run
+	 * request is queued behind the configuration. */
+	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, !wait_ready);
 	if (rc < 0) {
 		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
 		goto fail;
@@ -279,6 +322,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 			goto fail;
 		}
 		c->ready = true;
+		cell_unpin(c);
 	}
 	*out = c;
 	return 0;
@@ -571,6 +615,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		r->status = SANDBOX_INTERNAL_ERROR;
 		goto out_rc;
 	}
+	cell_unpin(c);  /* before the program is forked: it inherits init's CPUs */
 	uint64_t t0 = clock_now_ns();
 	if (sandbox__msg_send(c->sock, msg, msg_len, fds, nfds) < 0 || send_files(c, spec) < 0) {
 		cell_break(c, "cannot talk to the cell's init");

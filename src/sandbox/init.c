@@ -386,6 +386,10 @@ static void send_done(struct init_state *s)
 	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
 	if (sandbox__msg_send(s->sock, &d, sizeof(d), NULL, 0) < 0)
 		_exit(1);
+	/* A one-shot cell is done: tearing it down (mounts, namespaces)
+	 * now overlaps with the supervisor reading the run's accounting. */
+	if (s->cfg.oneshot)
+		_exit(0);
 	run_reset(r);
 	s->dirty = true;
 }
@@ -806,6 +810,7 @@ static int read_config(struct init_state *s, char *why, size_t wlen)
 	s->cfg.uid = m->uid;
 	s->cfg.gid = m->gid;
 	s->cfg.net = m->net;
+	s->cfg.oneshot = m->oneshot;
 	s->cfg.disk_kb = m->disk_kb;
 	s->cfg.nbinds = m->nbinds;
 	static struct init_bind binds[64];

@@ -147,6 +147,8 @@ struct cell_config_msg {
 	uint32_t uid, gid;
 	uint32_t net;
 	uint32_t nbinds;
+	uint32_t oneshot;   /* one run, then init exits right after DONE */
+	uint32_t pad;
 	uint64_t disk_kb;   /* initial /box size; each run may change it */
 	/* followed by nbinds * (host "\0" cell "\0" rw-byte) */
 };
@@ -232,6 +234,7 @@ struct init_config {
 	uid_t uid;
 	gid_t gid;
 	bool net;
+	bool oneshot;
 	uint64_t disk_kb;
 	struct init_bind *binds;
 	size_t nbinds;

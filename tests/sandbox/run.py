@@ -983,6 +983,11 @@ def build_cases(listeners):
         T("ok", code=0, cpu=tol(2000, 10), wall=(900, 4000)), "cpu", parallel=False)
     add("cpu_children_unwaited", t("cpu_children", "2", "300"), [],
         T("ok", code=0, cpu=tol(600, 10)), "cpu", parallel=False)
+    # init is held on one CPU while a cell is built; the program must get
+    # every CPU the caller has.
+    add("cpu_every_cpu_allowed", ["/usr/bin/python3", "-c",
+        "import os; print(sorted(os.sched_getaffinity(0)))"], [],
+        T("ok", code=0, out="%s\n" % sorted(os.sched_getaffinity(0))), "cpu")
     add("cpu_spin", t("spin"), ["--cpu-time=1"], T("time_limit", cpu=(950, 1500), wall=(900, 3000)),
         "cpu", parallel=False)
     add("cpu_threads_8_forever", t("threads_spin", "8", "0"), ["--cpu-time=1"],
