@@ -591,6 +591,32 @@ def run_zombies_repeat(case):
     return errs, cmd[:12] + ["... zombies 1000 x15 ::: /t/probe"]
 
 
+def run_flood_kill_race(case):
+    """A one-shot cell's init exits right after reporting a run.  When
+    the output cap makes the supervisor send KILL while init already
+    reports, the unread KILL makes the kernel answer ECONNRESET ahead of
+    the report: the run must still end as output_limit, never as
+    internal_error.  Three loops at once make the race likely."""
+    cmd = runcell_cmd(case, t("flood_out"), ["--output=64"])
+    errs = []
+    lock = threading.Lock()
+
+    def loop():
+        for i in range(25):
+            rc, out, err, secs = invoke(cmd, timeout=60)
+            res = parse(rc, out, err)
+            e = [res] if isinstance(res, str) else expect("output_limit")(res[0], case)
+            if e:
+                with lock:
+                    errs.append("run %d: %s" % (i + 1, "; ".join(e)))
+    threads = [threading.Thread(target=loop) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return errs[:5], cmd[:12] + ["(x75, 3 at once)"]
+
+
 def run_huge_argv(case):
     """1 MB of arguments with a 1 MB stack: the exec in the cell fails with
     E2BIG; runcell must say so cleanly (runtime_error or a refusal)."""
@@ -1004,6 +1030,7 @@ def build_cases(listeners):
         T("output_limit", more=capped("stdout", 65536, b"A")), "output", elapsed=5)
     add("out_flood_default_cap", t("flood_out"), [],
         T("output_limit", more=capped("stdout", 4096 * 1024, b"A")), "output", elapsed=6)
+    add("out_flood_kill_race_x75", [], run=run_flood_kill_race, group="output", parallel=False)
     add("out_flood_both", t("flood_both"), ["--output=256"],
         T("output_limit", wall=(0, 3000), more=flood_both_check), "output", elapsed=6)
     add("out_flood_sh", t("flood.sh"), ["--output=64"], T("output_limit", more=one_capped(65536)),
