@@ -416,7 +416,9 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		return 1;
 	for (size_t i = 0; i < nbinds; i++)
 		binds[i] = (struct sandbox_bind){ .host = l->binds[i] };
-	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds };
+	/* lazy: the first run (the compile, or the only test) is queued while
+	 * the cell is built. */
+	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds, .lazy = true };
 	struct sandbox_cell *cell;
 	int rc = sandbox_cell_open(&cfg, &cell, why, sizeof(why));
 	if (rc < 0) {

@@ -338,6 +338,7 @@ int cli_run(int argc, char **argv)
 	if (o.sequence) {
 		char why[512];
 		o.cell.reexec = false;
+		o.cell.lazy = true;  /* the first program waits in line while the cell is built */
 		int rc = sandbox_cell_open(&o.cell, &cell, why, sizeof(why));
 		if (rc < 0) {
 			fprintf(stderr, "runcell run: %s\n", why);

@@ -219,8 +219,11 @@ static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t 
 	return 0;
 }
 
+/* wait_ready: return only once the cell is built (else the first run's
+ * request waits in line behind the build).  oneshot: sandbox_run's cell,
+ * whose init exits as soon as it has reported its one run. */
 static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
-		     bool wait_ready, char *why, size_t len)
+		     bool wait_ready, bool oneshot, char *why, size_t len)
 {
 	*out = NULL;
 	if (geteuid() != 0) {
@@ -297,9 +300,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	c->init_pid = pid;
 	cell_pin_elsewhere(c);
 	trace("cloned init");
-	/* A one-shot cell (sandbox_run) does not wait for READY: its run
-	 * request is queued behind the configuration. */
-	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, !wait_ready);
+	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, oneshot);
 	if (rc < 0) {
 		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
 		goto fail;
@@ -342,7 +343,7 @@ fail:
 int sandbox_cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **cell,
 		      char *why, size_t len)
 {
-	return cell_open(cfg, cell, true, why, len);
+	return cell_open(cfg, cell, !cfg->lazy, false, why, len);
 }
 
 bool sandbox_cell_usable(const struct sandbox_cell *c)
@@ -356,10 +357,12 @@ void sandbox_cell_close(struct sandbox_cell *c)
 		return;
 	if (c->sock >= 0)
 		close(c->sock);  /* init exits; the kernel kills the rest */
-	if (c->init_pid > 0)
-		waitpid(c->init_pid, NULL, __WALL);
+	/* The run's group holds no task of a finished run (init is never in
+	 * it): removed while init's namespaces are torn down. */
 	if (c->cg.live)
 		sandbox__cg_destroy(&c->cg);
+	if (c->init_pid > 0)
+		waitpid(c->init_pid, NULL, __WALL);
 	trace("cell closed, init reaped");
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
@@ -786,7 +789,7 @@ int sandbox_run(const struct sandbox_cell_config *cfg, const struct sandbox_run_
 		return rc;
 	}
 	struct sandbox_cell *c;
-	rc = cell_open(cfg, &c, false, why, sizeof(why));
+	rc = cell_open(cfg, &c, false, true, why, sizeof(why));
 	if (rc < 0) {
 		if (rc == -EINVAL || rc == -E2BIG || rc == -ENOENT || rc == -ENOTSUP) {
 			snprintf(r->message, sizeof(r->message), "%s", why);

@@ -99,6 +99,11 @@ struct sandbox_cell_config {
 	/* Start init by re-executing this binary rather than by a bare fork.
 	 * Required when the caller is multithreaded (a server). */
 	bool reexec;
+	/* sandbox_cell_open returns at once, without waiting for the cell to
+	 * be built: the first run's request waits in line while init builds
+	 * it (as in sandbox_run), and a failed build is that run's
+	 * internal_error.  For a caller that opens a cell to use it now. */
+	bool lazy;
 };
 
 /* A file placed in /box before a run. */
@@ -145,7 +150,8 @@ int sandbox_run(const struct sandbox_cell_config *config,
 
 struct sandbox_cell;
 
-/* Builds a warm cell.  Returns 0 or a negative errno with *why filled in. */
+/* Builds a warm cell (see config.lazy).  Returns 0 or a negative errno
+ * with *why filled in. */
 int sandbox_cell_open(const struct sandbox_cell_config *config,
 		      struct sandbox_cell **cell, char *why, size_t why_len);
 /* Runs one program in the cell (box wiped first). */

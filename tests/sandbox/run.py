@@ -682,6 +682,33 @@ def run_bad_options(case):
     return errs, [RUNCELL, "run", "--json", "--memory=abc", "--", "/bin/true"]
 
 
+def run_build_failure(case):
+    """A cell whose build fails inside init (a bind target under the
+    read-only /usr): one-shot and in a sequence, where the first program
+    waits in line while the cell is built, every program ends as
+    internal_error naming the cause, and runcell exits 1."""
+    errs = []
+    bind = "--bind=/etc/hostname:/usr/runcell-no-such-target"
+    for seq, n in ((False, 1), (True, 2)):
+        argv = ["/bin/true", ":::", "/bin/true"] if seq else ["/bin/true"]
+        cmd = [RUNCELL, "run", "--json"] + (["--sequence"] if seq else []) + [bind, "--"] + argv
+        rc, out, err, _ = invoke(cmd, timeout=20)
+        tag = "sequence" if seq else "one-shot"
+        if rc != 1:
+            errs.append("%s: exit status %r, want 1" % (tag, rc))
+        lines = [l for l in out.decode().splitlines() if l.strip()]
+        if len(lines) != n:
+            errs.append("%s: %d JSON lines, want %d" % (tag, len(lines), n))
+            continue
+        for i, l in enumerate(lines):
+            r = json.loads(l)
+            errs += ["%s run %d: %s" % (tag, i + 1, e) for e in schema(r)]
+            if r["status"] != "internal_error" or "cannot build the cell" not in r["message"] \
+                    or "Read-only file system" not in r["message"]:
+                errs.append("%s run %d: %s %r" % (tag, i + 1, r["status"], r["message"]))
+    return errs, [RUNCELL, "run", "--json", "--sequence", bind, "--", "/bin/true", ":::", "/bin/true"]
+
+
 def run_box_symlinks(case):
     """--box copies a directory in: regular files arrive, symlinks to host
     files must not bring host content (copied as links, skipped or refused)."""
@@ -1132,6 +1159,7 @@ def build_cases(listeners):
     add("exec_missing_path", ["no-such-program-anywhere"], [], T("runtime_error", code=127), "argv")
     add("exec_not_executable", ["/etc/hosts"], [], T("runtime_error"), "argv")
     add("bad_options", [], run=run_bad_options, group="argv")
+    add("build_failure_reported", [], run=run_build_failure, group="argv")
     add("plain_passthrough", [], run=run_passthrough, group="argv")
     add("fd_exhaust_16", t("fd_exhaust"), ["--open-files=16"], T("ok", code=0, out="opened 13 EMFILE\n"),
         "secrets")
