@@ -1622,6 +1622,17 @@ def g_backpressure(R):
         ra = r.header("Retry-After")
         expect(ra is not None and ra.strip().isdigit(),
                "%s: Retry-After header (seconds) expected, got %r" % (r.what(), ra))
+        # If the worker claimed its first job only after the burst, that
+        # claim freed a place: fill the queue again, then the batch must
+        # find it full.
+        for i in range(12, 16):
+            r = srv.post("/v1/submissions", py(SLEEP_PRINT % (1.5, i)))
+            if r.status == 503:
+                break
+            expect(r.status == 201, "%s: expected 201 or 503" % r.what())
+            accepted.append((i, r.json["id"]))
+        else:
+            raise Fail("4 more POSTs with --max-queue 3 and 1.5 s jobs: no 503")
         b = srv.post("/v1/submissions/batch", {"submissions": [py("print(1)")]})
         expect_error(b, 503, "queue")
         for i, sid in accepted:
