@@ -34,7 +34,7 @@ endif
 CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Isrc \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(LINKMODE) -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -lsqlite3 -lm -lpthread
+LDLIBS := -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto -lm -lpthread
 
 SRC := $(shell find src -name '*.c' | sort)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)

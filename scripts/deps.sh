@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
 	gcc make libc6-dev          # build
 	libsqlite3-dev              # the store (linked statically)
+	libmbedtls-dev              # TLS for https:// callbacks (linked statically)
+	ca-certificates             # the system trust store for https:// callbacks
+	openssl                     # test certificates for the https callback tests
 	python3                     # test drivers, Python hostile programs
 	bubblewrap hyperfine        # benchmark baselines
 	qemu-system-x86 cpio        # cgroup v2 tests in a small KVM guest

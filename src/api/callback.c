@@ -11,7 +11,8 @@
  * retries.  An attempt is non-blocking sockets plus poll against one
  * deadline (connect, send and receive together), polling an eventfd too,
  * so that callback_sender_stop can cut an attempt short at its drain
- * deadline.  Host names go through getaddrinfo (which cannot be bounded
+ * deadline.  For https:// the same loop drives TLS (tls_client.c): every
+ * TLS call returns at once and says which way to wait.  Host names go through getaddrinfo (which cannot be bounded
  * by the deadline); IP literals never do.  Everything the receiver
  * controls is bounded: only the status line is read, from at most 8 KiB
  * (interim 1xx responses included), and nothing else of the reply.
@@ -41,6 +42,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/url.h"
+#include "http/tls_client.h"
 
 #define REPLY_MAX 8192     /* bytes of reply read at most */
 #define DROP_LOG_MAX 10    /* dropped deliveries logged one by one at stop */
@@ -69,6 +71,7 @@ struct callback_sender {
 	pthread_cond_t cond; /* CLOCK_MONOTONIC: new work, stop */
 	pthread_t thread;
 	int wakefd;          /* eventfd: cuts an attempt short at stop */
+	struct tls_client *tls; /* trust store for https:// */
 
 	/* Settings. */
 	int max_attempts, first_delay_ms, max_delay_ms, timeout_ms;
@@ -259,25 +262,86 @@ static int connect_target(struct callback_sender *s, struct delivery *d, uint64_
 	return fd;
 }
 
-static int send_all(struct callback_sender *s, int fd, const char *p, size_t len,
-		    uint64_t deadline)
+/* One connection of an attempt: a socket, and TLS over it for https. */
+struct conn {
+	int fd;
+	struct tls_conn *tls;
+};
+
+/* Waits for what a TLS call wants (TLS_WANT_*); r < 0 passes through. */
+static int tls_wait(struct callback_sender *s, struct conn *c, int r, uint64_t deadline)
+{
+	if (r < 0)
+		return r;
+	return wait_fd(s, c->fd, r == TLS_WANT_READ ? POLLIN : POLLOUT, deadline);
+}
+
+/* TLS handshake with certificate checks, within the deadline. */
+static int conn_start_tls(struct callback_sender *s, struct conn *c, struct delivery *d,
+			  uint64_t deadline)
+{
+	int r = tls_conn_new(s->tls, c->fd, d->t.host, &c->tls, d->err, sizeof(d->err));
+	while (r == 0 && (r = tls_conn_handshake(c->tls, d->err, sizeof(d->err))) > 0)
+		r = tls_wait(s, c, r, deadline);
+	return r;
+}
+
+static void conn_close(struct conn *c)
+{
+	tls_conn_free(c->tls);
+	if (c->fd >= 0)
+		close(c->fd);
+}
+
+/* Sends all of p, within the deadline.  0 or a negative errno; for TLS
+ * failures the reason is in d->err already. */
+static int conn_send_all(struct callback_sender *s, struct conn *c, struct delivery *d,
+			 const char *p, size_t len, uint64_t deadline)
 {
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-		if (w > 0) {
+		size_t w = 0;
+		int r;
+		if (c->tls) {
+			r = tls_conn_write(c->tls, p, len, &w, d->err, sizeof(d->err));
+		} else {
+			ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+			r = n >= 0 ? 0 : errno == EAGAIN || errno == EWOULDBLOCK ? TLS_WANT_WRITE
+				  : errno == EINTR ? TLS_WANT_WRITE : -errno;
+			w = n > 0 ? (size_t)n : 0;
+		}
+		if (r == 0) {
 			p += w;
-			len -= (size_t)w;
+			len -= w;
 			continue;
 		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		int r = wait_fd(s, fd, POLLOUT, deadline);
+		r = tls_wait(s, c, r, deadline);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* Receives what is there, waiting within the deadline: 0 with *got > 0,
+ * 0 with *got == 0 at the end of the stream, or a negative errno. */
+static int conn_recv(struct callback_sender *s, struct conn *c, struct delivery *d,
+		     char *p, size_t cap, size_t *got, uint64_t deadline)
+{
+	for (;;) {
+		int r;
+		if (c->tls) {
+			r = tls_conn_read(c->tls, p, cap, got, d->err, sizeof(d->err));
+		} else {
+			ssize_t n = recv(c->fd, p, cap, 0);
+			*got = n > 0 ? (size_t)n : 0;
+			r = n >= 0 ? 0 : errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+					 ? TLS_WANT_READ : -errno;
+		}
+		if (r <= 0)
+			return r;
+		r = tls_wait(s, c, r, deadline);
+		if (r < 0)
+			return r;
+	}
 }
 
 /* Looks for a final status line at the start of r (n bytes), skipping
@@ -319,42 +383,60 @@ static int parse_status(char *r, size_t *n)
 	}
 }
 
-static enum attempt attempt(struct callback_sender *s, struct delivery *d, int *status)
+/* The result of an attempt that failed with r (a negative errno): the
+ * reason is d->err when the TLS layer set it, else what + r. */
+static enum attempt attempt_failed(struct delivery *d, int r, const char *what)
 {
 	char tmp[96];
+	if (r == -ECANCELED)
+		return ATTEMPT_ABORTED;
+	if (r == -ETIMEDOUT || !d->err[0])
+		set_err(d, "%s: %s", what, errstr(-r, tmp, sizeof(tmp)));
+	return ATTEMPT_FAILED;
+}
+
+static enum attempt attempt(struct callback_sender *s, struct delivery *d, int *status)
+{
 	uint64_t deadline = clock_now_ms() + (uint64_t)s->timeout_ms;
 	*status = 0;
 	d->err[0] = '\0';
-	int fd = connect_target(s, d, deadline);
-	if (fd == -ECANCELED)
+	struct conn c = { .fd = connect_target(s, d, deadline), .tls = NULL };
+	if (c.fd == -ECANCELED)
 		return ATTEMPT_ABORTED;
-	if (fd < 0)
+	if (c.fd < 0)
 		return ATTEMPT_FAILED;
+	enum attempt res = ATTEMPT_FAILED;
+	int r = 0;
+	if (d->t.tls && !s->tls && tls_client_new(NULL, &s->tls, d->err, sizeof(d->err)) < 0)
+		r = -EPROTO;  /* no trust store yet; tried again at the next https attempt */
+	else if (d->t.tls)
+		r = conn_start_tls(s, &c, d, deadline);
+	if (r < 0) {
+		res = attempt_failed(d, r, "TLS handshake");
+		goto out;
+	}
 
 	struct buf head;
 	buf_init(&head, 0);
-	int r = buf_printf(&head,
-			   "POST %s%s HTTP/1.1\r\n"
-			   "Host: %.*s\r\n"
-			   "Content-Type: application/json\r\n"
-			   "Content-Length: %zu\r\n"
-			   "X-Runcell-Submission: %s\r\n"
-			   "User-Agent: runcell\r\n"
-			   "Connection: close\r\n"
-			   "\r\n",
-			   d->t.path[0] == '/' ? "" : "/", d->t.path, (int)d->t.authority_len,
-			   d->t.authority, d->len, d->id);
+	r = buf_printf(&head,
+		       "POST %s%s HTTP/1.1\r\n"
+		       "Host: %.*s\r\n"
+		       "Content-Type: application/json\r\n"
+		       "Content-Length: %zu\r\n"
+		       "X-Runcell-Submission: %s\r\n"
+		       "User-Agent: runcell\r\n"
+		       "Connection: close\r\n"
+		       "\r\n",
+		       d->t.path[0] == '/' ? "" : "/", d->t.path, (int)d->t.authority_len,
+		       d->t.authority, d->len, d->id);
 	if (r == 0)
-		r = send_all(s, fd, head.data, head.len, deadline);
+		r = conn_send_all(s, &c, d, head.data, head.len, deadline);
 	buf_free(&head);
 	if (r == 0)
-		r = send_all(s, fd, d->body, d->len, deadline);
+		r = conn_send_all(s, &c, d, d->body, d->len, deadline);
 	if (r < 0) {
-		close(fd);
-		if (r == -ECANCELED)
-			return ATTEMPT_ABORTED;
-		set_err(d, "send: %s", errstr(-r, tmp, sizeof(tmp)));
-		return ATTEMPT_FAILED;
+		res = attempt_failed(d, r, "send");
+		goto out;
 	}
 
 	char reply[REPLY_MAX];
@@ -365,43 +447,32 @@ static enum attempt attempt(struct callback_sender *s, struct delivery *d, int *
 			st = -1;
 			break;
 		}
-		ssize_t got = recv(fd, reply + n, sizeof(reply) - n, 0);
-		if (got > 0) {
-			n += (size_t)got;
-			continue;
+		size_t got = 0;
+		r = conn_recv(s, &c, d, reply + n, sizeof(reply) - n, &got, deadline);
+		if (r < 0) {
+			res = attempt_failed(d, r, "receive");
+			goto out;
 		}
 		if (got == 0) {
 			set_err(d, n ? "connection closed inside the status line"
 				     : "connection closed without a reply");
-			close(fd);
-			return ATTEMPT_FAILED;
+			goto out;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			set_err(d, "receive: %s", errstr(errno, tmp, sizeof(tmp)));
-			close(fd);
-			return ATTEMPT_FAILED;
-		}
-		r = wait_fd(s, fd, POLLIN, deadline);
-		if (r < 0) {
-			close(fd);
-			if (r == -ECANCELED)
-				return ATTEMPT_ABORTED;
-			set_err(d, "receive: %s", errstr(-r, tmp, sizeof(tmp)));
-			return ATTEMPT_FAILED;
-		}
+		n += got;
 	}
-	close(fd);
 	if (st < 0) {
 		set_err(d, "malformed reply (no HTTP/1.x status line in the first %zu bytes)", n);
-		return ATTEMPT_FAILED;
+		goto out;
 	}
 	*status = st;
-	if (st >= 200 && st <= 299)
-		return ATTEMPT_OK;
-	set_err(d, "HTTP status %d", st);
-	return ATTEMPT_FAILED;
+	if (st >= 200 && st <= 299) {
+		res = ATTEMPT_OK;
+	} else {
+		set_err(d, "HTTP status %d", st);
+	}
+out:
+	conn_close(&c);
+	return res;
 }
 
 /* ---- the sender thread ---- */
@@ -524,11 +595,24 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 	s->timeout_ms = c.timeout_ms ? c.timeout_ms : 5000;
 	s->max_pending = c.max_pending ? c.max_pending : 10000;
 	atomic_init(&s->abort_ms, UINT64_MAX);
+	/* A CA file named in the settings is read now, so a bad one stops
+	 * the start; the system's store is read at the first https
+	 * delivery, so a host without one still serves http callbacks. */
+	if (c.ca_file && *c.ca_file) {
+		char why[400];
+		int rc = tls_client_new(c.ca_file, &s->tls, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "callback: %s", why);
+			free(s);
+			return rc;
+		}
+	}
 
 	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->wakefd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "callback: eventfd: %s", strerror(e));
+		tls_client_free(s->tls);
 		free(s);
 		return -e;
 	}
@@ -550,6 +634,7 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 		pthread_cond_destroy(&s->cond);
 		pthread_mutex_destroy(&s->mu);
 		close(s->wakefd);
+		tls_client_free(s->tls);
 		free(s);
 		return -e;
 	}
@@ -647,6 +732,7 @@ void callback_sender_stop(struct callback_sender *s, int drain_ms)
 	pthread_join(s->thread, NULL);
 	free(s->heap);
 	close(s->wakefd);
+	tls_client_free(s->tls);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

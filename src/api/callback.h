@@ -1,6 +1,7 @@
 /*
  * callback: result callbacks, POSTed by runcell's own small HTTP/1.1
- * client (http:// only: the binary is a static PIE without a TLS stack).
+ * client, over TLS for https:// URLs (the certificate must chain to the
+ * trust store, the system's or ca_file, and name the URL's host).
  *
  * callback_send copies a delivery into an in-memory queue and returns at
  * once; one background thread delivers, in order of due time:
@@ -10,7 +11,8 @@
  *   X-Runcell-Submission: ID, User-Agent: runcell, Connection: close
  *
  * Any 2xx status line is success.  Anything else (unresolvable name,
- * refused connection, timeout, other status, malformed reply) is retried
+ * refused connection, failed TLS handshake or certificate check, timeout,
+ * other status, malformed reply) is retried
  * after first_delay_ms, doubling up to max_delay_ms, up to max_attempts
  * attempts in all, then given up.  Each final outcome is logged (id, url,
  * attempts, last error).  One attempt (connect + send + receive) takes at
@@ -35,9 +37,10 @@ struct callback_config {
 	int max_delay_ms;   /* cap of the delay; 0 = 30000 */
 	int timeout_ms;     /* connect + send + receive, per attempt; 0 = 5000 */
 	size_t max_pending; /* deliveries held at once; 0 = 10000 */
+	const char *ca_file; /* PEM of trusted CAs for https://; NULL = the system's */
 };
 
-/* Checks a callback URL: http://host[:port][/path][?query], the scheme
+/* Checks a callback URL: http[s]://host[:port][/path][?query], the scheme
  * case-insensitive, host an IPv4 literal, a bracketed IPv6 literal
  * ("[::1]") or a DNS name, port 1..65535, at most CALLBACK_URL_MAX bytes,
  * printable ASCII only (no spaces or control characters), no userinfo
@@ -49,7 +52,8 @@ struct callback_sender;
 
 /* Starts a sender and its thread (which blocks every signal).  cfg NULL
  * means all defaults.  Returns 0 and *out, or -EINVAL (a negative
- * setting), -ENOMEM, or the error of pthread_create, with a message in
+ * setting, or a ca_file that cannot be read), -ENOMEM, or the error of
+ * pthread_create, with a message in
  * err (errlen bytes). */
 int callback_sender_start(const struct callback_config *cfg, struct callback_sender **out,
 			  char *err, size_t errlen);

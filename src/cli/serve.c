@@ -44,6 +44,7 @@ struct serve_settings {
 	int port;
 	char data_dir[PATH_MAX];
 	char web_dir[PATH_MAX];
+	char callback_ca_file[PATH_MAX];
 	char queue_url[256];
 	int min_workers, max_workers, idle_ms;
 	long long max_queue;
@@ -161,6 +162,8 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		bad = serve_copy(s->data_dir, sizeof(s->data_dir), v);
 	else if (!strcmp(key, "web_dir"))
 		bad = serve_copy(s->web_dir, sizeof(s->web_dir), v);
+	else if (!strcmp(key, "callback_ca_file"))
+		bad = serve_copy(s->callback_ca_file, sizeof(s->callback_ca_file), v);
 	else if (!strcmp(key, "queue"))
 		bad = serve_copy(s->queue_url, sizeof(s->queue_url), v);
 	else if (!strcmp(key, "admin_key"))
@@ -492,7 +495,8 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		.policy = { .defaults = s->defaults, .max = s->max, .max_tests = (size_t)s->max_tests },
 		.languages = reg,
 		.callback = { .max_attempts = s->callback_attempts,
-			      .timeout_ms = s->callback_timeout_ms },
+			      .timeout_ms = s->callback_timeout_ms,
+			      .ca_file = s->callback_ca_file[0] ? s->callback_ca_file : NULL },
 		.min_workers = s->min_workers,
 		.max_workers = s->max_workers,
 		.idle_ms = s->idle_ms,

@@ -1,5 +1,5 @@
 /*
- * url: http:// URLs, parsed strictly (see url.h).  The callback sender
+ * url: http:// and https:// URLs, parsed strictly (see url.h).  The callback sender
  * connects to what this returns and the API validates callback_url with
  * it, so what is accepted is exactly what can be delivered.
  */
@@ -68,13 +68,16 @@ int url_parse_http(const char *url, struct url_http *t, char *why, size_t len)
 		if (c == '#')
 			return url_why(why, len, "URL has a fragment ('#')");
 	}
-	if (strncasecmp(url, "http://", 7) != 0) {
-		if (!strncasecmp(url, "https://", 8))
-			return url_why(why, len, "only http:// URLs (no TLS; put a local "
-						      "HTTPS proxy in front)");
-		return url_why(why, len, "URL must start with http://");
+	size_t scheme;
+	if (!strncasecmp(url, "http://", 7)) {
+		scheme = 7;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		scheme = 8;
+		t->tls = true;
+	} else {
+		return url_why(why, len, "URL must start with http:// or https://");
 	}
-	const char *auth = url + 7;
+	const char *auth = url + scheme;
 	size_t alen = strcspn(auth, "/?");
 	t->authority = auth;
 	t->authority_len = alen;
@@ -122,8 +125,12 @@ int url_parse_http(const char *url, struct url_http *t, char *why, size_t len)
 		}
 	}
 
+	/* The TLS client checks the certificate against a name only. */
+	if (t->tls && t->family != AF_UNSPEC)
+		return url_why(why, len, "https:// needs a host name, not an address (the "
+					 "certificate is checked against the name)");
 	const char *end = auth + alen;
-	t->port = 80;
+	t->port = t->tls ? 443 : 80;
 	if (rest < end) {
 		if (*rest != ':')
 			return url_why(why, len, "unexpected character after the host in URL");

@@ -1,14 +1,16 @@
 /*
- * url: parsing of http:// URLs (callbacks).  No TLS, so no https://.
+ * url: parsing of http:// and https:// URLs (callbacks).
  *
- * Accepted: http://host[:port][/path][?query], the scheme in any case;
+ * Accepted: http[s]://host[:port][/path][?query], the scheme in any case;
  * host an IPv4 literal, an [IPv6] literal or a DNS name; port 1..65535
- * (80 when absent); at most URL_MAX bytes of printable ASCII; no userinfo
- * ('@'), no fragment ('#').
+ * (80 or 443 when absent); at most URL_MAX bytes of printable ASCII; no
+ * userinfo ('@'), no fragment ('#').  https:// needs a DNS name: the TLS
+ * client checks certificates against names only.
  */
 #ifndef RUNCELL_CORE_URL_H
 #define RUNCELL_CORE_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,7 @@ struct url_http {
 	size_t authority_len;
 	const char *path;            /* into the URL: "/..." or "?..." or "" */
 	uint16_t port;
+	bool tls;                    /* https:// */
 	int family;                  /* AF_INET / AF_INET6 for a literal, else AF_UNSPEC */
 };
 

@@ -43,6 +43,7 @@ import selectors
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -1253,9 +1254,9 @@ def g_verdict(R):
 
 class Listener:
     """A local HTTP receiver; /ok answers 200, /retry 500 twice then 200,
-    /fail always 500."""
+    /fail always 500.  With tls=(certfile, keyfile) it speaks HTTPS."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.hits = []          # (path, headers dict, body bytes, monotonic time, status)
         self.cv = threading.Condition()
         counts = {}
@@ -1283,11 +1284,18 @@ class Listener:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
+        self.tls = tls
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path):
+        if self.tls:
+            return "https://localhost:%d%s" % (self.port, path)
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def for_path(self, path):
@@ -1406,6 +1414,117 @@ def _g_callback(R, srv, lst):
     R.case("callback/retry_3rd_attempt", retry)
     R.case("callback/failure_gives_up", fail)
     R.case("callback/metrics", metrics)
+
+
+def make_test_pki(d):
+    """A test CA, a second CA nobody trusts, and EC P-256 server
+    certificates: localhost by the CA, other.example by the CA, localhost
+    by the second CA.  Returns {name: (certfile, keyfile)} and the CA's
+    certificate file."""
+    def run(*args):
+        p = subprocess.run(["openssl"] + list(args), cwd=d, capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise Fail("openssl %s: %s" % (args[0], p.stderr.decode(errors="replace")[-300:]))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for ca in ("ca", "ca2"):
+        run("req", "-x509", *ec, "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "2",
+            "-subj", "/CN=runcell test %s" % ca,
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    out = {}
+    for name, host, ca in (("good", "localhost", "ca"), ("wrong_name", "other.example", "ca"),
+                           ("untrusted", "localhost", "ca2")):
+        write(os.path.join(d, name + ".ext"),
+              "subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n"
+              "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n" % host)
+        run("req", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + host)
+        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+        out[name] = (os.path.join(d, name + ".pem"), os.path.join(d, name + ".key"))
+    return out, os.path.join(d, "ca.pem")
+
+
+def g_callback_tls(R):
+    names = ("success", "untrusted_gives_up", "wrong_name_gives_up", "bad_ca_file")
+    if not any(R.want("callback_tls/" + n) for n in names):
+        return
+    d = tempfile.mkdtemp(dir=TMP, prefix="pki-")
+    try:
+        certs, ca = make_test_pki(d)
+    except Fail as e:
+        for n in names:
+            R.report("callback_tls/" + n, False, "test certificates: %s" % e)
+        return
+    srv = R.server("callback_tls", ["--max-workers", "2"],
+                   config=config_text(callback_attempts=2, callback_timeout_ms=2000,
+                                      callback_ca_file=ca))
+    good, untrusted, wrong = (Listener(tls=certs["good"]), Listener(tls=certs["untrusted"]),
+                              Listener(tls=certs["wrong_name"]))
+    try:
+        _g_callback_tls(R, srv, good, untrusted, wrong, d)
+    finally:
+        for lst in (good, untrusted, wrong):
+            lst.close()
+
+
+def _g_callback_tls(R, srv, good, untrusted, wrong, pki_dir):
+    def success():
+        s = srv.run(py("print('tls')", callback_url=good.url("/ok")))
+        expect_verdict(s, "accepted", "tls\n")
+        hits = good.wait("/ok", 1, T(10))
+        expect(len(hits) == 1, "one callback POST over TLS expected within %.0f s, got %d" %
+               (T(10), len(hits)))
+        path, headers, body, _, _ = hits[0]
+        expect(headers.get("x-runcell-submission") == s["id"],
+               "X-Runcell-Submission %r, expected %r" % (headers.get("x-runcell-submission"),
+                                                        s["id"]))
+        expect(json.loads(body) == srv.get("/v1/submissions/" + s["id"]).json,
+               "the callback body differs from GET")
+        return good.url("/ok")
+
+    def refused(lst, path, why):
+        s = srv.run(py("print('x')", callback_url=lst.url(path)))
+        expect_verdict(s, "accepted", "x\n")
+        deadline = time.monotonic() + T(15)
+        lines = []
+        while time.monotonic() < deadline:
+            lines = [e for e in srv.events() if s["id"] in json.dumps(e) and
+                     "callback failed" in json.dumps(e)]
+            if lines:
+                break
+            time.sleep(0.1)
+        expect(lines, "no 'callback failed' log line for %s within %.0f s" % (s["id"], T(15)))
+        text = json.dumps(lines[0])
+        expect("certificate verify failed" in text and "attempts=2" in text,
+               "the give-up line should say attempts=2 and why (%s): %s" % (why, clip(text, 300)))
+        expect(not lst.for_path(path), "the receiver got a POST over a refused connection")
+        expect(srv.get("/v1/submissions/" + s["id"]).json == s,
+               "the stored result changed after the refused callback")
+        m = re.search(r"last error: ([^\"]*)", text)
+        return "%s: %s" % (why, m.group(1) if m else "?")
+
+    def bad_ca_file():
+        missing = os.path.join(pki_dir, "no-such-ca.pem")
+        bad = R.server("callback_tls_bad_ca", [], config=config_text(callback_ca_file=missing))
+        try:
+            bad.start(timeout=T(10))
+        except Fail:
+            pass
+        else:
+            bad.stop()
+            raise Fail("runcell serve started with callback_ca_file = %s (missing)" % missing)
+        rc = bad.proc.wait(timeout=T(10))
+        log = tail(bad.logs[-1], 10)
+        expect(rc != 0, "exit status %d with a missing callback_ca_file" % rc)
+        expect(missing in log, "the error should name %s: %s" % (missing, clip(log, 400)))
+        return clip(log.strip().splitlines()[-1], 160)
+
+    R.case("callback_tls/success", success)
+    R.case("callback_tls/untrusted_gives_up",
+           lambda: refused(untrusted, "/ok", "a CA not in callback_ca_file"))
+    R.case("callback_tls/wrong_name_gives_up",
+           lambda: refused(wrong, "/ok", "a certificate for other.example, not localhost"))
+    R.case("callback_tls/bad_ca_file", bad_ca_file)
 
 
 # ---------------------------------------------------------------- 4. durability
@@ -1736,7 +1855,7 @@ def bad_cases():
         ("limits_string", "POST", H, w(limits={"processes": "16"}), None, 422,
          "limits.processes"),
         ("limits_unknown_key", "POST", H, w(limits={"gpu_ms": 5}), None, 422, "limits.gpu_ms"),
-        ("callback_https", "POST", H, w(callback_url="https://127.0.0.1:9/x"), None, 422,
+        ("callback_https_address", "POST", H, w(callback_url="https://127.0.0.1:9/x"), None, 422,
          "callback_url"),
         ("callback_ftp", "POST", H, w(callback_url="ftp://127.0.0.1/x"), None, 422,
          "callback_url"),
@@ -2240,7 +2359,8 @@ def g_autoscale(R):
 # ---------------------------------------------------------------- main
 
 GROUPS = [("api", g_api), ("verdict", g_verdict), ("badinput", g_badinput),
-          ("auth", g_auth), ("callback", g_callback), ("backpressure", g_backpressure),
+          ("auth", g_auth), ("callback", g_callback), ("callback_tls", g_callback_tls),
+          ("backpressure", g_backpressure),
           ("shutdown", g_shutdown), ("durability", g_durability),
           ("concurrency", g_concurrency), ("autoscale", g_autoscale), ("waiters", g_waiters)]
 

@@ -216,6 +216,8 @@ TEST(callback_url_valid)
 		"http://my-host_1.internal:65535/cb",
 		"http://example.com?only=query",
 		"http://10.0.0.1:80/path/with/~tilde-and.dots",
+		"https://example.com/",
+		"HTTPS://localhost:8443/hook?x=1",
 	};
 	char why[128];
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -234,7 +236,11 @@ TEST(callback_url_invalid)
 {
 	static const char *const bad[] = {
 		"",
-		"https://example.com/",
+		"https://",
+		"https://user@example.com/",
+		"https://127.0.0.1/",
+		"https://[::1]:8443/",
+		"httpss://example.com/",
 		"ftp://example.com/",
 		"http:/example.com",
 		"http://",
@@ -277,6 +283,23 @@ TEST(callback_url_invalid)
 	ASSERT_EQ(callback_url_check(longu, why, sizeof(why)), -EINVAL);
 }
 
+TEST(url_scheme_and_default_port)
+{
+	struct url_http t;
+	ASSERT_EQ(url_parse_http("http://example.com/a", &t, NULL, 0), 0);
+	ASSERT_FALSE(t.tls);
+	ASSERT_EQ(t.port, 80);
+	ASSERT_EQ(url_parse_http("HTTPS://example.com/a", &t, NULL, 0), 0);
+	ASSERT_TRUE(t.tls);
+	ASSERT_EQ(t.port, 443);
+	ASSERT_STR(t.host, "example.com");
+	ASSERT_STR(t.path, "/a");
+	ASSERT_EQ(url_parse_http("https://localhost:8443", &t, NULL, 0), 0);
+	ASSERT_TRUE(t.tls);
+	ASSERT_EQ(t.port, 8443);
+	ASSERT_STR(t.host, "localhost");
+}
+
 TEST(callback_bad_arguments)
 {
 	struct callback_config c = { .timeout_ms = -1 };
@@ -285,7 +308,7 @@ TEST(callback_bad_arguments)
 	ASSERT_EQ(callback_sender_start(&c, &s, err, sizeof(err)), -EINVAL);
 	ASSERT_NULL(s);
 	s = sender(0, 0, 0, 0);
-	ASSERT_EQ(callback_send(s, "https://x/", "id", "{}", 2), -EINVAL);
+	ASSERT_EQ(callback_send(s, "ftp://x/", "id", "{}", 2), -EINVAL);
 	ASSERT_EQ(callback_send(s, NULL, "id", "{}", 2), -EINVAL);
 	ASSERT_EQ(callback_send(s, "http://127.0.0.1:1/", "", "{}", 2), -EINVAL);
 	ASSERT_EQ(callback_send(s, "http://127.0.0.1:1/", "a\r\nX: y", "{}", 2), -EINVAL);

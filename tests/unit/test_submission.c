@@ -151,7 +151,9 @@ TEST(submission_refusals_name_the_field)
 	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"args\":[1]}", 422, "args[0]");
 	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"first_failure\":\"yes\"}", 422,
 		"first_failure");
-	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"callback_url\":\"https://x/\"}", 422,
+	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"callback_url\":\"ftp://x/\"}", 422,
+		"callback_url");
+	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"callback_url\":\"https://10.0.0.1/\"}", 422,
 		"callback_url");
 	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"metadata\":[1]}", 422, "metadata");
 }
