@@ -55,6 +55,12 @@ struct sandbox_cell {
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
 
+/* init ends a run at its wall limit, counted from the program's start
+ * (init.c).  The supervisor cannot see that start, so its own deadline,
+ * counted from the request, is a backstop this much later: it acts only
+ * if init itself does not. */
+#define WALL_BACKSTOP_MS 500
+
 /* RUNCELL_TRACE=1 prints the time of each step of a cell's life (us). */
 static uint64_t trace_t0;
 
@@ -518,7 +524,7 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 	} else if (why_killed == KILL_CPU || over_cpu) {
 		r->status = SANDBOX_TIME_LIMIT;
 		snprintf(m, ml, "CPU time limit of %" PRIu64 " ms exceeded", l->cpu_ms);
-	} else if (why_killed == KILL_WALL) {
+	} else if (why_killed == KILL_WALL || d->wall_killed) {
 		r->status = SANDBOX_WALL_TIME_LIMIT;
 		snprintf(m, ml, "wall time limit of %" PRIu64 " ms exceeded", l->wall_ms);
 	} else if (have_stats && st->oom_kills > 0) {
@@ -631,7 +637,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	trace("run sent");
 
 	const struct sandbox_limits *l = &spec->limits;
-	uint64_t wall_deadline = t0 + l->wall_ms * 1000000ull;
+	uint64_t wall_deadline = t0 + (l->wall_ms + WALL_BACKSTOP_MS) * 1000000ull;
 	uint64_t cpu_limit = l->cpu_ms * 1000000ull;
 	uint64_t next_cpu = t0 + 1000000ull;
 	uint64_t kill_deadline = 0;
@@ -685,7 +691,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				/* A one-shot cell's build does not count as the
 				 * program's wall time. */
 				c->ready = true;
-				wall_deadline = clock_now_ns() + l->wall_ms * 1000000ull;
+				wall_deadline = clock_now_ns() + (l->wall_ms + WALL_BACKSTOP_MS) * 1000000ull;
 				trace_marks(&u.ready, (size_t)len);
 	trace("cell ready");
 			} else if (u.hdr.type == CELL_MSG_FAILED) {

@@ -44,6 +44,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,6 +65,7 @@ struct init_run {
 	int exec_errno;
 	char setup_error[200];
 	bool exited;
+	bool wall_killed;       /* ended by the wall timer below */
 	int wait_status;
 	uint64_t start_ns, end_ns;
 	uint64_t maxrss_kb;
@@ -73,6 +75,7 @@ struct init_run {
 struct init_state {
 	int sock;
 	int sigfd;
+	int timerfd;            /* the running program's wall deadline */
 	struct init_config cfg;
 	struct sandbox_filter filter;
 	bool dirty;             /* the box holds a finished run's files */
@@ -384,7 +387,11 @@ static void send_done(struct init_state *s)
 		      (uint64_t)(after.ru_stime.tv_usec - r->before.ru_stime.tv_usec);
 	d.rusage_cpu_ns = us * 1000;
 	d.rusage_maxrss_kb = r->maxrss_kb;
+	d.wall_killed = r->wall_killed;
 	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
+	struct itimerspec off;
+	memset(&off, 0, sizeof(off));
+	timerfd_settime(s->timerfd, 0, &off, NULL);
 	if (sandbox__msg_send(s->sock, &d, sizeof(d), NULL, 0) < 0)
 		_exit(1);
 	/* A one-shot cell is done: tearing it down (mounts, namespaces)
@@ -734,6 +741,16 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	r->pid = pid;
 	r->errpipe = pipefd[0];
 	s->dirty = true;
+	/* The wall limit counts from here, the program's start, which is
+	 * what wall_ms reports: ended by init, a run over it never reports
+	 * less.  (The supervisor's own deadline comes later, as a backstop.) */
+	uint64_t at = r->start_ns + hdr.limits.wall_ms * 1000000ull;
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+	its.it_value.tv_nsec = (long)(at % 1000000000ull);
+	if (timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		kill(-1, SIGKILL);  /* cannot happen; never a run without a deadline */
 out:
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -927,6 +944,9 @@ void sandbox__init_run(int sock)
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sigfd < 0)
 		init_die(sock, errno, "signalfd");
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timerfd < 0)
+		init_die(sock, errno, "timerfd");
 
 	sandbox__init_mark("init: ready");
 	init_ready.hdr.type = CELL_MSG_READY;
@@ -935,19 +955,28 @@ void sandbox__init_run(int sock)
 		_exit(1);
 
 	for (;;) {
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 			{ .fd = sock, .events = POLLIN },
 			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = s->timerfd, .events = POLLIN },
 			{ .fd = s->run.errpipe, .events = POLLIN },
 		};
-		int n = poll(pf, s->run.errpipe >= 0 ? 3 : 2, -1);
+		int n = poll(pf, s->run.errpipe >= 0 ? 4 : 3, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
-		if (pf[2].revents && s->run.errpipe >= 0)
+		if (pf[3].revents && s->run.errpipe >= 0)
 			read_exec_report(s);
+		if (pf[2].revents) {
+			uint64_t expirations;
+			if (read(s->timerfd, &expirations, sizeof(expirations)) > 0 &&
+			    s->run.active && !s->run.exited) {
+				s->run.wall_killed = true;
+				kill(-1, SIGKILL);
+			}
+		}
 		if (pf[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(s->sigfd, &si, sizeof(si)) > 0)

@@ -181,6 +181,8 @@ struct cell_done_msg {
 	uint64_t start_ns, end_ns;   /* CLOCK_MONOTONIC, fork .. reap */
 	uint64_t rusage_cpu_ns;  /* every reaped process, for no-cgroup mode */
 	uint64_t rusage_maxrss_kb;
+	uint32_t wall_killed;    /* init ended the run at its wall limit */
+	uint32_t pad;
 	char error[256];         /* set when init failed during the run */
 };
 
