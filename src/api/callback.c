@@ -12,8 +12,9 @@
  * deadline (connect, send and receive together), polling an eventfd too,
  * so that callback_sender_stop can cut an attempt short at its drain
  * deadline.  For https:// the same loop drives TLS (tls_client.c): every
- * TLS call returns at once and says which way to wait.  Host names go through getaddrinfo (which cannot be bounded
- * by the deadline); IP literals never do.  Everything the receiver
+ * TLS call returns at once and says which way to wait.  Host names go
+ * through getaddrinfo (which cannot be bounded by the deadline); IP
+ * literals never do.  Everything the receiver
  * controls is bounded: only the status line is read, from at most 8 KiB
  * (interim 1xx responses included), and nothing else of the reply.
  */
@@ -268,8 +269,9 @@ struct conn {
 	struct tls_conn *tls;
 };
 
-/* Waits for what a TLS call wants (TLS_WANT_*); r < 0 passes through. */
-static int tls_wait(struct callback_sender *s, struct conn *c, int r, uint64_t deadline)
+/* Waits for what a call wants: TLS_WANT_READ or TLS_WANT_WRITE, which
+ * name the waits of a plain socket too; r < 0 passes through. */
+static int conn_wait(struct callback_sender *s, struct conn *c, int r, uint64_t deadline)
 {
 	if (r < 0)
 		return r;
@@ -282,7 +284,7 @@ static int conn_start_tls(struct callback_sender *s, struct conn *c, struct deli
 {
 	int r = tls_conn_new(s->tls, c->fd, d->t.host, &c->tls, d->err, sizeof(d->err));
 	while (r == 0 && (r = tls_conn_handshake(c->tls, d->err, sizeof(d->err))) > 0)
-		r = tls_wait(s, c, r, deadline);
+		r = conn_wait(s, c, r, deadline);
 	return r;
 }
 
@@ -305,16 +307,21 @@ static int conn_send_all(struct callback_sender *s, struct conn *c, struct deliv
 			r = tls_conn_write(c->tls, p, len, &w, d->err, sizeof(d->err));
 		} else {
 			ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-			r = n >= 0 ? 0 : errno == EAGAIN || errno == EWOULDBLOCK ? TLS_WANT_WRITE
-				  : errno == EINTR ? TLS_WANT_WRITE : -errno;
-			w = n > 0 ? (size_t)n : 0;
+			if (n >= 0) {
+				r = 0;
+				w = (size_t)n;
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				r = TLS_WANT_WRITE;
+			} else {
+				r = -errno;
+			}
 		}
 		if (r == 0) {
 			p += w;
 			len -= w;
 			continue;
 		}
-		r = tls_wait(s, c, r, deadline);
+		r = conn_wait(s, c, r, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -333,12 +340,16 @@ static int conn_recv(struct callback_sender *s, struct conn *c, struct delivery 
 		} else {
 			ssize_t n = recv(c->fd, p, cap, 0);
 			*got = n > 0 ? (size_t)n : 0;
-			r = n >= 0 ? 0 : errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
-					 ? TLS_WANT_READ : -errno;
+			if (n >= 0)
+				r = 0;
+			else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				r = TLS_WANT_READ;
+			else
+				r = -errno;
 		}
 		if (r <= 0)
 			return r;
-		r = tls_wait(s, c, r, deadline);
+		r = conn_wait(s, c, r, deadline);
 		if (r < 0)
 			return r;
 	}
