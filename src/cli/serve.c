@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "core/dir.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -429,8 +430,9 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	log_set_json(true);
 	signal(SIGPIPE, SIG_IGN);
 	serve_raise_nofile();
-	if (mkdir(s->data_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "runcell serve: cannot create %s: %s\n", s->data_dir, strerror(errno));
+	int made = dir_create_all(s->data_dir, 0700);
+	if (made < 0) {
+		fprintf(stderr, "runcell serve: cannot create %s: %s\n", s->data_dir, strerror(-made));
 		return 1;
 	}
 	int lock = serve_lock(s->data_dir);

@@ -23,6 +23,8 @@
  */
 #include "sandbox/internal.h"
 
+#include "core/dir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,24 +44,6 @@
 #define ROOT "/tmp"  /* where the new root is built, before pivot_root */
 
 #define FAIL(...) do { int e_ = errno; snprintf(why, len, __VA_ARGS__); return e_ ? -e_ : -EIO; } while (0)
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[512];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int write_small(const char *path, const char *text)
 {
@@ -92,13 +76,13 @@ static int bind_path(const char *src, const char *dst, bool rw)
 static int make_mountpoint(const char *dst, bool dir)
 {
 	if (dir)
-		return mkdir_p(dst, 0755);
+		return dir_create_all(dst, 0755);
 	char parent[512];
 	snprintf(parent, sizeof(parent), "%s", dst);
 	char *slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		int rc = mkdir_p(parent, 0755);
+		int rc = dir_create_all(parent, 0755);
 		if (rc < 0)
 			return rc;
 	}

@@ -1602,9 +1602,24 @@ def g_durability(R):
             expect_verdict(s2.wait_done(sid), "accepted", "%d\n" % i)
         s2.stop()
 
+    def nested_data_dir():
+        top = tempfile.mkdtemp(dir=TMP, prefix="nested-")
+        data = os.path.join(top, "a", "b", "data")
+        s3 = R.server("durability-3", ["--max-workers", "1"], data=data)
+        s3.ensure()
+        sid = s3.submit(py("print('here')"))
+        expect_verdict(s3.wait_done(sid), "accepted", "here\n")
+        s3.stop()
+        expect(os.path.exists(os.path.join(data, "runcell.db")),
+               "no runcell.db in the data directory %s" % data)
+        mode = os.stat(data).st_mode & 0o777
+        expect(mode == 0o700, "the data directory was created with mode %o, not 700" % mode)
+        return data
+
     R.case("durability/kill9_restart", kill9)
     R.case("durability/stored_before_reply", stored_before_reply)
     R.case("durability/data_dir_lock", lock)
+    R.case("durability/nested_data_dir_created", nested_data_dir)
 
 
 # ---------------------------------------------------------------- 5. shutdown
