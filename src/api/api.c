@@ -1226,23 +1226,26 @@ static void api_render_languages(struct api *a)
 	json_end_object(&w);
 }
 
+/* Sets a thread's stop flag under its lock, wakes it and joins it. */
+static void api_thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop,
+			    pthread_t thread)
+{
+	pthread_mutex_lock(lock);
+	*stop = true;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(lock);
+	pthread_join(thread, NULL);
+}
+
 static void api_timer_stop(struct api *a)
 {
-	pthread_mutex_lock(&a->wlock);
-	a->timer_stop = true;
-	pthread_cond_signal(&a->tcond);
-	pthread_mutex_unlock(&a->wlock);
-	pthread_join(a->timer, NULL);
+	api_thread_stop(&a->wlock, &a->tcond, &a->timer_stop, a->timer);
 }
 
 /* Stores and answers what is pending, then ends the writer. */
 static void api_writer_stop(struct api *a)
 {
-	pthread_mutex_lock(&a->plock);
-	a->writer_stop = true;
-	pthread_cond_signal(&a->pcond);
-	pthread_mutex_unlock(&a->plock);
-	pthread_join(a->writer, NULL);
+	api_thread_stop(&a->plock, &a->pcond, &a->writer_stop, a->writer);
 }
 
 static void api_free(struct api *a)

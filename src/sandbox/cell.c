@@ -677,11 +677,6 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				struct cell_msg_hdr hdr;
 			} u;
 			ssize_t len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
-			/* A one-shot init exits right after DONE.  If a KILL
-			 * we sent was still unread, the kernel reports
-			 * ECONNRESET once, ahead of the DONE still queued. */
-			if (len == -ECONNRESET)
-				len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
 			if (len <= 0) {
 				cell_break(c, "the cell's init died");
 				internal_error(r, "%s", c->broken_why);

@@ -55,10 +55,15 @@ ssize_t sandbox__msg_recv(int sock, void *msg, size_t cap, int *fds, int *nfds)
 	mh.msg_iovlen = 1;
 	mh.msg_control = u.buf;
 	mh.msg_controllen = sizeof(u.buf);
+	/* ECONNRESET means the peer closed with a message of ours unread (a
+	 * one-shot init exits right after DONE, perhaps before it read a
+	 * KILL).  The kernel says so once, ahead of what the peer sent,
+	 * which is still queued: read on. */
 	ssize_t n;
+	int resets = 0;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	int want = nfds ? *nfds : 0, got = 0;
 	if (n < 0)
 		return -errno;

@@ -239,6 +239,18 @@ static void rollback(struct store_sqlite *ss)
 		sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Ends a transaction: commits after success (r == 0), else rolls back,
+ * a positive r (STORE_ALREADY_DONE) included.  Returns r or the commit's
+ * error. */
+static int end_tx(struct store_sqlite *ss, int r)
+{
+	if (r == 0)
+		r = commit(ss);
+	if (r != 0)
+		rollback(ss);
+	return r;
+}
+
 static int prepare(struct store_sqlite *ss, const char *sql, sqlite3_stmt **st)
 {
 	size_t i = 0;
@@ -366,11 +378,8 @@ static int migrate(struct store_sqlite *ss)
 		if ((r = exec(ss, sql)) < 0)
 			goto out;
 	}
-	r = commit(ss);
 out:
-	if (r < 0)
-		rollback(ss);
-	return r;
+	return end_tx(ss, r);
 }
 
 static const struct store_ops sqlite_ops;
@@ -498,11 +507,7 @@ static int sq_put_batch(struct store *s, const char *const *reqs, size_t n,
 			r = insert_one(ss, st, reqs[i], ids[i]);
 		release(ss, st);
 	}
-	if (r == 0)
-		r = commit(ss);
-	if (r < 0)
-		rollback(ss);
-	return r;
+	return end_tx(ss, r);
 }
 
 static int get_one(struct store_sqlite *ss, const char *id, struct store_submission *out)
@@ -561,10 +566,8 @@ static int sq_get_many(struct store *s, const char *const *ids, size_t n,
 	}
 	if (r == -ENOENT)
 		r = 0;
-	if (r == 0)
-		r = commit(ss);
+	r = end_tx(ss, r);
 	if (r < 0) {
-		rollback(ss);
 		for (size_t i = 0; i < n; i++)
 			store_submission_free(&out[i]);
 		return r;
@@ -627,11 +630,8 @@ static int sq_delete(struct store *s, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((r = step_done(ss, st, "delete")) < 0)
 		goto out;
-	r = commit(ss);
 out:
-	if (r < 0)
-		rollback(ss);
-	return r;
+	return end_tx(ss, r);
 }
 
 static int scalar(struct store_sqlite *ss, const char *sql, int64_t a, int64_t *out)
@@ -739,11 +739,8 @@ static int sq_renew(struct store *s, const char *id, const char *owner, int64_t 
 	sqlite3_bind_int64(st, 2, store_now_ms() + lease_ms);
 	if ((r = step_done(ss, st, "renew")) < 0)
 		goto out;
-	r = commit(ss);
 out:
-	if (r < 0)
-		rollback(ss);
-	return r;
+	return end_tx(ss, r);
 }
 
 static int sq_complete(struct store *s, const char *id, const char *owner, const char *result)
@@ -782,11 +779,8 @@ static int sq_complete(struct store *s, const char *id, const char *owner, const
 	sqlite3_bind_int64(st, 3, store_now_ms());
 	if ((r = step_done(ss, st, "complete")) < 0)
 		goto out;
-	r = commit(ss);
 out:
-	if (r != 0)
-		rollback(ss); /* nothing written on ALREADY_DONE either */
-	return r;
+	return end_tx(ss, r); /* nothing written on ALREADY_DONE either */
 }
 
 static int sq_requeue_all_running(struct store *s, int64_t *n)

@@ -233,6 +233,17 @@ static bool has_header(const struct resp *r, const char *line)
 	return strcasestr(r->head, line) != NULL;
 }
 
+/* Status of a GET /hello on a fresh connection; -1 when no answer came. */
+static int hello_status(struct http_server *s)
+{
+	struct client *c = cl_open(s);
+	struct resp r;
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	int status = cl_read(c, &r) ? r.status : -1;
+	cl_close(c);
+	return status;
+}
+
 /* ---- cases ---- */
 
 TEST(http_get_and_post)
@@ -429,12 +440,7 @@ TEST(http_malformed)
 			;
 		cl_close(c);
 	}
-	struct client *c = cl_open(s);
-	struct resp r;
-	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-	ASSERT_TRUE(cl_read(c, &r));
-	ASSERT_EQ(r.status, 200);
-	cl_close(c);
+	ASSERT_EQ(hello_status(s), 200);
 	http_server_stop(s);
 }
 
@@ -469,11 +475,7 @@ TEST(http_slowloris_timeout)
 	ASSERT_LT(clock_now_ms() - t0, 1500);
 	cl_close(c);
 	/* meanwhile a normal client is fine */
-	c = cl_open(s);
-	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-	ASSERT_TRUE(cl_read(c, &r));
-	ASSERT_EQ(r.status, 200);
-	cl_close(c);
+	ASSERT_EQ(hello_status(s), 200);
 	http_server_stop(s);
 }
 
@@ -484,14 +486,8 @@ TEST(http_suspended_does_not_block_others)
 	uint64_t t0 = clock_now_ms();
 	cl_sends(slow, "GET /wait?400 HTTP/1.1\r\nHost: x\r\n\r\n");
 	/* served while the other waits */
-	for (int i = 0; i < 20; i++) {
-		struct client *c = cl_open(s);
-		struct resp r;
-		cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-		ASSERT_TRUE(cl_read(c, &r));
-		ASSERT_EQ(r.status, 200);
-		cl_close(c);
-	}
+	for (int i = 0; i < 20; i++)
+		ASSERT_EQ(hello_status(s), 200);
 	ASSERT_LT(clock_now_ms() - t0, 300);
 	struct resp r;
 	ASSERT_TRUE(cl_read(slow, &r));
@@ -512,14 +508,10 @@ TEST(http_many_suspended)
 	}
 	wait_parked(N);
 	/* a fresh client is still served */
-	struct client *c = cl_open(s);
-	struct resp r;
-	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-	ASSERT_TRUE(cl_read(c, &r));
-	ASSERT_EQ(r.status, 200);
-	cl_close(c);
+	ASSERT_EQ(hello_status(s), 200);
 	pthread_t t;
 	pthread_create(&t, NULL, complete_all, NULL);
+	struct resp r;
 	for (int i = 0; i < N; i++) {
 		ASSERT_TRUE(cl_read(cs[i], &r));
 		ASSERT_EQ(r.status, 200);
@@ -548,12 +540,7 @@ TEST(http_client_disconnects_while_suspended)
 	cl_close(c);
 	complete_all(NULL);
 	sleep_ms(50);
-	struct resp r;
-	c = cl_open(s);
-	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-	ASSERT_TRUE(cl_read(c, &r));
-	ASSERT_EQ(r.status, 200);
-	cl_close(c);
+	ASSERT_EQ(hello_status(s), 200);
 	http_server_stop(s);
 }
 
