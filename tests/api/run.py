@@ -26,7 +26,8 @@ its cases and stops it with SIGTERM (exit 0 expected: "GROUP/sigterm").
 Usage: run.py [-k SUBSTRING]... [-v] [--keep]
 -v shows every request and, on a failure, the tail of the server logs (and
 keeps them); --keep keeps the temporary directory (data and logs) anyway.
-Prints "ok NAME" or "FAIL NAME: why" and ends with "N passed, N failed";
+Prints "ok NAME", "FAIL NAME: why" or "skip NAME: why" (not counted) and ends
+with "N passed, N failed";
 exit status 1 on any failure, 77 when the host cannot run it (not root).
 Runs $RUNCELL, default build/runcell of this repository; timeouts are scaled
 up for an ASan build (or by $RUNCELL_TEST_SCALE).
@@ -81,6 +82,11 @@ ALL_SERVERS_LOCK = threading.Lock()
 
 class Fail(Exception):
     pass
+
+
+class Skip(Exception):
+    """What this host cannot provide: "skip NAME: why", neither passed nor
+    failed."""
 
 
 def vlog(msg):
@@ -681,6 +687,10 @@ class Runner:
         t0 = time.monotonic()
         try:
             note = fn(*args)
+        except Skip as e:
+            with self.lock:
+                print("skip %s: %s" % (name, e))
+            return None
         except Fail as e:
             self.report(name, False, str(e))
             return False
@@ -2074,7 +2084,7 @@ def g_auth(R):
             t.bind(("::1", 0))
             t.close()
         except OSError as e:
-            return "no IPv6 loopback on this host (%s): not tried" % e
+            raise Skip("no IPv6 loopback on this host (%s)" % e)
         s = R.server("auth-v6", ["--listen", "::1"])
         s.start()
         expect(s.url.startswith("http://[::1]:"), "listening url %r, expected http://[::1]:PORT"

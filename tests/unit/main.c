@@ -9,8 +9,9 @@
  * Each case runs in a forked child in its own process group, with a
  * timeout (TEST_TIMEOUT seconds, default 60).  A failing ASSERT writes
  * "file:line: message" into a pipe and exits; a crash, a non-zero exit or
- * a timeout is reported too.  Output: "ok NAME" or "FAIL NAME: reason" per
- * case, then "N passed, N failed"; the exit status is 1 if any case failed.
+ * a timeout is reported too.  Output: "ok NAME", "FAIL NAME: reason" or
+ * "skip NAME: reason" per case, then "N skipped" when some were, then
+ * "N passed, N failed"; the exit status is 1 if any case failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,10 @@ static struct test_case *test_cases;
 static size_t test_count, test_alloc;
 static int test_report_fd = -1; /* child's end of the failure pipe; -1: in-process */
 
+#define TEST_SKIP_STATUS 77 /* a child that exits so, with a reason, skipped */
+
+enum test_outcome { TEST_PASSED, TEST_FAILED, TEST_SKIPPED };
+
 void test_register(const char *name, test_fn fn, const char *file, int line)
 {
 	if (test_count == test_alloc) {
@@ -50,15 +55,11 @@ void test_register(const char *name, test_fn fn, const char *file, int line)
 	test_cases[test_count++] = (struct test_case){ name, fn, file, line };
 }
 
-void test_fail(const char *file, int line, const char *fmt, ...)
+/* Sends msg (made one line) to the runner and ends the child with
+ * status; in-process, prints it and exits. */
+static void test_report(char *msg, int status) __attribute__((noreturn));
+static void test_report(char *msg, int status)
 {
-	char msg[1024];
-	int n = snprintf(msg, sizeof(msg), "%s:%d: ", file, line);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
-	va_end(ap);
-	/* Keep the report on one line. */
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
@@ -71,10 +72,31 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 				break;
 			off += (size_t)w;
 		}
-		_exit(1);
+		_exit(status);
 	}
 	fprintf(stderr, "%s\n", msg);
-	exit(1);
+	exit(status);
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	int n = snprintf(msg, sizeof(msg), "%s:%d: ", file, line);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	test_report(msg, 1);
+}
+
+void test_skip(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	test_report(msg, TEST_SKIP_STATUS);
 }
 
 const char *test_quote(const void *data, size_t len, char *out, size_t outsz)
@@ -125,13 +147,13 @@ static long test_now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Runs one case in a child; returns true when it passed. */
-static bool test_run_forked(const struct test_case *tc, int timeout_s)
+/* Runs one case in a child. */
+static enum test_outcome test_run_forked(const struct test_case *tc, int timeout_s)
 {
 	int fds[2];
 	if (pipe(fds) < 0) {
 		printf("FAIL %s: pipe: %s\n", tc->name, strerror(errno));
-		return false;
+		return TEST_FAILED;
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -140,7 +162,7 @@ static bool test_run_forked(const struct test_case *tc, int timeout_s)
 		printf("FAIL %s: fork: %s\n", tc->name, strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return false;
+		return TEST_FAILED;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
@@ -206,23 +228,27 @@ static bool test_run_forked(const struct test_case *tc, int timeout_s)
 
 	if (timed_out) {
 		printf("FAIL %s: timed out after %d s\n", tc->name, timeout_s);
-		return false;
+		return TEST_FAILED;
+	}
+	if (mlen && WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP_STATUS) {
+		printf("skip %s: %s\n", tc->name, msg);
+		return TEST_SKIPPED;
 	}
 	if (mlen) {
 		printf("FAIL %s: %s\n", tc->name, msg);
-		return false;
+		return TEST_FAILED;
 	}
 	if (WIFSIGNALED(status)) {
 		printf("FAIL %s: killed by signal %d (%s)\n", tc->name, WTERMSIG(status),
 		       strsignal(WTERMSIG(status)));
-		return false;
+		return TEST_FAILED;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		printf("FAIL %s: exited with status %d\n", tc->name, WEXITSTATUS(status));
-		return false;
+		return TEST_FAILED;
 	}
 	printf("ok %s\n", tc->name);
-	return true;
+	return TEST_PASSED;
 }
 
 int main(int argc, char **argv)
@@ -265,7 +291,7 @@ int main(int argc, char **argv)
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	unsigned passed = 0, failed = 0;
+	unsigned passed = 0, failed = 0, skipped = 0;
 	for (size_t i = 0; i < nrun; i++) {
 		if (no_fork) {
 			run[i]->fn();
@@ -273,12 +299,17 @@ int main(int argc, char **argv)
 			passed++;
 			continue;
 		}
-		if (test_run_forked(run[i], timeout_s))
+		enum test_outcome o = test_run_forked(run[i], timeout_s);
+		if (o == TEST_PASSED)
 			passed++;
-		else
+		else if (o == TEST_FAILED)
 			failed++;
+		else
+			skipped++;
 	}
 	free(run);
+	if (skipped)
+		printf("%u skipped\n", skipped);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

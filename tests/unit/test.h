@@ -20,6 +20,9 @@ typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn, const char *file, int line);
 void test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
+/* Ends the case as skipped ("skip NAME: why"), counted neither as passed
+ * nor as failed: for what this host cannot provide. */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Runs body(dir) in a forked child with a fresh directory under /tmp,
  * removes the directory afterwards and fails if the child did. */
 void test_with_tmpdir(void (*body)(const char *dir));

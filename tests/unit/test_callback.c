@@ -381,10 +381,8 @@ TEST(callback_delivery_binary_body_and_root_path)
 TEST(callback_delivery_ipv6)
 {
 	struct rx x;
-	if (!rx_start_on(&x, true, &OK200, 1)) {
-		printf("(no IPv6 loopback here: skipped) ");
-		return;
-	}
+	if (!rx_start_on(&x, true, &OK200, 1))
+		test_skip("no IPv6 loopback (::1) on this host");
 	struct callback_sender *s = sender(0, 0, 2000, 0);
 	char url[128];
 	url_of(url, sizeof(url), "[::1]", x.port, "/v6");
