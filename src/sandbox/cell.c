@@ -51,6 +51,10 @@ struct sandbox_cell {
 	cpu_set_t home_cpus;  /* the caller's CPUs, given back to init after */
 	bool broken;
 	char broken_why[400];
+	bool net;             /* the host's network (--net) */
+	bool oneshot;
+	unsigned runs;
+	struct sandbox__netns_maker netns;  /* the next run's namespace */
 };
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
@@ -82,6 +86,12 @@ static void trace(const char *what)
 	if (!trace_t0)
 		trace_t0 = now;
 	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(now - trace_t0) / 1000.0, what);
+}
+
+static void trace_at(uint64_t ns, const char *what)
+{
+	if (trace_enabled() && ns)
+		fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(ns - trace_t0) / 1000.0, what);
 }
 
 static void trace_marks(const struct cell_ready_msg *m, size_t len)
@@ -278,11 +288,22 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	/* The cgroup namespace is entered by the program itself, after it
 	 * joined its run's group. */
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+	/* Without --net: the namespace the slot's last cell made ahead
+	 * (netns.c), else a new one. */
+	c->net = cfg->net;
+	c->oneshot = oneshot;
+	int netns_fd = cfg->net ? -1 : sandbox__netns_take(c->slot);
 	if (!cfg->net)
+		trace(netns_fd >= 0 ? "network namespace made ahead, taken" : "network namespace: new");
+	if (!cfg->net && netns_fd < 0)
 		flags |= CLONE_NEWNET;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(sv[0]);
+		/* Root joining a checked, empty namespace cannot fail short of
+		 * a broken kernel; if it does, init dies and the open fails. */
+		if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
+			_exit(1);
 		if (cfg->reexec) {
 			if (sv[1] == 3)
 				fcntl(3, F_SETFD, 0);
@@ -298,6 +319,8 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	int clone_errno = errno;
 	close(sv[1]);
 	c->sock = sv[0];
+	if (netns_fd >= 0)
+		close(netns_fd);
 	if (pid < 0) {
 		rc = -clone_errno;
 		snprintf(why, len, "cannot create the cell's namespaces: %s", strerror(clone_errno));
@@ -363,6 +386,12 @@ void sandbox_cell_close(struct sandbox_cell *c)
 		return;
 	if (c->sock >= 0)
 		close(c->sock);  /* init exits; the kernel kills the rest */
+	/* A namespace made for a run that never came goes to the slot. */
+	int netns_fd = sandbox__netns_make_finish(&c->netns);
+	if (netns_fd >= 0) {
+		sandbox__netns_leave(c->slot, netns_fd);
+		close(netns_fd);
+	}
 	/* The run's group holds no task of a finished run (init is never in
 	 * it): removed while init's namespaces are torn down. */
 	if (c->cg.live)
@@ -403,7 +432,7 @@ static int spec_check(const struct sandbox_run_spec *spec, char *why, size_t len
 }
 
 static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
-			 uint32_t ncg, char **out, size_t *out_len)
+			 uint32_t ncg, bool netns_fd, char **out, size_t *out_len)
 {
 	size_t cap = CELL_MSG_MAX;
 	char *msg = malloc(cap);
@@ -415,6 +444,7 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->limits = spec->limits;
 	m->cg_kind = kind;
 	m->ncg_fds = ncg;
+	m->netns_fd = netns_fd;
 	m->nfiles = (uint32_t)spec->nfiles;
 	size_t off = sizeof(*m);
 	int rc = 0;
@@ -573,6 +603,16 @@ static void internal_error(struct sandbox_result *r, const char *fmt, const char
 	snprintf(r->message, sizeof(r->message), fmt, detail);
 }
 
+/* The next network namespace is made while this run's program runs: for
+ * the next run, or for the slot's next cell when there is none.  Not
+ * before the cell is built: its unshare() slows init's mounts down (both
+ * wait on the same RCU grace periods). */
+static void start_netns_maker(struct sandbox_cell *c)
+{
+	if (!c->net)
+		sandbox__netns_make_start(&c->netns, c->slot, c->oneshot);
+}
+
 static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		    struct sandbox_result *r)
 {
@@ -598,7 +638,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	trace("cgroup created");
 
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int stdin_fd = spec->stdin_fd, own_stdin = -1;
+	int stdin_fd = spec->stdin_fd, own_stdin = -1, netns_fd = -1;
 	char *msg = NULL;
 	size_t msg_len = 0;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -618,7 +658,12 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			fds[nfds++] = cg->task_fds[i];
 	else if (cg->kind == CG_V2)
 		fds[nfds++] = cg->dir_fd;
-	rc = build_run_msg(spec, cg->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
+	int ncg = nfds - 3;
+	/* Every run after the first in a new network namespace, made while
+	 * the last one ran. */
+	if (!c->net && c->runs > 0 && (netns_fd = sandbox__netns_make_finish(&c->netns)) >= 0)
+		fds[nfds++] = netns_fd;
+	rc = build_run_msg(spec, cg->kind, (uint32_t)ncg, netns_fd >= 0, &msg, &msg_len);
 	if (rc < 0) {
 		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
 		r->status = SANDBOX_INTERNAL_ERROR;
@@ -635,6 +680,9 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 	trace("run sent");
+	c->runs++;
+	if (c->ready)
+		start_netns_maker(c);
 
 	const struct sandbox_limits *l = &spec->limits;
 	uint64_t wall_deadline = t0 + (l->wall_ms + WALL_BACKSTOP_MS) * 1000000ull;
@@ -689,6 +737,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				wall_deadline = clock_now_ns() + (l->wall_ms + WALL_BACKSTOP_MS) * 1000000ull;
 				trace_marks(&u.ready, (size_t)len);
 	trace("cell ready");
+				start_netns_maker(c);
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
 				if (!c->ready) {
@@ -702,6 +751,8 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			} else if (u.hdr.type == CELL_MSG_DONE && (size_t)len == sizeof(dmsg)) {
 				dmsg = u.done;
 				done = true;
+				trace_at(dmsg.start_ns, "init: program started");
+				trace_at(dmsg.end_ns, "init: program reaped");
 	trace("run done");
 			}
 		}
@@ -766,6 +817,8 @@ out_rc:
 	}
 	if (own_stdin >= 0)
 		close(own_stdin);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	if (cg->kind != CG_NONE && sandbox__cg_end(cg) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
 		r->status = SANDBOX_INTERNAL_ERROR;
 		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg->name);

@@ -28,14 +28,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -280,28 +277,6 @@ int sandbox__fsroot_fresh_data(const struct init_config *c, uint64_t disk_kb,
 	return data_mount("", c, disk_kb, why, len);
 }
 
-static int loopback_up(char *why, size_t len)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		FAIL("socket: %s", strerror(errno));
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (rc == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	int e = errno;
-	close(s);
-	if (rc < 0) {
-		errno = e;
-		FAIL("cannot bring up lo: %s", strerror(e));
-	}
-	return 0;
-}
-
 int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 {
 	int src_fds[64];
@@ -359,6 +334,6 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 	if (sethostname("runcell", 7) < 0)
 		FAIL("cannot set the hostname: %s", strerror(errno));
 	if (!c->net)
-		return loopback_up(why, len);
+		return sandbox__netns_setup(why, len);
 	return 0;
 }

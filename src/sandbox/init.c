@@ -1,7 +1,8 @@
 /*
  * init: pid 1 of a cell.  It builds the cell's file system (fsroot.c),
  * then serves the supervisor over a seqpacket socket: for each RUN it wipes
- * the box, places the given files, forks the program, and once the program
+ * the box, moves to a network namespace no program has used (netns.c),
+ * places the given files, forks the program, and once the program
  * has exited kills every other process of the cell (kill(-1, SIGKILL) from
  * a pid namespace's init reaches exactly the cell) and reaps them all
  * before it answers DONE.  So a run's end means nothing of it is alive.
@@ -79,6 +80,7 @@ struct init_state {
 	struct init_config cfg;
 	struct sandbox_filter filter;
 	bool dirty;             /* the box holds a finished run's files */
+	bool net_used;          /* a program ran in the current network namespace */
 	struct init_run run;
 	char msg[CELL_MSG_MAX];
 };
@@ -583,6 +585,22 @@ static int wipe_if_dirty(struct init_state *s, uint64_t disk_kb, char *why, size
 	return rc;
 }
 
+/* Every run after the first gets a network namespace no program has
+ * used (netns.c: counters of lo and /proc/net/snmp would tell a run
+ * what the last one did): the one the supervisor made for it during the
+ * last run, else one made here. */
+static int renew_network(struct init_state *s, int fd, char *why, size_t len)
+{
+	if (s->cfg.net || !s->net_used)
+		return 0;
+	if ((fd >= 0 ? setns(fd, CLONE_NEWNET) : unshare(CLONE_NEWNET)) < 0) {
+		snprintf(why, len, "cannot enter a new network namespace: %s", strerror(errno));
+		return -errno;
+	}
+	s->net_used = false;
+	return sandbox__netns_setup(why, len);
+}
+
 struct payload_args {
 	struct init_state *s;
 	const struct cell_run_msg *run;
@@ -643,10 +661,12 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 {
 	const struct cell_run_msg *m = (const struct cell_run_msg *)s->msg;
 	char why[300];
-	if (len < sizeof(*m) || s->run.active || nfds != 3 + (int)m->ncg_fds || m->ncg_fds > 3) {
+	if (len < sizeof(*m) || s->run.active || m->ncg_fds > 3 || m->netns_fd > 1 ||
+	    nfds != 3 + (int)m->ncg_fds + (int)m->netns_fd) {
 		send_failed(s->sock, EPROTO, "malformed run request");
 		goto out;
 	}
+	int netns_fd = m->netns_fd ? fds[nfds - 1] : -1;
 	/* argv, env and cwd: NUL-terminated strings after the header. */
 	static char *argv[65536], *env[65536];
 	if (m->argc < 1 || m->argc >= 65536 || m->envc >= 65536) {
@@ -673,7 +693,8 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	argv[m->argc] = NULL;
 	env[m->envc] = NULL;
 
-	if (wipe_if_dirty(s, m->limits.disk_kb, why, sizeof(why)) < 0) {
+	if (wipe_if_dirty(s, m->limits.disk_kb, why, sizeof(why)) < 0 ||
+	    renew_network(s, netns_fd, why, sizeof(why)) < 0) {
 		send_failed(s->sock, EIO, why);
 		goto out;
 	}
@@ -718,16 +739,17 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 		send_failed(s->sock, errno, "pipe");
 		goto out;
 	}
-	int all[8];
+	int all[CELL_MAX_FDS + 1], nall = 0;
 	for (int i = 0; i < nfds; i++)
-		all[i] = fds[i];
-	all[nfds] = pipefd[1];
+		if (fds[i] != netns_fd)
+			all[nall++] = fds[i];
+	all[nall++] = pipefd[1];
 
 	struct init_run *r = &s->run;
 	run_reset(r);
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
-	struct payload_args pa = { s, &hdr, argv, env, cwd, all, nfds + 1 };
+	struct payload_args pa = { s, &hdr, argv, env, cwd, all, nall };
 	pid_t pid = start_payload(&pa, hdr.cg_kind == CG_V2 ? fds[3] : -1);
 	int fork_errno = errno;
 	close(pipefd[1]);
@@ -741,6 +763,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	r->pid = pid;
 	r->errpipe = pipefd[0];
 	s->dirty = true;
+	s->net_used = true;
 	/* The wall limit counts from here, the program's start, which is
 	 * what wall_ms reports: ended by init, a run over it never reports
 	 * less.  (The supervisor's own deadline comes later, as a backstop.) */

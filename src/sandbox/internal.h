@@ -7,9 +7,11 @@
 #define RUNCELL_SANDBOX_INTERNAL_H
 
 #include <linux/filter.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sandbox/sandbox.h"
 
@@ -25,6 +27,28 @@
 /* Claims the lowest free slot (an abstract unix socket bound by name, so
  * the claim dies with the process and leaves no file behind). */
 int sandbox__slot_claim(unsigned *slot, int *fd);
+
+/* ---- netns.c: a new network namespace per run, made ahead --------- */
+
+/* lo up in the caller's network namespace (once per namespace). */
+int sandbox__netns_setup(char *why, size_t len);
+/* The namespace the slot's last cell left (an fd), removed from the slot;
+ * -1 when there is none or it fails the checks. */
+int sandbox__netns_take(unsigned slot);
+/* Leaves the namespace fd refers to, never used, to the slot's next cell. */
+void sandbox__netns_leave(unsigned slot, int fd);
+
+/* Makes a namespace in a thread of its own while the caller goes on. */
+struct sandbox__netns_maker {
+	pthread_t thread;
+	bool started;
+	bool leave_for_slot;  /* left to the slot, instead of returned */
+	unsigned slot;
+	int fd;
+};
+void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot, bool leave_for_slot);
+/* Waits for the maker: the new namespace's fd, or -1 (none, or left). */
+int sandbox__netns_make_finish(struct sandbox__netns_maker *m);
 
 /* ---- seccomp.c --------------------------------------------------------- */
 
@@ -171,6 +195,8 @@ struct cell_run_msg {
 	uint32_t argc, envc;
 	uint32_t has_cwd;
 	uint32_t nfiles;       /* CELL_MSG_FILE messages that follow */
+	uint32_t netns_fd;     /* 1: the last fd is the run's network namespace */
+	uint32_t pad;
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 

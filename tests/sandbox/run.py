@@ -223,9 +223,13 @@ def cgroup_dirs():
 
 
 def mounts():
+    """The host's mounts, without the network namespaces runcell makes
+    ahead for each slot's next cell (/run/runcell/net/SLOT, by design)."""
     lines = set()
     for line in (read("/proc/self/mountinfo") or "").splitlines():
         f = line.split()
+        if f[4].startswith("/run/runcell/net"):
+            continue
         lines.add(" ".join(f[3:5] + f[f.index("-") + 1:f.index("-") + 3]))
     return lines
 
@@ -541,6 +545,39 @@ def run_net_listen(case):
         return errs + [res], cmd
     log("result: " + short(res[0]))
     errs += schema(res[0]) + expect("ok", code=0, out_has=["accepted 0"])(res[0], case)
+    return errs, cmd
+
+
+def run_net_fresh_per_cell(case):
+    """One-shot cells one after another (so in the same slot): each finds a
+    network namespace nobody used (net_traffic checks its counters and
+    sockets, then leaves traffic and sockets behind), each a different one,
+    and from the second on it is the one made ahead during the last run
+    (RUNCELL_TRACE says so), not a new one made on the critical path."""
+    errs, seen = [], []
+    cmd = runcell_cmd(case, t("net_traffic"), [])
+    env = runcell_env()
+    env["RUNCELL_TRACE"] = "1"
+    for i in range(3):
+        log("$ " + " ".join(cmd))
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        res = parse(p.returncode, p.stdout, p.stderr)
+        if isinstance(res, str):
+            return errs + ["run %d: %s" % (i + 1, res)], cmd
+        res = res[0]
+        log("result: " + short(res))
+        errs += ["run %d: %s" % (i + 1, e) for e in schema(res) + clean()(res, case)]
+        m = re.search(r"netns (net:\[\d+\])", res["stdout"])
+        if not m:
+            errs.append("run %d: no netns line in %r" % (i + 1, res["stdout"][:200]))
+        else:
+            seen.append(m.group(1))
+        ahead = b"network namespace made ahead" in p.stderr
+        if i > 0 and not ahead:
+            errs.append("run %d: the cell made its network namespace itself, not the one made "
+                        "ahead by the last cell of the slot" % (i + 1))
+    if len(set(seen)) != len(seen):
+        errs.append("a network namespace was used twice: %s" % seen)
     return errs, cmd
 
 
@@ -1128,6 +1165,8 @@ def build_cases(listeners):
     add("net_raw_packet_vsock", t("net_raw"), [], clean(), "network")
     add("net_unix_host", t("net_unix", HOST_UNIX, HOST_ABSTRACT), [], clean(), "network")
     add("net_listen", [], run=run_net_listen, group="network", parallel=False)
+    add("net_traffic_left", t("net_traffic"), [], clean(out_has=["good lo bytes after"]), "network")
+    add("net_fresh_per_cell", [], run=run_net_fresh_per_cell, group="network", parallel=False)
     add("net_on_reaches_host", t("net_tcp", str(listeners.net_port), "expect-connect"), ["--net"], clean(),
         "network", warm=False, parallel=False, after=no_net_hits)
     # -- privilege and kernel surface

@@ -1,6 +1,7 @@
 /* probe: run right after a hostile program in the same warm cell; nothing
  * of the previous run may be left: no process in /proc but this one, empty
- * /box, /tmp and /dev/shm, no SysV IPC objects, no unix sockets. */
+ * /box, /tmp and /dev/shm, no SysV IPC objects, no unix sockets, and a
+ * network namespace nobody used (no socket, lo's counters at zero). */
 #include "hostile.h"
 #include <dirent.h>
 #include <ctype.h>
@@ -46,6 +47,44 @@ static void no_lines(const char *path, int named_only)
 		}
 	fclose(f);
 }
+/* Without --net the cell's only interface is lo, in a namespace made for
+ * this run: no traffic yet, no socket of any kind. */
+static void fresh_network(void)
+{
+	FILE *f = fopen("/proc/net/dev", "r");
+	if (!f) {
+		printf("BAD /proc/net/dev: %s\n", strerror(errno));
+		hs_bad++;
+		return;
+	}
+	char line[512];
+	int n = 0, others = 0;
+	unsigned long long bytes = 0;
+	while (fgets(line, sizeof line, f)) {
+		char name[64];
+		unsigned long long rx, x[7], tx;
+		if (n++ < 2)
+			continue;
+		if (sscanf(line, " %63[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rx,
+			   &x[0], &x[1], &x[2], &x[3], &x[4], &x[5], &x[6], &tx) != 10)
+			continue;
+		if (!strcmp(name, "lo"))
+			bytes = rx + tx;
+		else
+			others++;
+	}
+	fclose(f);
+	if (others)
+		return;  /* --net: the host's network */
+	if (bytes) {
+		printf("BAD lo has counted %llu bytes: a namespace used before\n", bytes);
+		hs_bad++;
+	}
+	no_lines("/proc/net/tcp", 0);
+	no_lines("/proc/net/tcp6", 0);
+	no_lines("/proc/net/udp", 0);
+	no_lines("/proc/net/udp6", 0);
+}
 int main(void)
 {
 	DIR *d = opendir("/proc");
@@ -67,5 +106,6 @@ int main(void)
 	no_lines("/proc/sysvipc/msg", 0);
 	no_lines("/proc/sysvipc/sem", 0);
 	no_lines("/proc/net/unix", 1);
+	fresh_network();
 	return hs_done();
 }

@@ -1,0 +1,211 @@
+/*
+ * netns: a new network namespace for every run, made while the last run
+ * was running.
+ *
+ * A cell without --net gets a network namespace with nothing in it but lo.
+ * Creating one is the dearest step of a new cell: about 0.25 ms inside
+ * clone() on the test machine.  It also cannot be kept from run to run:
+ * the kernel keeps counters per namespace (lo's bytes and packets,
+ * /proc/net/snmp) that the next program could read, so reusing one would
+ * let run N tell run N+1 something.
+ *
+ * So the namespace is made ahead, off the critical path, by a thread of
+ * the supervisor (which only waits while a program runs): unshare() in
+ * that thread, lo brought up, the namespace held by an fd.
+ *  - A warm cell sends it to init with its next run; init enters it with
+ *    setns() before it starts the program (init.c).
+ *  - A one-shot cell, or a warm one that closes with one unused, leaves it
+ *    to the next cell of its slot: bound on /run/runcell/net/SLOT (held by
+ *    a mount, gone at reboot).  The next cell of the slot takes it (opens
+ *    it and removes the mount, so no namespace is ever handed out twice,
+ *    even after a crash) and joins it in place of CLONE_NEWNET.
+ * Whatever fails, the cell or run gets a new namespace the slow way, as it
+ * would without this file.
+ */
+#include "sandbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/stat.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#define NETNS_DIR "/run/runcell/net"
+
+int sandbox__netns_setup(char *why, size_t len)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(why, len, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	int e = errno;
+	close(s);
+	if (rc < 0) {
+		snprintf(why, len, "cannot bring up lo: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static void netns_path(char *buf, size_t len, unsigned slot, const char *suffix)
+{
+	snprintf(buf, len, NETNS_DIR "/%u%s", slot, suffix);
+}
+
+/* A network namespace, and not the one runcell itself runs in (which
+ * someone could have bound there). */
+static bool netns_usable(int fd)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC)
+		return false;
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+		return false;
+	struct stat ns, own;
+	if (fstat(fd, &ns) < 0 || stat("/proc/self/ns/net", &own) < 0)
+		return false;
+	return ns.st_ino != own.st_ino || ns.st_dev != own.st_dev;
+}
+
+/*
+ * Taking moves the mount from SLOT to SLOT.taken rather than unmounting
+ * it: an unmount waits for an RCU grace period (0.1-2 ms here), a move
+ * does not.  The maker removes SLOT.taken later, off the critical path;
+ * after a crash the slot's next maker does.
+ */
+int sandbox__netns_take(unsigned slot)
+{
+	char path[64], taken[64];
+	netns_path(path, sizeof(path), slot, "");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	netns_path(taken, sizeof(taken), slot, ".taken");
+	if (!netns_usable(fd) || mount(path, taken, NULL, MS_MOVE, NULL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* dir: created root-only, and refused when it is anything else (a link,
+ * or writable by others). */
+static int private_dir(const char *path, struct statx *stx)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
+		return -errno;
+	if (!S_ISDIR(stx->stx_mode) || stx->stx_uid != 0 || (stx->stx_mode & 022))
+		return -EPERM;
+	return 0;
+}
+
+/* /run/runcell/net, a mount of its own that propagates nowhere: the
+ * namespaces bound in it stay out of other mount namespaces, and a move
+ * inside it is allowed even where /run is shared. */
+static int netns_dir(void)
+{
+	struct statx top, dir;
+	if (private_dir("/run/runcell", &top) < 0 || private_dir(NETNS_DIR, &dir) < 0)
+		return -1;
+	if (!(top.stx_mask & STATX_MNT_ID) || top.stx_mnt_id != dir.stx_mnt_id)
+		return 0;
+	if (mount(NETNS_DIR, NETNS_DIR, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, NETNS_DIR, NULL, MS_PRIVATE, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* An empty file to mount on. */
+static int mount_point(const char *path)
+{
+	int f = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0)
+		return -1;
+	close(f);
+	return 0;
+}
+
+void sandbox__netns_leave(unsigned slot, int fd)
+{
+	if (netns_dir() < 0)
+		return;
+	char path[64], taken[64], src[64];
+	netns_path(path, sizeof(path), slot, "");
+	netns_path(taken, sizeof(taken), slot, ".taken");
+	/* What the slot's cells took: every mount on SLOT.taken goes. */
+	for (int i = 0; i < 16 && umount2(taken, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
+		;
+	if (mount_point(taken) < 0 || mount_point(path) < 0)
+		return;
+	int old = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool have = old >= 0 && netns_usable(old);
+	if (old >= 0)
+		close(old);
+	if (have)
+		return;  /* an unused one is there already */
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	mount(src, path, NULL, MS_BIND, NULL);
+}
+
+/* The maker's thread: only it moves to the new namespace. */
+static void *maker_main(void *arg)
+{
+	struct sandbox__netns_maker *m = arg;
+	char why[160];
+	if (unshare(CLONE_NEWNET) < 0 || sandbox__netns_setup(why, sizeof(why)) < 0)
+		return NULL;
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && m->leave_for_slot) {
+		sandbox__netns_leave(m->slot, fd);
+		close(fd);
+		fd = -1;
+	}
+	m->fd = fd;
+	return NULL;
+}
+
+void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot, bool leave_for_slot)
+{
+	if (m->started)
+		return;
+	m->fd = -1;
+	m->slot = slot;
+	m->leave_for_slot = leave_for_slot;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	m->started = pthread_create(&m->thread, &attr, maker_main, m) == 0;
+	pthread_attr_destroy(&attr);
+}
+
+int sandbox__netns_make_finish(struct sandbox__netns_maker *m)
+{
+	if (!m->started)
+		return -1;
+	pthread_join(m->thread, NULL);
+	m->started = false;
+	int fd = m->fd;
+	m->fd = -1;
+	return fd;
+}
