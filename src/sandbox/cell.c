@@ -53,8 +53,7 @@ struct sandbox_cell {
 	char broken_why[400];
 	bool net;             /* the host's network (--net) */
 	bool oneshot;
-	unsigned runs;
-	struct sandbox__netns_maker netns;  /* the next run's namespace */
+	struct sandbox__netns_maker netns;  /* one-shot: the slot's next one */
 };
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
@@ -386,12 +385,7 @@ void sandbox_cell_close(struct sandbox_cell *c)
 		return;
 	if (c->sock >= 0)
 		close(c->sock);  /* init exits; the kernel kills the rest */
-	/* A namespace made for a run that never came goes to the slot. */
-	int netns_fd = sandbox__netns_make_finish(&c->netns);
-	if (netns_fd >= 0) {
-		sandbox__netns_leave(c->slot, netns_fd);
-		close(netns_fd);
-	}
+	sandbox__netns_make_wait(&c->netns);
 	/* The run's group holds no task of a finished run (init is never in
 	 * it): removed while init's namespaces are torn down. */
 	if (c->cg.live)
@@ -432,7 +426,7 @@ static int spec_check(const struct sandbox_run_spec *spec, char *why, size_t len
 }
 
 static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
-			 uint32_t ncg, bool netns_fd, char **out, size_t *out_len)
+			 uint32_t ncg, char **out, size_t *out_len)
 {
 	size_t cap = CELL_MSG_MAX;
 	char *msg = malloc(cap);
@@ -444,7 +438,6 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->limits = spec->limits;
 	m->cg_kind = kind;
 	m->ncg_fds = ncg;
-	m->netns_fd = netns_fd;
 	m->nfiles = (uint32_t)spec->nfiles;
 	size_t off = sizeof(*m);
 	int rc = 0;
@@ -603,14 +596,27 @@ static void internal_error(struct sandbox_result *r, const char *fmt, const char
 	snprintf(r->message, sizeof(r->message), fmt, detail);
 }
 
-/* The next network namespace is made while this run's program runs: for
- * the next run, or for the slot's next cell when there is none.  Not
- * before the cell is built: its unshare() slows init's mounts down (both
- * wait on the same RCU grace periods). */
+/* The FAILED report of an init that could not build the cell, when it
+ * is waiting on the socket: true with the cause in why. */
+static bool build_failure(struct sandbox_cell *c, char *why, size_t len)
+{
+	struct pollfd pf = { .fd = c->sock, .events = POLLIN };
+	struct cell_failed_msg f;
+	if (poll(&pf, 1, 100) != 1 || sandbox__msg_recv(c->sock, &f, sizeof(f), NULL, NULL) <= 0 ||
+	    f.hdr.type != CELL_MSG_FAILED)
+		return false;
+	f.text[sizeof(f.text) - 1] = '\0';
+	snprintf(why, len, "cannot build the cell: %.300s", f.text);
+	return true;
+}
+
+/* A one-shot cell makes the network namespace for its slot's next cell
+ * while its program runs.  Not before the cell is built: its unshare()
+ * slows init's mounts down (both wait on the same RCU grace periods). */
 static void start_netns_maker(struct sandbox_cell *c)
 {
-	if (!c->net)
-		sandbox__netns_make_start(&c->netns, c->slot, c->oneshot);
+	if (!c->net && c->oneshot)
+		sandbox__netns_make_start(&c->netns, c->slot);
 }
 
 static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
@@ -638,7 +644,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	trace("cgroup created");
 
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int stdin_fd = spec->stdin_fd, own_stdin = -1, netns_fd = -1;
+	int stdin_fd = spec->stdin_fd, own_stdin = -1;
 	char *msg = NULL;
 	size_t msg_len = 0;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -658,12 +664,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			fds[nfds++] = cg->task_fds[i];
 	else if (cg->kind == CG_V2)
 		fds[nfds++] = cg->dir_fd;
-	int ncg = nfds - 3;
-	/* Every run after the first in a new network namespace, made while
-	 * the last one ran. */
-	if (!c->net && c->runs > 0 && (netns_fd = sandbox__netns_make_finish(&c->netns)) >= 0)
-		fds[nfds++] = netns_fd;
-	rc = build_run_msg(spec, cg->kind, (uint32_t)ncg, netns_fd >= 0, &msg, &msg_len);
+	rc = build_run_msg(spec, cg->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
 	if (rc < 0) {
 		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
 		r->status = SANDBOX_INTERNAL_ERROR;
@@ -672,7 +673,12 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	cell_unpin(c);  /* before the program is forked: it inherits init's CPUs */
 	uint64_t t0 = clock_now_ns();
 	if (sandbox__msg_send(c->sock, msg, msg_len, fds, nfds) < 0 || send_files(c, spec) < 0) {
-		cell_break(c, "cannot talk to the cell's init");
+		/* A lazy cell's init may have failed its build and left
+		 * before the request reached it: its report is still queued. */
+		char why2[sizeof(c->broken_why)];
+		if (c->ready || !build_failure(c, why2, sizeof(why2)))
+			snprintf(why2, sizeof(why2), "cannot talk to the cell's init");
+		cell_break(c, why2);
 		internal_error(r, "%s", c->broken_why);
 		goto out;
 	}
@@ -680,7 +686,6 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 	trace("run sent");
-	c->runs++;
 	if (c->ready)
 		start_netns_maker(c);
 
@@ -817,8 +822,6 @@ out_rc:
 	}
 	if (own_stdin >= 0)
 		close(own_stdin);
-	if (netns_fd >= 0)
-		close(netns_fd);
 	if (cg->kind != CG_NONE && sandbox__cg_end(cg) < 0 && r->status != SANDBOX_INTERNAL_ERROR) {
 		r->status = SANDBOX_INTERNAL_ERROR;
 		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg->name);

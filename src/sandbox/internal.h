@@ -28,27 +28,22 @@
  * the claim dies with the process and leaves no file behind). */
 int sandbox__slot_claim(unsigned *slot, int *fd);
 
-/* ---- netns.c: a new network namespace per run, made ahead --------- */
+/* ---- netns.c: network namespaces made ahead ------------------------ */
 
 /* lo up in the caller's network namespace (once per namespace). */
 int sandbox__netns_setup(char *why, size_t len);
-/* The namespace the slot's last cell left (an fd), removed from the slot;
- * -1 when there is none or it fails the checks. */
+/* The namespace the slot's last cell made for it (an fd), removed from the
+ * slot; -1 when there is none or it fails the checks. */
 int sandbox__netns_take(unsigned slot);
-/* Leaves the namespace fd refers to, never used, to the slot's next cell. */
-void sandbox__netns_leave(unsigned slot, int fd);
 
-/* Makes a namespace in a thread of its own while the caller goes on. */
+/* Makes a namespace for the slot's next cell in a thread of its own. */
 struct sandbox__netns_maker {
 	pthread_t thread;
 	bool started;
-	bool leave_for_slot;  /* left to the slot, instead of returned */
 	unsigned slot;
-	int fd;
 };
-void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot, bool leave_for_slot);
-/* Waits for the maker: the new namespace's fd, or -1 (none, or left). */
-int sandbox__netns_make_finish(struct sandbox__netns_maker *m);
+void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot);
+void sandbox__netns_make_wait(struct sandbox__netns_maker *m);
 
 /* ---- seccomp.c --------------------------------------------------------- */
 
@@ -195,8 +190,6 @@ struct cell_run_msg {
 	uint32_t argc, envc;
 	uint32_t has_cwd;
 	uint32_t nfiles;       /* CELL_MSG_FILE messages that follow */
-	uint32_t netns_fd;     /* 1: the last fd is the run's network namespace */
-	uint32_t pad;
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 

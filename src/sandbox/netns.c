@@ -1,26 +1,25 @@
 /*
- * netns: a new network namespace for every run, made while the last run
- * was running.
+ * netns: network namespaces made ahead, off the critical path.
  *
  * A cell without --net gets a network namespace with nothing in it but lo.
  * Creating one is the dearest step of a new cell: about 0.25 ms inside
- * clone() on the test machine.  It also cannot be kept from run to run:
- * the kernel keeps counters per namespace (lo's bytes and packets,
- * /proc/net/snmp) that the next program could read, so reusing one would
- * let run N tell run N+1 something.
+ * clone() on the test machine (and as much again later, when a kernel
+ * worker tears it down).  A namespace cannot be passed from one program to
+ * the next as it is, either: the kernel keeps counters per namespace (lo's
+ * bytes and packets, /proc/net/snmp) that would tell a run what the last
+ * one did.
  *
- * So the namespace is made ahead, off the critical path, by a thread of
- * the supervisor (which only waits while a program runs): unshare() in
- * that thread, lo brought up, the namespace held by an fd.
- *  - A warm cell sends it to init with its next run; init enters it with
- *    setns() before it starts the program (init.c).
- *  - A one-shot cell, or a warm one that closes with one unused, leaves it
- *    to the next cell of its slot: bound on /run/runcell/net/SLOT (held by
- *    a mount, gone at reboot).  The next cell of the slot takes it (opens
- *    it and removes the mount, so no namespace is ever handed out twice,
- *    even after a crash) and joins it in place of CLONE_NEWNET.
- * Whatever fails, the cell or run gets a new namespace the slow way, as it
- * would without this file.
+ * A one-shot cell spends most of its life waiting for its program, so
+ * that is when it makes the namespace for the next cell of its slot: a
+ * thread unshare()s, brings lo up, and binds the namespace on
+ * /run/runcell/net/SLOT (a mount holds it; gone at reboot).  The slot's
+ * next cell takes it (opens it and moves the mount away, so no namespace
+ * is ever handed out twice, even after a crash) and joins it with setns()
+ * in place of CLONE_NEWNET.  Whatever fails, the cell gets a new
+ * namespace the slow way, as it would without this file.
+ *
+ * A warm cell keeps its namespace while its runs leave it as they found
+ * it, and init replaces it after one that did not (init.c).
  */
 #include "sandbox/internal.h"
 
@@ -146,7 +145,7 @@ static int mount_point(const char *path)
 	return 0;
 }
 
-void sandbox__netns_leave(unsigned slot, int fd)
+static void netns_leave(unsigned slot, int fd)
 {
 	if (netns_dir() < 0)
 		return;
@@ -176,22 +175,18 @@ static void *maker_main(void *arg)
 	if (unshare(CLONE_NEWNET) < 0 || sandbox__netns_setup(why, sizeof(why)) < 0)
 		return NULL;
 	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && m->leave_for_slot) {
-		sandbox__netns_leave(m->slot, fd);
+	if (fd >= 0) {
+		netns_leave(m->slot, fd);
 		close(fd);
-		fd = -1;
 	}
-	m->fd = fd;
 	return NULL;
 }
 
-void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot, bool leave_for_slot)
+void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot)
 {
 	if (m->started)
 		return;
-	m->fd = -1;
 	m->slot = slot;
-	m->leave_for_slot = leave_for_slot;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
@@ -199,13 +194,9 @@ void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot, bo
 	pthread_attr_destroy(&attr);
 }
 
-int sandbox__netns_make_finish(struct sandbox__netns_maker *m)
+void sandbox__netns_make_wait(struct sandbox__netns_maker *m)
 {
-	if (!m->started)
-		return -1;
-	pthread_join(m->thread, NULL);
+	if (m->started)
+		pthread_join(m->thread, NULL);
 	m->started = false;
-	int fd = m->fd;
-	m->fd = -1;
-	return fd;
 }

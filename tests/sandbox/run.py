@@ -553,7 +553,9 @@ def run_net_fresh_per_cell(case):
     network namespace nobody used (net_traffic checks its counters and
     sockets, then leaves traffic and sockets behind), each a different one,
     and from the second on it is the one made ahead during the last run
-    (RUNCELL_TRACE says so), not a new one made on the critical path."""
+    (RUNCELL_TRACE says so), not a new one made on the critical path.
+    Then a warm cell: runs that leave the namespace as it was keep it, the
+    run after one that changed it gets a new one."""
     errs, seen = [], []
     cmd = runcell_cmd(case, t("net_traffic"), [])
     env = runcell_env()
@@ -578,6 +580,23 @@ def run_net_fresh_per_cell(case):
                         "ahead by the last cell of the slot" % (i + 1))
     if len(set(seen)) != len(seen):
         errs.append("a network namespace was used twice: %s" % seen)
+    quiet, loud = t("net_traffic", "quiet"), t("net_traffic")
+    argv = quiet + [":::"] + quiet + [":::"] + loud + [":::"] + quiet
+    wcmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, _ = invoke(wcmd)
+    res = parse(rc, out, err, n=4)
+    if isinstance(res, str):
+        return errs + ["warm: " + res], wcmd
+    ids = []
+    for i, r in enumerate(res):
+        log("warm run %d: %s" % (i + 1, short(r)))
+        errs += ["warm run %d: %s" % (i + 1, e) for e in schema(r) + clean()(r, case)]
+        m = re.search(r"netns (net:\[\d+\])", r["stdout"])
+        ids.append(m.group(1) if m else None)
+    if not (ids[0] and ids[0] == ids[1] == ids[2]):
+        errs.append("warm: runs that left the namespace untouched did not keep it: %s" % ids)
+    if not ids[3] or ids[3] in ids[:3]:
+        errs.append("warm: the run after traffic did not get a new namespace: %s" % ids)
     return errs, cmd
 
 
