@@ -28,6 +28,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -749,8 +750,41 @@ static void bench_parse(int argc, char **argv)
 	}
 }
 
+/*
+ * What starting any glibc program costs on this machine, measured in the
+ * same run: this binary (static glibc) re-executed with --exit-at-once,
+ * and one CPUID instruction.  In a VM every CPUID is an exit to the
+ * hypervisor, and glibc issues dozens of them at every process start
+ * (CPU features, cache sizes).  `runcell run` pays that once for itself,
+ * on top of what its payload pays as the bare run does.
+ */
+static void bench_exec_floor(const char *self)
+{
+	enum { N = 200 };
+	double t[N];
+	char *argv[] = { (char *)self, "--exit-at-once", NULL };
+	int status;
+	for (int i = 0; i < N; i++)
+		t[i] = bench_spawn(argv, -1, &status);
+	qsort(t, N, sizeof(t[0]), bench_cmp_double);
+	double spawn_ms = t[N / 2];
+	for (int i = 0; i < N; i++) {
+		unsigned a, b, c, d;
+		uint64_t t0 = clock_now_ns();
+		__cpuid_count(4, 0, a, b, c, d);
+		t[i] = (double)(clock_now_ns() - t0) / 1000.0;
+		(void)a, (void)b, (void)c, (void)d;
+	}
+	qsort(t, N, sizeof(t[0]), bench_cmp_double);
+	printf("exec floor: a static glibc program that exits at once: %.3f ms to spawn and reap\n"
+	       "(median of %d); one CPUID instruction: %.2f us (median of %d).\n",
+	       spawn_ms, N, t[N / 2], N);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--exit-at-once"))
+		return 0;
 	/* A cell started with config.reexec runs its init through this binary. */
 	if (argc > 0 && sandbox_init_main) {
 		const char *base = strrchr(argv[0], '/');
@@ -798,6 +832,7 @@ int main(int argc, char **argv)
 
 	bench_print_table();
 	bench_print_verdict();
+	bench_exec_floor("/proc/self/exe");
 	double load[3] = { 0, 0, 0 };
 	getloadavg(load, 3);
 	if (load[0] > 0.5 * (double)sysconf(_SC_NPROCESSORS_ONLN))
