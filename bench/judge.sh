@@ -54,7 +54,6 @@ export RUNCELL_CACHE_DIR="$work/cache-warm"
 mkdir -p "$RUNCELL_CACHE_DIR"
 broken=0
 
-now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 # ms with 3 decimals from a microsecond count
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
@@ -82,10 +81,10 @@ EOF
 run_exec() {
 	local out=$1 t0 t1 rc
 	shift
-	t0=$(now_us)
+	t0=${EPOCHREALTIME/[.,]/}
 	"$RUNCELL" exec "$@" >"$out" 2>"$out.err"
 	rc=$?
-	t1=$(now_us)
+	t1=${EPOCHREALTIME/[.,]/}
 	elapsed=$((t1 - t0))
 	if [ $rc -ne 0 ]; then
 		note "runcell exec $* exited $rc: $(head -c 300 "$out.err")"
@@ -178,11 +177,11 @@ if [ $c2_ok = 1 ]; then
 			{ note "(2) exec broke: ${why:-}"; broken=1; break; }
 		echo "$elapsed" >>"$work/c2.exec"
 
-		t0=$(now_us)
+		t0=${EPOCHREALTIME/[.,]/}
 		for f in "$work"/tests/*.in; do
 			"$work/sum" <"$f" >/dev/null || { note "(2) bare run failed"; broken=1; }
 		done
-		t1=$(now_us)
+		t1=${EPOCHREALTIME/[.,]/}
 		echo $((t1 - t0)) >>"$work/c2.bare"
 
 		run_exec "$work/c2.json" --lang c --tests "$work/one" "$work/sum.c" &&
@@ -196,9 +195,9 @@ fi
 note "(3) python print(1): $PY_RUNS alternating rounds"
 : >"$work/c3.ratio"; : >"$work/c3.exec"; : >"$work/c3.bare"
 for r in $(seq 1 $((PY_RUNS + 2))); do
-	t0=$(now_us)
+	t0=${EPOCHREALTIME/[.,]/}
 	"$PY" -c 'print(1)' >/dev/null || { note "(3) bare python failed"; broken=1; break; }
-	t1=$(now_us)
+	t1=${EPOCHREALTIME/[.,]/}
 	bare=$((t1 - t0)); why=
 	run_exec "$work/c3.json" --lang python3 "$work/one.py" &&
 		why=$(check_json "$work/c3.json" -1) ||

@@ -52,8 +52,8 @@ struct sandbox_cell {
 	bool broken;
 	char broken_why[400];
 	bool net;             /* the host's network (--net) */
-	bool oneshot;
-	struct sandbox__netns_maker netns;  /* one-shot: the slot's next one */
+	struct sandbox__netns_maker netns;  /* the slot's next cell's namespace */
+	bool netns_made;
 };
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
@@ -290,7 +290,6 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	/* Without --net: the namespace the slot's last cell made ahead
 	 * (netns.c), else a new one. */
 	c->net = cfg->net;
-	c->oneshot = oneshot;
 	int netns_fd = cfg->net ? -1 : sandbox__netns_take(c->slot);
 	if (!cfg->net)
 		trace(netns_fd >= 0 ? "network namespace made ahead, taken" : "network namespace: new");
@@ -610,13 +609,15 @@ static bool build_failure(struct sandbox_cell *c, char *why, size_t len)
 	return true;
 }
 
-/* A one-shot cell makes the network namespace for its slot's next cell
- * while its program runs.  Not before the cell is built: its unshare()
- * slows init's mounts down (both wait on the same RCU grace periods). */
+/* A cell makes the network namespace for its slot's next cell while its
+ * first program runs.  Not before the cell is built: its unshare() slows
+ * init's mounts down (both wait on the same RCU grace periods). */
 static void start_netns_maker(struct sandbox_cell *c)
 {
-	if (!c->net && c->oneshot)
+	if (!c->net && !c->netns_made) {
 		sandbox__netns_make_start(&c->netns, c->slot);
+		c->netns_made = true;
+	}
 }
 
 static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
