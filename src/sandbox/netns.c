@@ -9,8 +9,8 @@
  * bytes and packets, /proc/net/snmp) that would tell a run what the last
  * one did.
  *
- * A one-shot cell spends most of its life waiting for its program, so
- * that is when it makes the namespace for the next cell of its slot: a
+ * A cell spends most of its first run waiting for the program, so that
+ * is when it makes the namespace for the next cell of its slot: a
  * thread unshare()s, brings lo up, and binds the namespace on
  * /run/runcell/net/SLOT (a mount holds it; gone at reboot).  The slot's
  * next cell takes it (opens it and moves the mount away, so no namespace
