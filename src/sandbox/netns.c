@@ -41,28 +41,33 @@
 
 #define NETNS_DIR "/run/runcell/net"
 
-int sandbox__netns_setup(char *why, size_t len)
+/* System calls only: the maker's thread runs it while the process may
+ * fork (no lock of the C library may be held then; the thread's paths are
+ * formatted with snprintf into its own buffers, which takes none). */
+static int lo_up(void)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		snprintf(why, len, "socket: %s", strerror(errno));
+	if (s < 0)
 		return -errno;
-	}
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	memcpy(ifr.ifr_name, "lo", 3);
 	int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
 	if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
 		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
 	}
-	int e = errno;
+	rc = rc < 0 ? -errno : 0;
 	close(s);
-	if (rc < 0) {
-		snprintf(why, len, "cannot bring up lo: %s", strerror(e));
-		return -e;
-	}
-	return 0;
+	return rc;
+}
+
+int sandbox__netns_setup(char *why, size_t len)
+{
+	int rc = lo_up();
+	if (rc < 0)
+		snprintf(why, len, "cannot bring up lo: %s", strerror(-rc));
+	return rc;
 }
 
 static void netns_path(char *buf, size_t len, unsigned slot, const char *suffix)
@@ -171,8 +176,7 @@ static void netns_leave(unsigned slot, int fd)
 static void *maker_main(void *arg)
 {
 	struct sandbox__netns_maker *m = arg;
-	char why[160];
-	if (unshare(CLONE_NEWNET) < 0 || sandbox__netns_setup(why, sizeof(why)) < 0)
+	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
 		return NULL;
 	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {

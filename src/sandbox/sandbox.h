@@ -26,8 +26,9 @@
  * dies with that thread, by PR_SET_PDEATHSIG).  Different cells may be used
  * from different threads at once.  A cell's first run starts a thread of
  * its own (it makes the network namespace for the slot's next cell),
- * joined when the cell closes (sandbox_run: before it returns); it takes
- * no lock of the C library, so forking init meanwhile is safe.
+ * joined when the cell closes (sandbox_run: before it returns); it makes
+ * system calls and formats paths into its own buffers (no malloc, no
+ * lock), so forking init meanwhile is safe.
  */
 #ifndef RUNCELL_SANDBOX_H
 #define RUNCELL_SANDBOX_H
