@@ -600,6 +600,38 @@ def run_net_fresh_per_cell(case):
     return errs, cmd
 
 
+def run_net_killed_holder(case):
+    """runcell killed (SIGKILL) while its program, which used the network,
+    still runs: the next cells of the slot never get that namespace, and
+    find theirs unused."""
+    flag = os.path.join(SHARED, "netns")
+    if os.path.exists(flag):
+        os.unlink(flag)
+    cmd = runcell_cmd(case, t("net_traffic", "linger", "/shared/netns"), ["--bind=%s:/shared:rw" % SHARED])
+    log("$ " + " ".join(cmd))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    deadline = time.time() + 10
+    while not (os.path.exists(flag) and os.path.getsize(flag)) and time.time() < deadline \
+            and p.poll() is None:
+        time.sleep(0.02)
+    errs = []
+    killed = open(flag).read().strip() if os.path.exists(flag) else ""
+    if not killed:
+        errs.append("the lingering program never wrote its namespace")
+    p.kill()
+    p.communicate(timeout=30)
+    for i in range(2):
+        rc, out, err, _ = invoke(runcell_cmd(case, t("net_traffic"), []))
+        res = parse(rc, out, err)
+        if isinstance(res, str):
+            return errs + ["run %d after the kill: %s" % (i + 1, res)], cmd
+        log("run %d after the kill: %s" % (i + 1, short(res[0])))
+        errs += ["run %d after the kill: %s" % (i + 1, e) for e in schema(res[0]) + clean()(res[0], case)]
+        if killed and "netns %s" % killed in res[0]["stdout"]:
+            errs.append("run %d after the kill got the killed run's namespace %s" % (i + 1, killed))
+    return errs, cmd
+
+
 def run_two_cells(case):
     flag = os.path.join(SHARED, "ready")
     if os.path.exists(flag):
@@ -1186,6 +1218,7 @@ def build_cases(listeners):
     add("net_listen", [], run=run_net_listen, group="network", parallel=False)
     add("net_traffic_left", t("net_traffic"), [], clean(out_has=["good lo bytes after"]), "network")
     add("net_fresh_per_cell", [], run=run_net_fresh_per_cell, group="network", parallel=False)
+    add("net_killed_holder", [], run=run_net_killed_holder, group="network", parallel=False)
     add("net_on_reaches_host", t("net_tcp", str(listeners.net_port), "expect-connect"), ["--net"], clean(),
         "network", warm=False, parallel=False, after=no_net_hits)
     # -- privilege and kernel surface

@@ -4,7 +4,8 @@
  * as much behind as it can: loopback TCP (refused, and one connection
  * still open when it exits), UDP to a closed port, a packet with no route,
  * a listener ("net_traffic quiet" leaves nothing).  Prints its namespace
- * as "netns net:[N]". */
+ * as "netns net:[N]"; "net_traffic linger FILE" then also writes it to
+ * FILE and sleeps, to be killed with its runcell. */
 #include "hostile.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -113,5 +114,12 @@ int main(int argc, char **argv)
 	b = lo_bytes();
 	printf("%s lo bytes after: %lld\n", b > 0 ? "good" : "BAD", b);
 	hs_bad += b <= 0;
+	if (argc > 2 && !strcmp(argv[1], "linger")) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, ns, strlen(ns)) != (ssize_t)strlen(ns))
+			printf("BAD cannot write %s: %s\n", argv[2], strerror(errno));
+		close(fd);
+		sleep(60);
+	}
 	return hs_done();  /* exits with the connection open and the listener bound */
 }
