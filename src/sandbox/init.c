@@ -388,6 +388,8 @@ static ssize_t read_network_state(char *buf, size_t cap)
 	size_t len = 0;
 	for (size_t i = 0; i < sizeof(net_state_files) / sizeof(net_state_files[0]); i++) {
 		int fd = open(net_state_files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;  /* no IPv6 on this host: no snmp6 */
 		if (fd < 0)
 			return -1;
 		ssize_t n;
@@ -446,7 +448,6 @@ static void send_done(struct init_state *s)
 	timerfd_settime(s->timerfd, 0, &off, NULL);
 	if (sandbox__msg_send(s->sock, &d, sizeof(d), NULL, 0) < 0)
 		_exit(1);
-
 	/* A one-shot cell is done: tearing it down (mounts, namespaces)
 	 * now overlaps with the supervisor reading the run's accounting. */
 	if (s->cfg.oneshot)
