@@ -600,20 +600,29 @@ def run_net_fresh_per_cell(case):
     return errs, cmd
 
 
+def start_signalling_cell(case, argv_of, name, timeout):
+    """Starts runcell in the background with SHARED bound rw at /shared and
+    argv_of("/shared/NAME") as its program, then waits (up to timeout s)
+    until the program has written something to that file.  Returns the
+    Popen, the command and the file's host path."""
+    flag = os.path.join(SHARED, name)
+    if os.path.exists(flag):
+        os.unlink(flag)
+    cmd = runcell_cmd(case, argv_of("/shared/" + name), ["--bind=%s:/shared:rw" % SHARED])
+    log("$ " + " ".join(cmd))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    deadline = time.time() + timeout
+    while not (os.path.exists(flag) and os.path.getsize(flag)) and time.time() < deadline \
+            and p.poll() is None:
+        time.sleep(0.02)
+    return p, cmd, flag
+
+
 def run_net_killed_holder(case):
     """runcell killed (SIGKILL) while its program, which used the network,
     still runs: the next cells of the slot never get that namespace, and
     find theirs unused."""
-    flag = os.path.join(SHARED, "netns")
-    if os.path.exists(flag):
-        os.unlink(flag)
-    cmd = runcell_cmd(case, t("net_traffic", "linger", "/shared/netns"), ["--bind=%s:/shared:rw" % SHARED])
-    log("$ " + " ".join(cmd))
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
-    deadline = time.time() + 10
-    while not (os.path.exists(flag) and os.path.getsize(flag)) and time.time() < deadline \
-            and p.poll() is None:
-        time.sleep(0.02)
+    p, cmd, flag = start_signalling_cell(case, lambda f: t("net_traffic", "linger", f), "netns", 10)
     errs = []
     killed = open(flag).read().strip() if os.path.exists(flag) else ""
     if not killed:
@@ -633,15 +642,7 @@ def run_net_killed_holder(case):
 
 
 def run_two_cells(case):
-    flag = os.path.join(SHARED, "ready")
-    if os.path.exists(flag):
-        os.unlink(flag)
-    cmd_a = runcell_cmd(case, t("cell_a", "/shared/ready", "2500"), ["--bind=%s:/shared:rw" % SHARED])
-    log("$ " + " ".join(cmd_a))
-    a = subprocess.Popen(cmd_a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
-    deadline = time.time() + 5
-    while not os.path.exists(flag) and time.time() < deadline and a.poll() is None:
-        time.sleep(0.02)
+    a, cmd_a, flag = start_signalling_cell(case, lambda f: t("cell_a", f, "2500"), "ready", 5)
     errs = []
     if not os.path.exists(flag):
         errs.append("cell A never signalled ready through its rw bind")

@@ -21,8 +21,10 @@ int main(int argc, char **argv)
 	listen(s, 4);
 	if (argc > 1) {
 		int fd = open(argv[1], O_WRONLY | O_CREAT, 0666);
-		if (fd < 0) printf("flag %s: %s\n", argv[1], strerror(errno));
-		else close(fd);
+		if (fd < 0 || write(fd, "ready\n", 6) != 6)
+			printf("flag %s: %s\n", argv[1], strerror(errno));
+		if (fd >= 0)
+			close(fd);
 	}
 	hs_sleep_ms(argc > 2 ? atol(argv[2]) : 3000);
 	printf("cell a done\n");
