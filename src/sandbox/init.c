@@ -84,15 +84,6 @@ struct init_state {
 	char msg[CELL_MSG_MAX];
 };
 
-static struct cell_ready_msg init_ready;
-
-void sandbox__init_mark(const char *what)
-{
-	if (init_ready.nmarks >= CELL_MARKS_MAX)
-		return;
-	snprintf(init_ready.marks[init_ready.nmarks].what, sizeof(init_ready.marks[0].what), "%s", what);
-	init_ready.marks[init_ready.nmarks++].ns = clock_now_ns();
-}
 
 /* What the program's side reports on the pipe before execve fails. */
 struct exec_report {
@@ -1029,9 +1020,10 @@ void sandbox__init_run(int sock)
 		init_die(sock, errno, "timerfd");
 
 	sandbox__init_mark("init: ready");
-	init_ready.hdr.type = CELL_MSG_READY;
-	init_ready.hdr.len = sizeof(init_ready);
-	if (sandbox__msg_send(sock, &init_ready, sizeof(init_ready), NULL, 0) < 0)
+	struct cell_ready_msg *ready = sandbox__init_marks();
+	ready->hdr.type = CELL_MSG_READY;
+	ready->hdr.len = sizeof(*ready);
+	if (sandbox__msg_send(sock, ready, sizeof(*ready), NULL, 0) < 0)
 		_exit(1);
 
 	for (;;) {

@@ -128,11 +128,12 @@ int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st);
 void sandbox__cgv2_kill(struct cg_run *cg);
 void sandbox__cgv2_sweep(const char *prefix);
+/* cgroup_files.c: kills what is left in a group directory and removes it. */
 int sandbox__cg_remove_dir(const char *dir);
 /* SIGKILLs every process listed in dir/cgroup.procs. */
 void sandbox__cg_kill_procs(const char *dir);
 
-/* Small file helpers for cgroup control files. */
+/* cgroup_files.c: small helpers for cgroup control files. */
 int sandbox__write_file(const char *path, const char *value);
 int sandbox__read_u64_fd(int fd, uint64_t *value);
 int sandbox__read_key_u64_fd(int fd, const char *key, uint64_t *value);
@@ -224,8 +225,10 @@ struct cell_ready_msg {
 	} marks[CELL_MARKS_MAX];
 };
 
-/* Records the time of a step of init's setup (init side only). */
+/* init_marks.c: records the time of a step of init's setup (init side
+ * only); the marks travel in the READY message that init_marks returns. */
 void sandbox__init_mark(const char *what);
+struct cell_ready_msg *sandbox__init_marks(void);
 
 struct cell_failed_msg {
 	struct cell_msg_hdr hdr;
