@@ -234,6 +234,12 @@ static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t 
 	return 0;
 }
 
+/* The reason given for a cell init could not build. */
+static void build_failed(const struct cell_failed_msg *f, char *why, size_t len)
+{
+	snprintf(why, len, "cannot build the cell: %.*s", (int)sizeof(f->text), f->text);
+}
+
 /* wait_ready: return only once the cell is built (else the first run's
  * request waits in line behind the build).  oneshot: sandbox_run's cell,
  * whose init exits as soon as it has reported its one run. */
@@ -341,7 +347,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		if (n <= 0 || h->type != CELL_MSG_READY) {
 			if (n > 0 && h->type == CELL_MSG_FAILED) {
 				const struct cell_failed_msg *f = (const struct cell_failed_msg *)msg;
-				snprintf(why, len, "cannot build the cell: %.*s", (int)sizeof(f->text), f->text);
+				build_failed(f, why, len);
 				rc = -(f->err ? f->err : EIO);
 			} else {
 				snprintf(why, len, "the cell's init died while building the cell");
@@ -595,20 +601,6 @@ static void internal_error(struct sandbox_result *r, const char *fmt, const char
 	snprintf(r->message, sizeof(r->message), fmt, detail);
 }
 
-/* The FAILED report of an init that could not build the cell, when it
- * is waiting on the socket: true with the cause in why. */
-static bool build_failure(struct sandbox_cell *c, char *why, size_t len)
-{
-	struct pollfd pf = { .fd = c->sock, .events = POLLIN };
-	struct cell_failed_msg f;
-	if (poll(&pf, 1, 100) != 1 || sandbox__msg_recv(c->sock, &f, sizeof(f), NULL, NULL) <= 0 ||
-	    f.hdr.type != CELL_MSG_FAILED)
-		return false;
-	f.text[sizeof(f.text) - 1] = '\0';
-	snprintf(why, len, "cannot build the cell: %.300s", f.text);
-	return true;
-}
-
 /* A cell makes the network namespace for its slot's next cell while its
  * first program runs.  Not before the cell is built: its unshare() slows
  * init's mounts down (both wait on the same RCU grace periods). */
@@ -673,16 +665,15 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	}
 	cell_unpin(c);  /* before the program is forked: it inherits init's CPUs */
 	uint64_t t0 = clock_now_ns();
-	if (sandbox__msg_send(c->sock, msg, msg_len, fds, nfds) < 0 || send_files(c, spec) < 0) {
-		/* A lazy cell's init may have failed its build and left
-		 * before the request reached it: its report is still queued. */
-		char why2[sizeof(c->broken_why)];
-		if (c->ready || !build_failure(c, why2, sizeof(why2)))
-			snprintf(why2, sizeof(why2), "cannot talk to the cell's init");
-		cell_break(c, why2);
+	if ((sandbox__msg_send(c->sock, msg, msg_len, fds, nfds) < 0 || send_files(c, spec) < 0) &&
+	    c->ready) {
+		cell_break(c, "cannot talk to the cell's init");
 		internal_error(r, "%s", c->broken_why);
 		goto out;
 	}
+	/* Not built yet: an init whose build failed may have left before the
+	 * request reached it; its FAILED report is still queued, and the loop
+	 * below reads it as it would any other. */
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
@@ -747,7 +738,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
 				if (!c->ready) {
-					snprintf(why, sizeof(why), "cannot build the cell: %s", u.failed.text);
+					build_failed(&u.failed, why, sizeof(why));
 					cell_break(c, why);
 					internal_error(r, "%s", why);
 				} else {
