@@ -295,6 +295,19 @@ static void conn_close(struct conn *c)
 		close(c->fd);
 }
 
+/* The result of a plain send or recv, n, in the TLS calls' terms: 0 with
+ * *done bytes, want when the socket must become ready first, or a
+ * negative errno. */
+static int plain_result(ssize_t n, int want, size_t *done)
+{
+	*done = n > 0 ? (size_t)n : 0;
+	if (n >= 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return want;
+	return -errno;
+}
+
 /* Sends all of p, within the deadline.  0 or a negative errno; for TLS
  * failures the reason is in d->err already. */
 static int conn_send_all(struct callback_sender *s, struct conn *c, struct delivery *d,
@@ -303,19 +316,10 @@ static int conn_send_all(struct callback_sender *s, struct conn *c, struct deliv
 	while (len > 0) {
 		size_t w = 0;
 		int r;
-		if (c->tls) {
+		if (c->tls)
 			r = tls_conn_write(c->tls, p, len, &w, d->err, sizeof(d->err));
-		} else {
-			ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-			if (n >= 0) {
-				r = 0;
-				w = (size_t)n;
-			} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-				r = TLS_WANT_WRITE;
-			} else {
-				r = -errno;
-			}
-		}
+		else
+			r = plain_result(send(c->fd, p, len, MSG_NOSIGNAL), TLS_WANT_WRITE, &w);
 		if (r == 0) {
 			p += w;
 			len -= w;
@@ -335,18 +339,10 @@ static int conn_recv(struct callback_sender *s, struct conn *c, struct delivery 
 {
 	for (;;) {
 		int r;
-		if (c->tls) {
+		if (c->tls)
 			r = tls_conn_read(c->tls, p, cap, got, d->err, sizeof(d->err));
-		} else {
-			ssize_t n = recv(c->fd, p, cap, 0);
-			*got = n > 0 ? (size_t)n : 0;
-			if (n >= 0)
-				r = 0;
-			else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				r = TLS_WANT_READ;
-			else
-				r = -errno;
-		}
+		else
+			r = plain_result(recv(c->fd, p, cap, 0), TLS_WANT_READ, got);
 		if (r <= 0)
 			return r;
 		r = conn_wait(s, c, r, deadline);
