@@ -139,6 +139,12 @@ struct store {
 int store_open(const char *url, struct store **out, char *err, size_t errsz);
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errsz);
 
+/* How many times, since the process started, a write of this process found
+ * the database locked by another process and had to wait and retry (the
+ * SQLite backend: its busy handler).  Writers within one process queue on a
+ * mutex instead and are not counted. */
+uint64_t store_lock_waits(void);
+
 static inline const char *store_errmsg(const struct store *s) { return s->errmsg; }
 static inline void store_close(struct store *s)
 {

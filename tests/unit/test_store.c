@@ -1,7 +1,7 @@
 /*
  * Unit tests for store/ (SQLite backend): every operation, unique ids,
  * durability across close/reopen and kill -9, concurrent claims from forked
- * children, lease hand-over, idempotent completion, migrations on existing
+ * children and from threads, lease hand-over, idempotent completion, migrations on existing
  * files, bad inputs.  Each case works in its own directory under /tmp,
  * removed afterwards even when an assertion fails (the body runs in a
  * child, the parent cleans up).
@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -634,6 +636,102 @@ static void body_concurrent(const char *dir)
 	store_close(s);
 }
 TEST(store_concurrent_claims_forked) { test_with_tmpdir(body_concurrent); }
+
+/* The server's shape in one process: one thread puts jobs on a fully
+ * synced connection while three workers claim and complete them on their
+ * own connections.  Each job is done exactly once, and no writer ever
+ * waited in SQLite's busy handler: within a process they queue on the
+ * store's mutex instead (store_lock_waits counts only other processes). */
+enum { TJOBS = 300, TWORKERS = 3 };
+
+struct threaded {
+	const char *dir;
+	pthread_mutex_t lock;
+	char put_ids[TJOBS][STORE_ID_LEN + 1];
+	char done_ids[TJOBS * 2][STORE_ID_LEN + 1];
+	int nput, ndone;
+	_Atomic int putting;
+};
+
+static void *threaded_putter(void *arg)
+{
+	struct threaded *t = arg;
+	struct store *s = open_at(t->dir);
+	for (int i = 0; i < TJOBS; i++) {
+		char id[STORE_ID_LEN + 1], req[32];
+		snprintf(req, sizeof(req), "{\"n\":%d}", i);
+		put1(s, req, id);
+		pthread_mutex_lock(&t->lock);
+		memcpy(t->put_ids[t->nput++], id, sizeof(id));
+		pthread_mutex_unlock(&t->lock);
+	}
+	store_close(s);
+	t->putting = 0;
+	return NULL;
+}
+
+static void *threaded_worker(void *arg)
+{
+	struct threaded *t = arg;
+	char path[256], url[300], err[256] = "", owner[32];
+	db_path(t->dir, path, sizeof(path));
+	snprintf(url, sizeof(url), "sqlite:%s?sync=normal", path);
+	snprintf(owner, sizeof(owner), "thread-%p", (void *)&owner);
+	struct store *s = NULL;
+	if (store_open(url, &s, err, sizeof(err)) != 0)
+		FAIL("store_open(%s): %s", url, err);
+	for (;;) {
+		int still_putting = t->putting;
+		struct store_submission sub;
+		int r = store_claim(s, owner, 60000, &sub);
+		if (r == STORE_EMPTY) {
+			if (!still_putting)
+				break;
+			sched_yield();
+			continue;
+		}
+		if (r != 0)
+			FAIL("claim: %d %s", r, store_errmsg(s));
+		if (store_complete(s, sub.id, owner, "{\"ok\":true}") != 0)
+			FAIL("complete %s: %s", sub.id, store_errmsg(s));
+		pthread_mutex_lock(&t->lock);
+		if (t->ndone < TJOBS * 2)
+			memcpy(t->done_ids[t->ndone++], sub.id, STORE_ID_LEN + 1);
+		pthread_mutex_unlock(&t->lock);
+		store_submission_free(&sub);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void body_threaded(const char *dir)
+{
+	static struct threaded t;
+	memset(&t, 0, sizeof(t));
+	t.dir = dir;
+	pthread_mutex_init(&t.lock, NULL);
+	t.putting = 1;
+	store_close(open_at(dir)); /* create and migrate first */
+	uint64_t waits = store_lock_waits();
+	pthread_t put, work[TWORKERS];
+	ASSERT_EQ(pthread_create(&put, NULL, threaded_putter, &t), 0);
+	for (int i = 0; i < TWORKERS; i++)
+		ASSERT_EQ(pthread_create(&work[i], NULL, threaded_worker, &t), 0);
+	pthread_join(put, NULL);
+	for (int i = 0; i < TWORKERS; i++)
+		pthread_join(work[i], NULL);
+	ASSERT_EQ(t.nput, TJOBS);
+	ASSERT_EQ(t.ndone, TJOBS);
+	qsort(t.put_ids, TJOBS, sizeof(t.put_ids[0]), cmp_id);
+	qsort(t.done_ids, TJOBS, sizeof(t.done_ids[0]), cmp_id);
+	for (int i = 0; i < TJOBS; i++)
+		ASSERT_STR(t.done_ids[i], t.put_ids[i]); /* each exactly once */
+	struct store *s = open_at(dir);
+	ASSERT_EQ(count_of(s, STORE_DONE), TJOBS);
+	store_close(s);
+	ASSERT_EQ(store_lock_waits() - waits, 0);
+}
+TEST(store_concurrent_threads_never_busy_wait) { test_with_tmpdir(body_threaded); }
 
 /* ---- open, urls, migrations ---- */
 
