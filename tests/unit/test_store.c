@@ -1,10 +1,10 @@
 /*
  * Unit tests for store/ (SQLite backend): every operation, unique ids,
  * durability across close/reopen and kill -9, concurrent claims from forked
- * children and from threads, lease hand-over, idempotent completion, migrations on existing
- * files, bad inputs.  Each case works in its own directory under /tmp,
- * removed afterwards even when an assertion fails (the body runs in a
- * child, the parent cleans up).
+ * children and from threads, lease hand-over, idempotent completion,
+ * migrations on existing files, bad inputs.  Each case works in its own
+ * directory under /tmp, removed afterwards even when an assertion fails
+ * (the body runs in a child, the parent cleans up).
  */
 #include <errno.h>
 #include <fcntl.h>
