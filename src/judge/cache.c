@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dir.h"
 #include "core/sha256.h"
 
 #define CACHE_MAGIC "RCCACHE\0"
@@ -191,38 +192,12 @@ static void cache_now(struct timespec ts[2])
 
 /* ---- open / close / key ---- */
 
-static int mkdir_p(const char *dir)
-{
-	char *p = strdup(dir);
-	if (!p)
-		return -ENOMEM;
-	size_t len = strlen(p);
-	while (len > 1 && p[len - 1] == '/')
-		p[--len] = '\0';
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			int err = -errno;
-			free(p);
-			return err;
-		}
-		*s = '/';
-	}
-	int rc = 0;
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
-	free(p);
-	return rc;
-}
-
 int cache_open(const char *dir, uint64_t max_bytes, struct cache **out)
 {
 	*out = NULL;
 	if (!dir || !*dir)
 		return -EINVAL;
-	int rc = mkdir_p(dir);
+	int rc = dir_create_all(dir, 0700);
 	if (rc < 0)
 		return rc;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dir.h"
 #include "core/json.h"
 
 #define LANG_MAX_FILE (64 * 1024)
@@ -936,7 +937,10 @@ void lang_probe_cached(struct lang *l, const char *dir)
 	 * the old record or the new one. */
 	char vdir[4096], tmp[4200];
 	snprintf(vdir, sizeof(vdir), "%s/versions", dir);
-	mkdir(vdir, 0755);
+	/* The whole path: a language that compiles nothing opens no compile
+	 * cache, and without the directory every run would probe again. */
+	if (dir_create_all(vdir, 0700) < 0)
+		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)

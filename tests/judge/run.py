@@ -483,6 +483,28 @@ def case_cache():
     return "first %.2f s, cached %.2f s (%.1fx)" % (r1.secs, r2.secs, r1.secs / max(r2.secs, 1e-3))
 
 
+def case_version_record():
+    """A language that compiles nothing still keeps its version record, in a
+    cache directory that did not exist: without it each run probes the
+    toolchain again (a whole `python3 --version`)."""
+    need("python3")
+    cache = os.path.join(tempfile.mkdtemp(prefix="cache-", dir=TMP), "new", "dir")
+    src = tmpfile("version-record/main.py", b"print(1)\n")
+    for _ in range(2):
+        r, res = exec_json(["--lang", "python3", src], "python3",
+                           env={"RUNCELL_CACHE_DIR": cache})
+        expect(res["verdict"] == "accepted" and res["tests"][0]["stdout"] == "1\n", r,
+               "verdict accepted and stdout '1\\n' expected")
+    record = os.path.join(cache, "versions", "python3")
+    if not os.path.isfile(record):
+        raise Fail("no version record %s after two runs with RUNCELL_CACHE_DIR=%s "
+                   "(a directory that did not exist)" % (record, cache))
+    lines = open(record).read().splitlines()
+    expect(len(lines) == 2 and lines[1] == res["language"]["version"], r,
+           "the record's second line is the version %r: %r" % (res["language"]["version"], lines))
+    return "record %s" % lines[1]
+
+
 # ---------------------------------------------------------------- driver
 
 def load_languages():
@@ -622,6 +644,7 @@ def main():
                        "runcell languages --json says available false; its cases are not run")
         cases = build_cases()
         cases.append(("cache/compile_cache", case_cache, "cpp"))
+        cases.append(("cache/version_record_new_dir", case_version_record, "python3"))
         if o.k:
             cases = [c for c in cases if any(k in c[0] for k in o.k)]
         serial = [c for c in cases if c[0].startswith("cache/")]
