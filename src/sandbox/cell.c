@@ -53,7 +53,7 @@ struct sandbox_cell {
 	char broken_why[400];
 	bool net;             /* the host's network (--net) */
 	struct sandbox__netns_maker netns;  /* the slot's next cell's namespace */
-	bool netns_made;
+	bool netns_made;      /* tried once: a failed start is not retried */
 };
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
@@ -77,20 +77,20 @@ static bool trace_enabled(void)
 	return on;
 }
 
-static void trace(const char *what)
-{
-	if (!trace_enabled())
-		return;
-	uint64_t now = clock_now_ns();
-	if (!trace_t0)
-		trace_t0 = now;
-	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(now - trace_t0) / 1000.0, what);
-}
-
+/* A trace line for what happened at ns (0: not known, no line). */
 static void trace_at(uint64_t ns, const char *what)
 {
-	if (trace_enabled() && ns)
-		fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(ns - trace_t0) / 1000.0, what);
+	if (!trace_enabled() || !ns)
+		return;
+	if (!trace_t0)
+		trace_t0 = ns;
+	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(ns - trace_t0) / 1000.0, what);
+}
+
+static void trace(const char *what)
+{
+	if (trace_enabled())
+		trace_at(clock_now_ns(), what);
 }
 
 static void trace_marks(const struct cell_ready_msg *m, size_t len)
