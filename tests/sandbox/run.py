@@ -455,12 +455,15 @@ def runcell_env():
     return env
 
 
-def invoke(cmd, timeout=60, stdin=subprocess.DEVNULL):
-    """Runs runcell; returns (rc, stdout, stderr, seconds)."""
+def invoke(cmd, timeout=60, stdin=subprocess.DEVNULL, env_extra=None):
+    """Runs runcell (env_extra added to its environment); returns (rc,
+    stdout, stderr, seconds)."""
     log("$ " + " ".join(cmd if sum(map(len, cmd)) < 2000 else cmd[:12] + ["...(%d args)" % len(cmd)]))
     t0 = time.monotonic()
+    env = runcell_env()
+    env.update(env_extra or {})
     p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=runcell_env())
+                         env=env)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -548,6 +551,12 @@ def run_net_listen(case):
     return errs, cmd
 
 
+def netns_of(res):
+    """The network namespace net_traffic printed ("netns net:[N]"), or None."""
+    m = re.search(r"netns (net:\[\d+\])", res["stdout"])
+    return m.group(1) if m else None
+
+
 def run_net_fresh_per_cell(case):
     """One-shot cells one after another (so in the same slot): each finds a
     network namespace nobody used (net_traffic checks its counters and
@@ -558,23 +567,20 @@ def run_net_fresh_per_cell(case):
     run after one that changed it gets a new one."""
     errs, seen = [], []
     cmd = runcell_cmd(case, t("net_traffic"), [])
-    env = runcell_env()
-    env["RUNCELL_TRACE"] = "1"
     for i in range(3):
-        log("$ " + " ".join(cmd))
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
-        res = parse(p.returncode, p.stdout, p.stderr)
+        rc, out, err, _ = invoke(cmd, env_extra={"RUNCELL_TRACE": "1"})
+        res = parse(rc, out, err)
         if isinstance(res, str):
             return errs + ["run %d: %s" % (i + 1, res)], cmd
         res = res[0]
         log("result: " + short(res))
         errs += ["run %d: %s" % (i + 1, e) for e in schema(res) + clean()(res, case)]
-        m = re.search(r"netns (net:\[\d+\])", res["stdout"])
-        if not m:
+        ns = netns_of(res)
+        if not ns:
             errs.append("run %d: no netns line in %r" % (i + 1, res["stdout"][:200]))
         else:
-            seen.append(m.group(1))
-        ahead = b"network namespace made ahead" in p.stderr
+            seen.append(ns)
+        ahead = b"network namespace made ahead" in err
         if i > 0 and not ahead:
             errs.append("run %d: the cell made its network namespace itself, not the one made "
                         "ahead by the last cell of the slot" % (i + 1))
@@ -591,8 +597,7 @@ def run_net_fresh_per_cell(case):
     for i, r in enumerate(res):
         log("warm run %d: %s" % (i + 1, short(r)))
         errs += ["warm run %d: %s" % (i + 1, e) for e in schema(r) + clean()(r, case)]
-        m = re.search(r"netns (net:\[\d+\])", r["stdout"])
-        ids.append(m.group(1) if m else None)
+        ids.append(netns_of(r))
     if not (ids[0] and ids[0] == ids[1] == ids[2]):
         errs.append("warm: runs that left the namespace untouched did not keep it: %s" % ids)
     if not ids[3] or ids[3] in ids[:3]:
