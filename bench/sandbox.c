@@ -12,7 +12,7 @@
  *   bare       posix_spawn + waitpid of the payload itself
  *   runcell    posix_spawn of `runcell run -- PAYLOAD` (full isolation and
  *              accounting, its defaults), output to /dev/null
- *   bwrap      bubblewrap with the flags of research/baseline.md
+ *   bwrap      bubblewrap with the flags it is usually benchmarked with
  *   api-fresh  sandbox_run(): one fresh cell per run, built in this process
  *              (runcell without the CLI's own exec, to split the costs)
  *   warm cell  sandbox_cell_run() in one cell opened once by this process
@@ -466,7 +466,7 @@ static void bench_setup_bwrap(void)
 	bench_enabled[L_BWRAP] = true;
 	snprintf(bench_note[L_BWRAP], sizeof(bench_note[L_BWRAP]),
 		 "%s --unshare-all --die-with-parent, ro /usr /lib /lib64 /bin /etc, "
-		 "/proc, /dev, tmpfs /tmp (as research/baseline.md)", bench_opt.bwrap);
+		 "/proc, /dev, tmpfs /tmp", bench_opt.bwrap);
 }
 
 /* Both payloads once through the API launcher; false (note filled) if not ok. */
