@@ -824,6 +824,26 @@ static void api_post_batch(struct api *a, struct http_handle *h, const struct ap
 
 /* In the writer: stores a batch's valid items in one transaction and
  * answers with one entry per item. */
+/* {"submissions": [...]}, the shape of every answer that lists several:
+ * begin opens it in a new buffer, send closes it and answers 200. */
+static void api_list_begin(struct json_writer *w, struct buf *b)
+{
+	buf_init(b, 0);
+	json_writer_init(w, b);
+	json_begin_object(w);
+	json_key(w, "submissions");
+	json_begin_array(w);
+}
+
+static void api_list_send(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+			  struct json_writer *w, struct buf *b)
+{
+	json_end_array(w);
+	json_end_object(w);
+	api_send_json(a, h, ri, 200, b, NULL, NULL);
+	buf_free(b);
+}
+
 static void api_batch_store(struct api *a, struct api_put *p)
 {
 	struct api_batch *bt = p->batch;
@@ -840,12 +860,8 @@ static void api_batch_store(struct api *a, struct api_put *p)
 	}
 	atomic_fetch_add(&a->accepted, bt->nvalid);
 	struct buf b;
-	buf_init(&b, 0);
 	struct json_writer w;
-	json_writer_init(&w, &b);
-	json_begin_object(&w);
-	json_key(&w, "submissions");
-	json_begin_array(&w);
+	api_list_begin(&w, &b);
 	for (size_t i = 0, k = 0; i < bt->n; i++) {
 		json_begin_object(&w);
 		if (bt->errs[i].status) {
@@ -859,10 +875,7 @@ static void api_batch_store(struct api *a, struct api_put *p)
 		}
 		json_end_object(&w);
 	}
-	json_end_array(&w);
-	json_end_object(&w);
-	api_send_json(a, p->h, &p->info, 200, &b, NULL, NULL);
-	buf_free(&b);
+	api_list_send(a, p->h, &p->info, &w, &b);
 	free(ids);
 }
 
@@ -924,12 +937,8 @@ static void api_get_many(struct api *a, struct http_handle *h, const struct api_
 		goto out;
 	}
 	struct buf b;
-	buf_init(&b, 0);
 	struct json_writer w;
-	json_writer_init(&w, &b);
-	json_begin_object(&w);
-	json_key(&w, "submissions");
-	json_begin_array(&w);
+	api_list_begin(&w, &b);
 	for (size_t i = 0; i < n; i++) {
 		if (rows[i].id[0])
 			api_render(&w, &rows[i]);
@@ -937,11 +946,8 @@ static void api_get_many(struct api *a, struct http_handle *h, const struct api_
 			json_null(&w);
 		store_submission_free(&rows[i]);
 	}
-	json_end_array(&w);
-	json_end_object(&w);
 	free(rows);
-	api_send_json(a, h, ri, 200, &b, NULL, NULL);
-	buf_free(&b);
+	api_list_send(a, h, ri, &w, &b);
 out:
 	free(ids);
 	free(copy);
@@ -985,12 +991,8 @@ static void api_list(struct api *a, struct http_handle *h, const struct api_reqi
 		return;
 	}
 	struct buf b;
-	buf_init(&b, 0);
 	struct json_writer w;
-	json_writer_init(&w, &b);
-	json_begin_object(&w);
-	json_key(&w, "submissions");
-	json_begin_array(&w);
+	api_list_begin(&w, &b);
 	for (size_t i = 0; i < n; i++) {
 		json_begin_object(&w);
 		json_field_string(&w, "id", rows[i].id);
@@ -1003,11 +1005,8 @@ static void api_list(struct api *a, struct http_handle *h, const struct api_reqi
 			json_field_null(&w, "verdict");
 		json_end_object(&w);
 	}
-	json_end_array(&w);
-	json_end_object(&w);
 	free(rows);
-	api_send_json(a, h, ri, 200, &b, NULL, NULL);
-	buf_free(&b);
+	api_list_send(a, h, ri, &w, &b);
 }
 
 static void api_delete(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,

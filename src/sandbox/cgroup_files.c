@@ -29,6 +29,20 @@ int sandbox__write_file(const char *path, const char *value)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+int sandbox__write_in(const char *dir, const char *file, const char *value)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return sandbox__write_file(path, value);
+}
+
+int sandbox__open_in(const char *dir, const char *file, int flags)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return open(path, flags | O_CLOEXEC);
+}
+
 static ssize_t read_fd_at0(int fd, char *buf, size_t cap)
 {
 	ssize_t n = pread(fd, buf, cap - 1, 0);

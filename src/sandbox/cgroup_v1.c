@@ -57,20 +57,6 @@ int sandbox__cgv1_usable(char *why, size_t len)
 	return 0;
 }
 
-static int open_in(const char *dir, const char *file, int flags)
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return open(path, flags | O_CLOEXEC);
-}
-
-static int write_in(const char *dir, const char *file, const char *value)
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return sandbox__write_file(path, value);
-}
-
 /* Index of the directory for a controller mount, adding it if new. */
 static int dir_for(struct cg_run *cg, const char *mnt, const char *name)
 {
@@ -98,12 +84,12 @@ static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 		 * growing, the limit first when shrinking. */
 		bool grow = old && l->memory_kb > old->memory_kb;
 		if (grow)
-			rc = write_in(mem, "memory.memsw.limit_in_bytes", v);
+			rc = sandbox__write_in(mem, "memory.memsw.limit_in_bytes", v);
 		if (rc == 0 || rc == -ENOENT)
-			rc = write_in(mem, "memory.limit_in_bytes", v);
+			rc = sandbox__write_in(mem, "memory.limit_in_bytes", v);
 		if (rc == 0 && !grow) {
 			/* Absent when the kernel has no swap accounting. */
-			int r = write_in(mem, "memory.memsw.limit_in_bytes", v);
+			int r = sandbox__write_in(mem, "memory.memsw.limit_in_bytes", v);
 			if (r < 0 && r != -ENOENT)
 				rc = r;
 		}
@@ -115,7 +101,7 @@ static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 	}
 	if (!old || old->processes != l->processes) {
 		snprintf(v, sizeof(v), "%u", l->processes);
-		rc = write_in(pids, "pids.max", v);
+		rc = sandbox__write_in(pids, "pids.max", v);
 		if (rc < 0) {
 			snprintf(why, len, "cannot set pids.max of cgroup %s: %s", cg->name, strerror(-rc));
 			return rc;
@@ -159,14 +145,14 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < cg->ndirs; i++) {
-		cg->task_fds[i] = open_in(cg->dirs[i], "tasks", O_WRONLY);
+		cg->task_fds[i] = sandbox__open_in(cg->dirs[i], "tasks", O_WRONLY);
 		if (cg->task_fds[i] < 0)
 			goto fail;
 	}
-	cg->cpu_fd = open_in(cg->dirs[cpu], "cpuacct.usage", O_RDWR);
-	cg->peak_fd = open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDWR);
-	cg->usage_fd = open_in(cg->dirs[mem], "memory.usage_in_bytes", O_RDONLY);
-	cg->oom_fd = open_in(cg->dirs[mem], "memory.oom_control", O_RDONLY);
+	cg->cpu_fd = sandbox__open_in(cg->dirs[cpu], "cpuacct.usage", O_RDWR);
+	cg->peak_fd = sandbox__open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDWR);
+	cg->usage_fd = sandbox__open_in(cg->dirs[mem], "memory.usage_in_bytes", O_RDONLY);
+	cg->oom_fd = sandbox__open_in(cg->dirs[mem], "memory.oom_control", O_RDONLY);
 	if (cg->cpu_fd < 0 || cg->peak_fd < 0 || cg->oom_fd < 0 || cg->usage_fd < 0)
 		goto fail;
 	return 0;

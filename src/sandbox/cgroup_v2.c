@@ -87,20 +87,6 @@ int sandbox__cgv2_usable(char *why, size_t len)
 	return 0;
 }
 
-static int open_in(const char *dir, const char *file, int flags)
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return open(path, flags | O_CLOEXEC);
-}
-
-static int write_in(const char *dir, const char *file, const char *value)
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return sandbox__write_file(path, value);
-}
-
 int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *l, char *why, size_t len)
 {
@@ -114,14 +100,14 @@ int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 	cg->ndirs = 1;
 	char v[32];
 	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
-	int rc = write_in(dir, "memory.max", v);
+	int rc = sandbox__write_in(dir, "memory.max", v);
 	if (rc == 0) {
-		int r = write_in(dir, "memory.swap.max", "0");
+		int r = sandbox__write_in(dir, "memory.swap.max", "0");
 		if (r < 0 && r != -ENOENT)
 			rc = r;
 	}
 	if (rc == 0) {
-		int r = write_in(dir, "memory.oom.group", "1");
+		int r = sandbox__write_in(dir, "memory.oom.group", "1");
 		if (r < 0 && r != -ENOENT)
 			rc = r;
 	}
@@ -130,21 +116,21 @@ int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 		return rc;
 	}
 	snprintf(v, sizeof(v), "%u", l->processes);
-	rc = write_in(dir, "pids.max", v);
+	rc = sandbox__write_in(dir, "pids.max", v);
 	if (rc < 0) {
 		snprintf(why, len, "cannot set pids.max of %s: %s", dir, strerror(-rc));
 		return rc;
 	}
 	cg->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cg->cpu_fd = open_in(dir, "cpu.stat", O_RDONLY);
-	cg->oom_fd = open_in(dir, "memory.events", O_RDONLY);
+	cg->cpu_fd = sandbox__open_in(dir, "cpu.stat", O_RDONLY);
+	cg->oom_fd = sandbox__open_in(dir, "memory.events", O_RDONLY);
 	if (cg->dir_fd < 0 || cg->cpu_fd < 0 || cg->oom_fd < 0) {
 		rc = -errno;
 		snprintf(why, len, "cannot open control files of %s: %s", dir, strerror(errno));
 		return rc;
 	}
-	cg->peak_fd = open_in(dir, "memory.peak", O_RDONLY);  /* 5.19+ */
-	cg->kill_fd = open_in(dir, "cgroup.kill", O_WRONLY);  /* 5.14+ */
+	cg->peak_fd = sandbox__open_in(dir, "memory.peak", O_RDONLY);  /* 5.19+ */
+	cg->kill_fd = sandbox__open_in(dir, "cgroup.kill", O_WRONLY);  /* 5.14+ */
 	return 0;
 }
 

@@ -135,6 +135,9 @@ void sandbox__cg_kill_procs(const char *dir);
 
 /* cgroup_files.c: small helpers for cgroup control files. */
 int sandbox__write_file(const char *path, const char *value);
+/* The same for FILE in directory DIR; open_in adds O_CLOEXEC to FLAGS. */
+int sandbox__write_in(const char *dir, const char *file, const char *value);
+int sandbox__open_in(const char *dir, const char *file, int flags);
 int sandbox__read_u64_fd(int fd, uint64_t *value);
 int sandbox__read_key_u64_fd(int fd, const char *key, uint64_t *value);
 
