@@ -822,8 +822,6 @@ static void api_post_batch(struct api *a, struct http_handle *h, const struct ap
 	api_enqueue(a, p);
 }
 
-/* In the writer: stores a batch's valid items in one transaction and
- * answers with one entry per item. */
 /* {"submissions": [...]}, the shape of every answer that lists several:
  * begin opens it in a new buffer, send closes it and answers 200. */
 static void api_list_begin(struct json_writer *w, struct buf *b)
@@ -844,6 +842,8 @@ static void api_list_send(struct api *a, struct http_handle *h, const struct api
 	buf_free(b);
 }
 
+/* In the writer: stores a batch's valid items in one transaction and
+ * answers with one entry per item. */
 static void api_batch_store(struct api *a, struct api_put *p)
 {
 	struct api_batch *bt = p->batch;
