@@ -336,9 +336,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	struct lang *l = (struct lang *)lang_find(reg, lang_id);
 	if (!l)
 		return fail("unknown language '%s' (see runcell languages)", lang_id);
-	const char *cache_dir = getenv("RUNCELL_CACHE_DIR");
-	if (!cache_dir || !*cache_dir)
-		cache_dir = "/var/cache/runcell/compile";
+	const char *cache_dir = cache_default_dir();
 	lang_probe_cached(l, cache_dir);
 	if (!l->available)
 		return fail("language '%s' is not available on this host (its toolchain is missing)",

@@ -4,7 +4,9 @@
  *
  *   runcell languages [--json] [--dir=DIR]
  *
- * Every language is probed (its version command runs on the host).  A
+ * Every language is probed (its version command runs on the host), or
+ * its version is read from the record that runcell exec keeps in the
+ * compile cache's versions/ while the toolchain's files are unchanged.  A
  * language whose toolchain is missing is listed as unavailable, not an
  * error: exit 0.  A broken data file exits 1 with the file and key named;
  * a bad option exits 2.
@@ -18,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "judge/cache.h"
 #include "lang/lang.h"
 
 static void usage(FILE *f)
@@ -148,7 +151,7 @@ int cli_languages(int argc, char **argv)
 		fprintf(stderr, "runcell languages: %s\n", why);
 		return 1;
 	}
-	lang_probe_all(reg);
+	lang_probe_all(reg, cache_default_dir());
 	int rc = 0;
 	if (json)
 		rc = print_json(reg);

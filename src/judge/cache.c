@@ -192,6 +192,12 @@ static void cache_now(struct timespec ts[2])
 
 /* ---- open / close / key ---- */
 
+const char *cache_default_dir(void)
+{
+	const char *dir = getenv("RUNCELL_CACHE_DIR");
+	return dir && *dir ? dir : "/var/cache/runcell/compile";
+}
+
 int cache_open(const char *dir, uint64_t max_bytes, struct cache **out)
 {
 	*out = NULL;

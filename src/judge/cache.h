@@ -33,6 +33,11 @@ struct cache_entry {
 
 struct cache;
 
+/* The cache directory of the command-line tools: $RUNCELL_CACHE_DIR, or
+ * /var/cache/runcell/compile when it is unset or empty.  (The server
+ * keeps its own under its data directory.) */
+const char *cache_default_dir(void);
+
 /* Opens (creating) dir; max_bytes bounds the total size. */
 int cache_open(const char *dir, uint64_t max_bytes, struct cache **out);
 void cache_close(struct cache *c);

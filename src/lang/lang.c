@@ -952,10 +952,10 @@ void lang_probe_cached(struct lang *l, const char *dir)
 		unlink(tmp);
 }
 
-void lang_probe_all(struct lang_registry *reg)
+void lang_probe_all(struct lang_registry *reg, const char *dir)
 {
 	for (size_t i = 0; reg && i < reg->n; i++)
-		lang_probe(reg->langs[i]);
+		lang_probe_cached(reg->langs[i], dir);
 }
 
 /* ------------------------------------------------------------------ */

@@ -62,8 +62,9 @@ void lang_probe_cached(struct lang *lang, const char *dir);
 /* Runs the version probe on the host (once per lang; cached in the
  * struct): sets version and available. */
 void lang_probe(struct lang *lang);
-/* lang_probe for every language of the registry. */
-void lang_probe_all(struct lang_registry *reg);
+/* lang_probe_cached (lang_probe when DIR is NULL) for every language of
+ * the registry. */
+void lang_probe_all(struct lang_registry *reg, const char *dir);
 
 struct lang_vars {
 	const char *source;            /* entry file name in /box */

@@ -505,6 +505,46 @@ def case_version_record():
     return "record %s" % lines[1]
 
 
+def case_languages_records():
+    """`runcell languages` reads the version records runcell exec keeps
+    (valid while the toolchain's files are unchanged) instead of running
+    every version probe, writes them when missing, and ignores a record
+    whose toolchain identity does not match."""
+    need("python3")
+    cache = os.path.join(tempfile.mkdtemp(prefix="cache-", dir=TMP), "fresh")
+    env = {"RUNCELL_CACHE_DIR": cache}
+
+    def versions():
+        r = runcell(["languages", "--json"], env=env)
+        expect(r.rc == 0, r, "exit 0 expected")
+        try:
+            return r, {l["id"]: l["version"] for l in json.loads(r.out)}
+        except (ValueError, KeyError, TypeError) as e:
+            raise Fail("`runcell languages --json`: %s: %r" % (e, r.out[:200]))
+
+    r, first = versions()
+    record = os.path.join(cache, "versions", "python3")
+    if not os.path.isfile(record):
+        raise Fail("no version record %s after `runcell languages` with RUNCELL_CACHE_DIR=%s"
+                   % (record, cache))
+    ident, version = open(record).read().splitlines()
+    expect(version == first["python3"], r,
+           "the record holds the version listed: %r vs %r" % (version, first["python3"]))
+    with open(record, "w") as f:
+        f.write("%s\nPython from the record\n" % ident)
+    r, second = versions()
+    expect(second["python3"] == "Python from the record", r,
+           "a record that matches the toolchain is used: %r" % second["python3"])
+    expect(all(second[k] == v for k, v in first.items() if k != "python3"), r,
+           "the other languages list the same versions: %r vs %r" % (first, second))
+    with open(record, "w") as f:
+        f.write("0:0:0:0;\nPython from a stale record\n")
+    r, third = versions()
+    expect(third["python3"] == first["python3"], r,
+           "a record of other toolchain files is not used: %r" % third["python3"])
+    return "%d languages, python3 %s" % (len(first), third["python3"])
+
+
 # ---------------------------------------------------------------- driver
 
 def load_languages():
@@ -645,6 +685,7 @@ def main():
         cases = build_cases()
         cases.append(("cache/compile_cache", case_cache, "cpp"))
         cases.append(("cache/version_record_new_dir", case_version_record, "python3"))
+        cases.append(("cache/languages_records", case_languages_records, "python3"))
         if o.k:
             cases = [c for c in cases if any(k in c[0] for k in o.k)]
         serial = [c for c in cases if c[0].startswith("cache/")]
