@@ -1,5 +1,6 @@
 #!/bin/bash
-# vm.sh - run one command inside a small KVM guest that has a pure cgroup v2 hierarchy.
+# vm.sh - run one command inside a small QEMU guest (KVM, or TCG where KVM cannot
+# boot a stock kernel) that has a pure cgroup v2 hierarchy.
 #
 # This host has cgroup v1 only (and cannot drop it), but runcell must also work on
 # cgroup v2 hosts, so its v2 backend is tested in a guest: Debian 12's own kernel
