@@ -126,15 +126,22 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 			}
 			names = nn;
 		}
-		names[count++] = strdup(e->d_name);
+		if (!(names[count] = strdup(e->d_name))) {
+			snprintf(why, wl, "--tests=%s: out of memory", dir);
+			rc = -1;
+			break;
+		}
+		count++;
 	}
 	closedir(d);
 	struct judge_test *tests = rc < 0 ? NULL : calloc(count / 2 + 1, sizeof(*tests));
 	size_t nt = 0;
-	if (tests)
-		qsort(names, count, sizeof(*names), name_cmp);
-	else
+	if (!tests) {
+		if (rc == 0)
+			snprintf(why, wl, "--tests=%s: out of memory", dir);
 		rc = -1;
+	} else if (count > 0) /* an empty directory has no array to sort */
+		qsort(names, count, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		size_t len = strlen(names[i]);
 		bool is_in = len > 3 && !strcmp(names[i] + len - 3, ".in");

@@ -429,6 +429,8 @@ def bad_cases():
     exact = tmpfile("exact/main.py", big)
     nul = tmpfile("nul/main.py", b"print('hi')\n\x00\x01\x02\xff\xfe\x00garbage\x00\n")
     unp = os.path.join(TMP, "unpaired")
+    emptydir = os.path.join(TMP, "empty-tests")
+    os.makedirs(emptydir, exist_ok=True)
     for n, d in (("01.in", b"1\n5\n"), ("01.out", b"5\n"), ("02.in", b"1\n7\n")):
         tmpfile("unpaired/" + n, d)
     out = [
@@ -448,6 +450,8 @@ def bad_cases():
                                           hello])),
         ("bad/missing_tests_dir", case_bad(["--lang", "python3", "--tests",
                                             "/nonexistent/tests", hello])),
+        ("bad/empty_tests_dir", case_bad(["--lang", "python3", "--tests", emptydir, hello],
+                                         "no NAME.in / NAME.out pairs")),
         ("bad/source_exactly_1MiB_ok", case_simple("python3", exact, [], "accepted")),
     ]
     return out
