@@ -547,6 +547,13 @@ static int load_file(const char *dir, const char *name, struct lang **out, char 
 	return 0;
 }
 
+/* qsort hands the comparator pointers to the elements (char **), so
+ * strcmp itself would compare the bytes of the pointers. */
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int cmp_lang(const void *a, const void *b)
 {
 	const struct lang *x = *(const struct lang *const *)a, *y = *(const struct lang *const *)b;
@@ -640,7 +647,7 @@ int lang_registry_load(const char *dir, struct lang_registry **out, char *why, s
 		rc = -ENOENT;
 	}
 	if (!rc) {
-		qsort(names, nnames, sizeof(char *), (int (*)(const void *, const void *))strcmp);
+		qsort(names, nnames, sizeof(char *), cmp_name);
 		reg->langs = calloc(nnames, sizeof(struct lang *));
 		if (!reg->langs)
 			rc = -ENOMEM;

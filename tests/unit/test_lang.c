@@ -267,6 +267,24 @@ TEST(lang_duplicate_names_across_files)
 		FAIL("unclear message: %s", why);
 }
 
+/* Files load in name order, so the first broken one by name is the one
+ * reported, whatever order the directory lists them in. */
+TEST(lang_files_load_in_name_order)
+{
+	mktmp();
+	static const char *const names[] = { "m.json", "c.json", "x.json", "b.json", "q.json",
+					     "a9.json", "k.json", "a10.json", "z.json", "d.json" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		write_file(names[i], "not json");
+	struct lang_registry *reg = NULL;
+	char why[512] = "";
+	int rc = lang_registry_load(tmpdir, &reg, why, sizeof(why));
+	rmtmp();
+	ASSERT_EQ(rc, -EINVAL);
+	if (strncmp(why, tmpdir, strlen(tmpdir)) || strncmp(why + strlen(tmpdir), "/a10.json", 9))
+		FAIL("the first file by name, a10.json, should be reported: %s", why);
+}
+
 TEST(lang_bad_dirs)
 {
 	struct lang_registry *reg = NULL;
