@@ -48,7 +48,9 @@ static int only_known(const struct json_value *obj, const char *const *allowed,
 		const char *k = obj->u.obj.members[i].key;
 		if (strlen(k) != obj->u.obj.members[i].key_len || !key_in(k, allowed)) {
 			char f[64];
-			snprintf(f, sizeof(f), "%s%.40s", where, k);
+			/* An empty key (or one that starts with NUL) is named as
+			 * "", so the field is never empty. */
+			snprintf(f, sizeof(f), "%s%.40s", where, *k ? k : "\"\"");
 			return refuse(err, 422, prefix, f, "unknown field '%.40s'", k);
 		}
 	}

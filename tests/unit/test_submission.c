@@ -5,6 +5,7 @@
  * accepted points at the right bytes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "judge/submission.h"
@@ -123,6 +124,8 @@ TEST(submission_refusals_name_the_field)
 	REFUSED("{", 400, "body");
 	REFUSED("[1]", 422, "body");
 	REFUSED("{}", 422, "language");
+	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"\":1}", 422, "\"\"");
+	REFUSED("{\"language\":\"c\",\"source\":\"x\",\"limits\":{\"\":1}}", 422, "limits.\"\"");
 	REFUSED("{\"language\":7,\"source\":\"x\"}", 422, "language");
 	REFUSED("{\"language\":\"cobol\",\"source\":\"x\"}", 422, "language");
 	REFUSED("{\"language\":\"c\"}", 422, "source");
@@ -178,4 +181,78 @@ TEST(submission_metadata_cap)
 	snprintf(text, sizeof(text),
 		 "{\"language\":\"c\",\"source\":\"x\",\"metadata\":{\"k\":\"%s\"}}", big);
 	REFUSED(text, 422, "metadata");
+}
+
+/* Thousands of near-valid submissions (a valid one with bytes flipped,
+ * JSON tokens inserted, runs deleted or the end cut): each is accepted or
+ * refused with 400 or 422 and a field named, never anything else, and
+ * nothing leaks or overruns (the ASan build runs this too). */
+TEST(submission_mutations_refused_cleanly)
+{
+	static const char *const seeds[] = {
+		"{\"language\":\"c\",\"files\":[{\"name\":\"a.c\",\"content\":\"aW50IG1haW47\","
+		"\"encoding\":\"base64\"},{\"name\":\"b.h\",\"content\":\"#define X\"}],"
+		"\"tests\":[{\"stdin\":\"1\",\"expected_output\":\"2\"},{\"name\":\"big\"}],"
+		"\"checker\":\"tokens\",\"args\":[\"-v\"],\"first_failure\":true,"
+		"\"limits\":{\"cpu_ms\":100,\"memory_kb\":65536},"
+		"\"callback_url\":\"http://127.0.0.1:9/x\",\"metadata\":{\"k\":[1,2]}}",
+		"{\"language\":\"python3\",\"source\":\"print(input())\",\"stdin\":\"x\","
+		"\"expected_output\":\"x\\n\",\"checker\":\"float\",\"limits\":{\"wall_ms\":900}}",
+	};
+	static const char *const tokens[] = { "\"", "{", "}", "[", "]", ",", ":", "null", "-1",
+					      "1e999", "0.5", "\\u0000", "\\ud800", "true",
+					      "18446744073709551616", "\"\":", "\\", "\xff", "\n" };
+	srand(11);
+	int accepted = 0, refused = 0;
+	for (int i = 0; i < 4000; i++) {
+		char text[2048];
+		const char *seed = seeds[(size_t)i % (sizeof(seeds) / sizeof(seeds[0]))];
+		size_t len = strlen(seed);
+		memcpy(text, seed, len);
+		for (int m = 0, nm = 1 + rand() % 3; m < nm; m++) {
+			size_t at = len ? (size_t)rand() % len : 0;
+			switch (rand() % 4) {
+			case 0:
+				if (len)
+					text[at] = (char)(32 + rand() % 95);
+				break;
+			case 1: {
+				const char *tk = tokens[(size_t)rand() % (sizeof(tokens) / sizeof(tokens[0]))];
+				size_t tl = strlen(tk);
+				if (len + tl < sizeof(text) - 1) {
+					memmove(text + at + tl, text + at, len - at);
+					memcpy(text + at, tk, tl);
+					len += tl;
+				}
+				break;
+			}
+			case 2: {
+				size_t n = (size_t)rand() % 12 + 1;
+				if (at + n > len)
+					n = len - at;
+				memmove(text + at, text + at + n, len - at - n);
+				len -= n;
+				break;
+			}
+			default:
+				len = at;
+				break;
+			}
+		}
+		text[len] = '\0';
+		struct submission_error err;
+		memset(&err, 0, sizeof(err));
+		int st = sub_try(text, "", &err);
+		if (st == 0) {
+			accepted++;
+			continue;
+		}
+		refused++;
+		if (st != 400 && st != 422)
+			FAIL("status %d for %s", st, text);
+		if (!err.field[0] || !err.message[0])
+			FAIL("refused %d without a field or message: %s", st, text);
+	}
+	ASSERT_GT(accepted, 50);
+	ASSERT_GT(refused, 2000);
 }
