@@ -227,6 +227,14 @@ static int serve_read_config(struct serve_settings *s, const char *path)
 	int lineno = 0, rc = 0;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
+		/* A longer line would be read as two: a key list cut in the
+		 * middle of a key would make a prefix of that key valid. */
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(stderr, "runcell serve: %s:%d: line longer than %zu bytes\n", path,
+				lineno, sizeof(line) - 2);
+			rc = -1;
+			break;
+		}
 		char *p = serve_trim(line);
 		if (!*p || *p == '#')
 			continue;

@@ -2114,6 +2114,37 @@ def g_auth(R):
     R.case("auth/api_keys_without_admin_key", keys_without_admin)
     R.case("auth/listen_ipv6_loopback_no_keys", listen_ipv6_loopback)
 
+    def config_refused(name, config, want):
+        """A config file the server cannot read exactly: exit 2 with the
+        file and line named, and never listening."""
+        def run():
+            s = R.server(name, [], config=config)
+            p, log = s.spawn()
+            try:
+                rc = p.wait(T(15))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                raise Fail("still running after %.0f s" % T(15))
+            text = tail(log, 10)
+            expect(rc == 2, "exit %s, expected 2: %s" % (rc, clip(text)))
+            expect(re.search(re.escape(want), text),
+                   "the message should say %r: %r" % (want, clip(text)))
+            expect(not [e for e in read_events(log) if e.get("event") == "listening"],
+                   "it listened anyway")
+            s.logs.remove(log)
+        return run
+
+    # A key list cut at the buffer's end would make a prefix of a key valid.
+    R.case("auth/config_line_too_long",
+           config_refused("conf-long", "port = 0\napi_keys = %s,%s\n" % (K1, "k" * 5000),
+                          "runcell.conf:2: line longer than"))
+    R.case("auth/config_line_without_equals",
+           config_refused("conf-noeq", "# keys\napi_keys\n", "runcell.conf:2: expected 'key = value'"))
+    R.case("auth/config_unknown_setting",
+           config_refused("conf-unknown", "api_key = %s\n" % K1,
+                          "runcell.conf:1: unknown setting 'api_key'"))
+
 
 # ---------------------------------------------------------------- 9. concurrency
 
