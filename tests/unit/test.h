@@ -28,6 +28,11 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 void test_with_tmpdir(void (*body)(const char *dir));
 /* Removes a directory tree (no symlinks followed). */
 void test_rm_rf(const char *dir);
+/* Copies seed into buf, applies 1-4 random edits (a byte changed, to a
+ * printable one when asked; one of tokens inserted, "" standing for a NUL
+ * byte; a run deleted; the end cut) and returns the length, always < cap. */
+size_t test_mutate(char *buf, size_t cap, const char *seed, const char *const *tokens,
+		   size_t ntokens, bool printable);
 /* Prints a C-escaped excerpt of bytes into out (for failure messages). */
 const char *test_quote(const void *data, size_t len, char *out, size_t outsz);
 

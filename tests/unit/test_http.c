@@ -472,38 +472,8 @@ TEST(http_mutated_requests)
 	for (int i = 0; i < 3000; i++) {
 		char req[2048];
 		const char *seed = seeds[(size_t)i % (sizeof(seeds) / sizeof(seeds[0]))];
-		size_t len = strlen(seed);
-		memcpy(req, seed, len);
-		for (int m = 0, nm = 1 + rand() % 4; m < nm; m++) {
-			size_t at = len ? (size_t)rand() % len : 0;
-			switch (rand() % 4) {
-			case 0: /* flip a byte */
-				if (len)
-					req[at] = (char)rand();
-				break;
-			case 1: { /* insert a token */
-				const char *tk = tokens[(size_t)rand() % (sizeof(tokens) / sizeof(tokens[0]))];
-				size_t tl = *tk ? strlen(tk) : 1;
-				if (len + tl < sizeof(req)) {
-					memmove(req + at + tl, req + at, len - at);
-					memcpy(req + at, tk, tl);
-					len += tl;
-				}
-				break;
-			}
-			case 2: { /* delete a run */
-				size_t n = (size_t)rand() % 8 + 1;
-				if (at + n > len)
-					n = len - at;
-				memmove(req + at, req + at + n, len - at - n);
-				len -= n;
-				break;
-			}
-			default: /* cut short */
-				len = at;
-				break;
-			}
-		}
+		size_t len = test_mutate(req, sizeof(req), seed, tokens,
+					 sizeof(tokens) / sizeof(tokens[0]), false);
 		struct client *c = cl_open(s);
 		if (len && i % 3 == 0) { /* in two pieces */
 			size_t half = (size_t)rand() % len;

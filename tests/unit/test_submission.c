@@ -207,38 +207,8 @@ TEST(submission_mutations_refused_cleanly)
 	for (int i = 0; i < 4000; i++) {
 		char text[2048];
 		const char *seed = seeds[(size_t)i % (sizeof(seeds) / sizeof(seeds[0]))];
-		size_t len = strlen(seed);
-		memcpy(text, seed, len);
-		for (int m = 0, nm = 1 + rand() % 3; m < nm; m++) {
-			size_t at = len ? (size_t)rand() % len : 0;
-			switch (rand() % 4) {
-			case 0:
-				if (len)
-					text[at] = (char)(32 + rand() % 95);
-				break;
-			case 1: {
-				const char *tk = tokens[(size_t)rand() % (sizeof(tokens) / sizeof(tokens[0]))];
-				size_t tl = strlen(tk);
-				if (len + tl < sizeof(text) - 1) {
-					memmove(text + at + tl, text + at, len - at);
-					memcpy(text + at, tk, tl);
-					len += tl;
-				}
-				break;
-			}
-			case 2: {
-				size_t n = (size_t)rand() % 12 + 1;
-				if (at + n > len)
-					n = len - at;
-				memmove(text + at, text + at + n, len - at - n);
-				len -= n;
-				break;
-			}
-			default:
-				len = at;
-				break;
-			}
-		}
+		size_t len = test_mutate(text, sizeof(text) - 1, seed, tokens,
+					 sizeof(tokens) / sizeof(tokens[0]), true);
 		text[len] = '\0';
 		struct submission_error err;
 		memset(&err, 0, sizeof(err));
