@@ -469,3 +469,52 @@ TEST(checker_large_10mb)
 	free(a);
 	free(b);
 }
+
+/* Random outputs (the program's output is untrusted) from an alphabet of
+ * digits, signs, dots, exponents, letters of nan/inf, whitespace of every
+ * kind and NUL, each compared with itself and with a near copy.  Each
+ * checker accepts its input against itself, and a stricter checker's yes
+ * is a yes for the looser ones: exact => lines => tokens => float. */
+TEST(checker_random_outputs_ordered)
+{
+	static const char alphabet[] = "0123456789.-+eEnaif \n\r\t\v\fxX\0";
+	struct checker exact = mk("exact"), lines = mk("lines"), tokens = mk("tokens"),
+		       flt = mk("float:0");
+	srand(3);
+	for (int i = 0; i < 20000; i++) {
+		char a[64], b[64];
+		size_t na = (size_t)(rand() % (int)sizeof(a)), nb = na;
+		for (size_t j = 0; j < na; j++)
+			a[j] = alphabet[(size_t)rand() % sizeof(alphabet)];
+		memcpy(b, a, na);
+		/* b: a itself, or a with one byte changed, added or removed */
+		switch (rand() % 4) {
+		case 0:
+			break;
+		case 1:
+			if (nb)
+				b[(size_t)rand() % nb] = alphabet[(size_t)rand() % sizeof(alphabet)];
+			break;
+		case 2:
+			if (nb < sizeof(b))
+				b[nb++] = alphabet[(size_t)rand() % sizeof(alphabet)];
+			break;
+		default:
+			if (nb)
+				nb--;
+			break;
+		}
+		char qa[300], qb[300];
+		const struct checker *order[] = { &exact, &lines, &tokens, &flt };
+		for (size_t k = 0; k < 4; k++)
+			if (!checker_accepts(order[k], a, na, a, na))
+				FAIL("%s rejects its input against itself: \"%s\"",
+				     checker_name(order[k]), test_quote(a, na, qa, sizeof(qa)));
+		for (size_t k = 0; k + 1 < 4; k++)
+			if (checker_accepts(order[k], a, na, b, nb) &&
+			    !checker_accepts(order[k + 1], a, na, b, nb))
+				FAIL("%s accepts but %s rejects: \"%s\" against \"%s\"",
+				     checker_name(order[k]), checker_name(order[k + 1]),
+				     test_quote(a, na, qa, sizeof(qa)), test_quote(b, nb, qb, sizeof(qb)));
+	}
+}
