@@ -3,7 +3,7 @@
  * deliveries to a plain-socket receiver run in a thread of the test:
  * the exact request (method, path, headers, body), IPv6 and host-name
  * targets, interim 1xx replies, retries with backoff, permanent failure,
- * malformed and oversized replies, a receiver that never answers,
+ * malformed, oversized and randomly mutated replies, a receiver that never answers,
  * refused connections, -EAGAIN past max_pending, due order, and stop
  * (draining, and returning within drain_ms).
  */
@@ -500,6 +500,76 @@ TEST(callback_malformed_replies)
 	ASSERT_EQ(atomic_load(&x.conns), 7);
 	callback_sender_stop(s, 1000);
 	rx_stop(&x);
+}
+
+/* A hostile receiver: eight mutated replies per round, one callback with
+ * eight attempts.  Whatever the bytes, the sender ends (delivered or
+ * failed), and it calls a reply a delivery only when that reply's status
+ * line is HTTP/1.x 2xx; a failure used every attempt. */
+TEST(callback_mutated_replies)
+{
+	static const char *const seeds[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.0 201 Created\r\nContent-Length: 4\r\n\r\nbody",
+	};
+	static const char *const tokens[] = { "\r\n", "\r\n\r\n", " ", "1", "2", "0", "HTTP/1.1 ",
+					      "Content-Length: 9999\r\n", "\n", "" };
+	struct callback_sender *s = sender(RX_REPLIES, 1, 2000, 0);
+	int delivered = 0, failed = 0;
+	srand(5);
+	for (int round = 0; round < 12; round++) {
+		static char bufs[RX_REPLIES][512];
+		const char *r[RX_REPLIES];
+		for (int i = 0; i < RX_REPLIES; i++) {
+			const char *seed = seeds[(size_t)rand() % (sizeof(seeds) / sizeof(seeds[0]))];
+			size_t n = test_mutate(bufs[i], sizeof(bufs[i]), seed, tokens,
+					       sizeof(tokens) / sizeof(tokens[0]), false);
+			bufs[i][n] = '\0';
+			r[i] = bufs[i];
+		}
+		struct rx x;
+		rx_start(&x, r, RX_REPLIES);
+		char url[128];
+		url_of(url, sizeof(url), "127.0.0.1", x.port, "/fuzz");
+		struct callback_stats before, st;
+		callback_stats(s, &before);
+		ASSERT_EQ(callback_send(s, url, "id", "{}", 2), 0);
+		uint64_t end = clock_now_ms() + 10000;
+		do {
+			struct timespec ts = { 0, 5 * 1000000L };
+			nanosleep(&ts, NULL);
+			callback_stats(s, &st);
+		} while (st.delivered + st.failed == before.delivered + before.failed &&
+			 clock_now_ms() < end);
+		int conns = atomic_load(&x.conns);
+		rx_stop(&x);
+		if (st.delivered + st.failed != before.delivered + before.failed + 1)
+			FAIL("round %d: the callback did not end within 10 s", round);
+		if (st.failed > before.failed) {
+			failed++;
+			if (conns != RX_REPLIES)
+				FAIL("round %d: failed after %d of %d attempts", round, conns,
+				     RX_REPLIES);
+			continue;
+		}
+		delivered++;
+		const char *ok = bufs[conns - 1];
+		bool status2xx = !strncmp(ok, "HTTP/1.", 7) && ok[7] >= '0' && ok[7] <= '9' &&
+				 ok[8] == ' ' && ok[9] == '2' && ok[10] >= '0' && ok[10] <= '9' &&
+				 ok[11] >= '0' && ok[11] <= '9';
+		bool interim = !strncmp(ok, "HTTP/1.", 7) && ok[9] == '1';
+		if (!status2xx && !interim) {
+			char q[200];
+			FAIL("round %d: delivered on reply %d, which is not 2xx: \"%s\"", round,
+			     conns, test_quote(ok, strlen(ok), q, sizeof(q)));
+		}
+	}
+	callback_sender_stop(s, 1000);
+	if (delivered == 0 || failed == 0)
+		FAIL("%d rounds delivered and %d failed: the mutations should give both", delivered,
+		     failed);
 }
 
 TEST(callback_receiver_never_answers)
