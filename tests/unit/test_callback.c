@@ -3,9 +3,9 @@
  * deliveries to a plain-socket receiver run in a thread of the test:
  * the exact request (method, path, headers, body), IPv6 and host-name
  * targets, interim 1xx replies, retries with backoff, permanent failure,
- * malformed, oversized and randomly mutated replies, a receiver that never answers,
- * refused connections, -EAGAIN past max_pending, due order, and stop
- * (draining, and returning within drain_ms).
+ * malformed, oversized and randomly mutated replies, a receiver that
+ * never answers, refused connections, -EAGAIN past max_pending, due
+ * order, and stop (draining, and returning within drain_ms).
  */
 #include <arpa/inet.h>
 #include <errno.h>
