@@ -1062,7 +1062,7 @@ static void api_metrics(struct api *a, struct http_handle *h, const struct api_r
 	metrics_write_counter(&b, "runcell_submissions_accepted_total",
 			      "Submissions stored and queued.", atomic_load(&a->accepted));
 	metrics_write_counter(&b, "runcell_store_lock_waits_total",
-			      "Store writes that found the database locked by another process.",
+			      "Store statements that found the database locked by another process.",
 			      store_lock_waits());
 	char codes[600][12];
 	const char *cnames[600];

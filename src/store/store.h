@@ -139,10 +139,11 @@ struct store {
 int store_open(const char *url, struct store **out, char *err, size_t errsz);
 int store_open_sqlite(const char *path, struct store **out, char *err, size_t errsz);
 
-/* How many times, since the process started, a write of this process found
- * the database locked by another process and had to wait and retry (the
- * SQLite backend: its busy handler).  Writers within one process queue on a
- * mutex instead and are not counted. */
+/* How many times, since the process started, a statement of this process
+ * (a write, or a new handle's first read) found the database locked by
+ * another process and had to wait and retry (the SQLite backend: its busy
+ * handler).  Within one process these queue on a mutex instead and are not
+ * counted. */
 uint64_t store_lock_waits(void);
 
 static inline const char *store_errmsg(const struct store *s) { return s->errmsg; }
