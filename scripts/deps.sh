@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
 	gcc make libc6-dev          # build
+	musl-tools                  # build/runcell, the front binary (see Makefile)
 	libsqlite3-dev              # the store (linked statically)
 	libmbedtls-dev              # TLS for https:// callbacks (linked statically)
 	ca-certificates             # the system trust store for https:// callbacks

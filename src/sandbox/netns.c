@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define NETNS_DIR "/run/runcell/net"
@@ -111,13 +112,21 @@ int sandbox__netns_take(unsigned slot)
 	return fd;
 }
 
+/* statx(2) by its system call: musl 1.2.3, which the front binary links
+ * against, has no wrapper for it. */
+static int stat_nofollow(const char *path, struct statx *stx)
+{
+	return (int)syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW,
+			    STATX_BASIC_STATS | STATX_MNT_ID, stx);
+}
+
 /* dir: created root-only, and refused when it is anything else (a link,
  * or writable by others). */
 static int private_dir(const char *path, struct statx *stx)
 {
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
+	if (stat_nofollow(path, stx) < 0)
 		return -errno;
 	if (!S_ISDIR(stx->stx_mode) || stx->stx_uid != 0 || (stx->stx_mode & 022))
 		return -EPERM;

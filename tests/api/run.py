@@ -2139,6 +2139,42 @@ def g_auth(R):
                           "runcell.conf:1: unknown setting 'api_key'"))
 
 
+    # build/runcell alone, as a user might copy it: the musl front binary
+    # runs cells by itself and says what serve needs; the full binary
+    # (SANITIZE=1, or no musl-gcc) serves by itself.
+    def binary_alone():
+        info = subprocess.run([RUNCELL, "version"], capture_output=True, text=True)
+        expect(info.returncode == 0, "runcell version: exit %s" % info.returncode)
+        build = [l for l in info.stdout.splitlines() if l.startswith("build: ")]
+        expect(len(build) == 1, "runcell version should print one 'build:' line: %r" % info.stdout)
+        front = "musl front" in build[0]
+        alone = os.path.join(tempfile.mkdtemp(prefix="alone-", dir=TMP), "runcell")
+        shutil.copy(RUNCELL, alone)
+        run = subprocess.run([alone, "run", "--", "/bin/echo", "cell"], capture_output=True,
+                             text=True, timeout=T(30))
+        expect(run.returncode == 0 and run.stdout == "cell\n",
+               "runcell run from a lone copy: exit %s, stdout %r, stderr %r"
+               % (run.returncode, run.stdout, clip(run.stderr)))
+        if front:
+            data = tempfile.mkdtemp(prefix="alone-data-", dir=TMP)
+            p = subprocess.run([alone, "serve", "--port", "0", "--data", data],
+                               capture_output=True, text=True, timeout=T(15))
+            expect(p.returncode == 2, "serve from a lone front binary: exit %s, expected 2: %r"
+                   % (p.returncode, clip(p.stderr)))
+            want = os.path.join(os.path.dirname(alone), "runcell-server")
+            expect(("serve needs %s beside runcell" % want) in p.stderr,
+                   "the message should name %s: %r" % (want, clip(p.stderr)))
+            expect(not os.listdir(data), "serve wrote into --data anyway: %r" % os.listdir(data))
+        else:
+            p = subprocess.run([alone, "serve", "--help"], capture_output=True, text=True,
+                               timeout=T(15))
+            expect(p.returncode == 0 and "usage" in (p.stdout + p.stderr),
+                   "serve --help from a lone full binary: exit %s: %r"
+                   % (p.returncode, clip(p.stdout + p.stderr)))
+
+    R.case("start/binary_alone", binary_alone)
+
+
 # ---------------------------------------------------------------- 9. concurrency
 
 def g_concurrency(R):
