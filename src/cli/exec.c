@@ -335,7 +335,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 
 	char dir[4096], why[1024];
 	struct lang_registry *reg;
-	if (lang_registry_load(lang_default_dir(dir, sizeof(dir)), &o->reg, why, sizeof(why)) < 0) {
+	if (lang_registry_load_for(lang_default_dir(dir, sizeof(dir)), lang_id, &o->reg, why,
+				   sizeof(why)) < 0) {
 		fprintf(stderr, "runcell exec: cannot load the languages: %s\n", why);
 		return 1;
 	}

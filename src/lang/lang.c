@@ -452,6 +452,10 @@ static int parse_lang(struct loader *ld, const struct json_value *root, const ch
 	return 0;
 }
 
+/* The buffer is sized by fstat, one byte over to see a file that grew
+ * since (then it grows up to the cap): a 64 KiB buffer per file is a
+ * mapping of its own in musl, and unmapping it flushes the TLBs of every
+ * CPU the process ran on, ~40 us per file in a VM. */
 static int read_file(const char *path, char **text, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -466,14 +470,21 @@ static int read_file(const char *path, char **text, size_t *len)
 		close(fd);
 		return -EFBIG;
 	}
-	char *buf = malloc(LANG_MAX_FILE + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t n = 0;
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *buf = malloc(cap);
 	for (;;) {
-		ssize_t r = read(fd, buf + n, LANG_MAX_FILE + 1 - n);
+		if (buf && n == cap && cap < LANG_MAX_FILE + 1) {
+			cap = LANG_MAX_FILE + 1;
+			char *bigger = realloc(buf, cap);
+			if (!bigger)
+				free(buf);
+			buf = bigger;
+		}
+		if (!buf) {
+			close(fd);
+			return -ENOMEM;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -672,6 +683,43 @@ int lang_registry_load(const char *dir, struct lang_registry **out, char *why, s
 	}
 	*out = reg;
 	return 0;
+}
+
+/* An id that can name a file as it is: a file's id is its name. */
+static bool plain_id(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_+-.", name[i]))
+			return false;
+	return true;
+}
+
+int lang_registry_load_for(const char *dir, const char *name, struct lang_registry **out,
+			   char *why, size_t why_len)
+{
+	*out = NULL;
+	if (name && plain_id(name)) {
+		char file[80];
+		snprintf(file, sizeof(file), "%s.json", name);
+		struct lang_registry *reg = calloc(1, sizeof(*reg));
+		if (!reg || !(reg->langs = calloc(1, sizeof(struct lang *)))) {
+			free(reg);
+			return -ENOMEM;
+		}
+		int rc = load_file(dir, file, &reg->langs[0], why, why_len);
+		if (rc == 0) {
+			reg->n = 1;
+			*out = reg;
+			return 0;
+		}
+		lang_registry_free(reg);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return lang_registry_load(dir, out, why, why_len);
 }
 
 size_t lang_count(const struct lang_registry *reg)

@@ -50,6 +50,12 @@ struct lang_registry;
  * and the field.  Versions are not probed here (see lang_probe). */
 int lang_registry_load(const char *dir, struct lang_registry **out,
 		       char *why, size_t why_len);
+/* For a caller that needs one language (runcell exec): when NAME is a
+ * language file's id, DIR/NAME.json alone, so the run neither reads nor
+ * depends on the other files; for any other name (an alias, another
+ * case), every file, as lang_registry_load. */
+int lang_registry_load_for(const char *dir, const char *name, struct lang_registry **out,
+			   char *why, size_t why_len);
 void lang_registry_free(struct lang_registry *reg);
 size_t lang_count(const struct lang_registry *reg);
 const struct lang *lang_at(const struct lang_registry *reg, size_t i);

@@ -142,6 +142,14 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 }
 
+static void remove_file(const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (unlink(path) < 0)
+		FAIL("unlink %s", path);
+}
+
 #define GOOD_BODY                                                                   \
 	"\"name\": \"X\", \"run\": [\"/usr/bin/true\", \"{source}\", \"{args}\"], " \
 	"\"version\": [\"/usr/bin/true\"]"
@@ -283,6 +291,48 @@ TEST(lang_files_load_in_name_order)
 	ASSERT_EQ(rc, -EINVAL);
 	if (strncmp(why, tmpdir, strlen(tmpdir)) || strncmp(why + strlen(tmpdir), "/a10.json", 9))
 		FAIL("the first file by name, a10.json, should be reported: %s", why);
+}
+
+/* runcell exec reads only the file its --lang names when that is an id:
+ * a broken other file does not stop it; an alias loads (and checks) all. */
+TEST(lang_load_for_one_id)
+{
+	mktmp();
+	write_file("x.json", "{\"id\": \"x\", \"aliases\": [\"ex\"], " GOOD_BODY "}");
+	write_file("y.json", "{\"id\": \"y\", " GOOD_BODY "}");
+	write_file("broken.json", "not json");
+	struct lang_registry *reg = NULL;
+	char why[512] = "";
+	int rc = lang_registry_load_for(tmpdir, "x", &reg, why, sizeof(why));
+	if (rc)
+		FAIL("x: %s", why);
+	ASSERT_EQ(lang_count(reg), 1);
+	ASSERT_STR(lang_at(reg, 0)->id, "x");
+	lang_registry_free(reg);
+	reg = NULL;
+	/* An alias, another case, a name that is no file: every file. */
+	static const char *const others[] = { "ex", "X", "nosuch", "../x", "" };
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		why[0] = 0;
+		rc = lang_registry_load_for(tmpdir, others[i], &reg, why, sizeof(why));
+		ASSERT_EQ(rc, -EINVAL);
+		if (!strstr(why, "broken.json"))
+			FAIL("%s: the broken file should be reported: %s", others[i], why);
+		ASSERT_NULL(reg);
+	}
+	/* The named file itself broken: its own error. */
+	rc = lang_registry_load_for(tmpdir, "broken", &reg, why, sizeof(why));
+	ASSERT_EQ(rc, -EINVAL);
+	if (!strstr(why, "broken.json"))
+		FAIL("unclear message: %s", why);
+	remove_file("broken.json");
+	rc = lang_registry_load_for(tmpdir, "ex", &reg, why, sizeof(why));
+	rmtmp();
+	if (rc)
+		FAIL("ex: %s", why);
+	ASSERT_EQ(lang_count(reg), 2);
+	ASSERT_STR(lang_find(reg, "ex")->id, "x");
+	lang_registry_free(reg);
 }
 
 TEST(lang_bad_dirs)
