@@ -413,6 +413,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		fprintf(stderr, "runcell exec: warning: no compile cache at %s: %s\n", cache_dir,
 			strerror(errno));
 	req.cache = cache;
+	req.cell_last_use = true;  /* the cell is closed right after */
 
 	size_t nbinds = 0;
 	for (char **b = l->binds; b && *b; b++)

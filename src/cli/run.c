@@ -350,6 +350,7 @@ int cli_run(int argc, char **argv)
 		if (stdin_fd >= 0)
 			lseek(stdin_fd, 0, SEEK_SET);
 		spec.stdin_fd = stdin_fd;
+		spec.last_run = p == nprogs - 1;  /* the cell's init need not wait for more */
 		for (size_t i = 0; i < nfiles; i++)
 			lseek(files[i].fd, 0, SEEK_SET);
 		struct sandbox_result r;

@@ -450,6 +450,7 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		lseek(base->files[i].fd, 0, SEEK_SET);
 	struct sandbox_run_spec spec = *base;
 	spec.stdin_fd = in;
+	spec.last_run = req->cell_last_use && test == &req->tests[req->ntests - 1];
 	int rc = sandbox_cell_run(cell, &spec, &tr->run);
 	if (in >= 0)
 		close(in);

@@ -66,6 +66,9 @@ struct judge_request {
 	struct sandbox_limits limits;        /* of each run */
 	bool first_failure;
 	struct cache *cache;                 /* NULL: no compile cache */
+	/* The caller closes the cell after this request: the final test's
+	 * run is the cell's last (sandbox_run_spec.last_run). */
+	bool cell_last_use;
 };
 
 struct judge_test_result {

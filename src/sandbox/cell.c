@@ -444,6 +444,7 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->cg_kind = kind;
 	m->ncg_fds = ncg;
 	m->nfiles = (uint32_t)spec->nfiles;
+	m->last_run = spec->last_run;
 	size_t off = sizeof(*m);
 	int rc = 0;
 	for (const char *const *a = spec->argv; *a && rc == 0; a++, m->argc++)
@@ -825,7 +826,13 @@ out_rc:
 int sandbox_cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		     struct sandbox_result *r)
 {
-	return cell_run(c, spec, r);
+	int rc = cell_run(c, spec, r);
+	/* Its init has gone, or is going, without waiting for more. */
+	if (rc == 0 && spec->last_run && !c->broken) {
+		c->broken = true;
+		snprintf(c->broken_why, sizeof(c->broken_why), "the cell has had its last run");
+	}
+	return rc;
 }
 
 int sandbox_run(const struct sandbox_cell_config *cfg, const struct sandbox_run_spec *spec,

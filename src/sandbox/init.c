@@ -742,6 +742,10 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	argv[m->argc] = NULL;
 	env[m->envc] = NULL;
 
+	/* The caller's last run: from here on init is a one-shot cell's (no
+	 * network snapshot; it exits right after DONE). */
+	if (m->last_run)
+		s->cfg.oneshot = 1;
 	if (wipe_if_dirty(s, m->limits.disk_kb, why, sizeof(why)) < 0 ||
 	    renew_network(s, why, sizeof(why)) < 0) {
 		send_failed(s->sock, EIO, why);

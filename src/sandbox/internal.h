@@ -194,6 +194,8 @@ struct cell_run_msg {
 	uint32_t argc, envc;
 	uint32_t has_cwd;
 	uint32_t nfiles;       /* CELL_MSG_FILE messages that follow */
+	uint32_t last_run;     /* init exits after DONE, as a one-shot cell's */
+	uint32_t pad;
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 
