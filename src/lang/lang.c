@@ -454,8 +454,9 @@ static int parse_lang(struct loader *ld, const struct json_value *root, const ch
 
 /* The buffer is sized by fstat, one byte over to see a file that grew
  * since (then it grows up to the cap): a 64 KiB buffer per file is a
- * mapping of its own in musl, and unmapping it flushes the TLBs of every
- * CPU the process ran on, ~40 us per file in a VM. */
+ * mapping of its own in musl, and unmapping it flushes the TLB of every
+ * CPU the process ran on (runcell languages, eleven files: 1.12 ms, then
+ * 1.03 ms with this). */
 static int read_file(const char *path, char **text, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
