@@ -40,11 +40,7 @@ static void usage(FILE *f)
 
 #ifdef RUNCELL_SERVER_EXE
 #define BUILD_DESCRIPTION "build: musl front binary; serve runs " RUNCELL_SERVER_EXE " beside it"
-#else
-#define BUILD_DESCRIPTION "build: every command in this binary"
-#endif
 
-#ifdef RUNCELL_SERVER_EXE
 static int serve_in_server_binary(char **argv)
 {
 	char path[PATH_MAX];
@@ -66,6 +62,8 @@ static int serve_in_server_binary(char **argv)
 	fprintf(stderr, "runcell: serve needs %s beside runcell: %s\n", path, strerror(errno));
 	return 2;
 }
+#else
+#define BUILD_DESCRIPTION "build: every command in this binary"
 #endif
 
 int main(int argc, char **argv)

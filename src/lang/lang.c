@@ -686,16 +686,11 @@ int lang_registry_load(const char *dir, struct lang_registry **out, char *why, s
 	return 0;
 }
 
-/* An id that can name a file as it is: a file's id is its name. */
+/* A name that can be a language file's id (which is the file's name), as
+ * parse_lang checks ids; not a hidden file's, which loading skips. */
 static bool plain_id(const char *name)
 {
-	size_t n = strlen(name);
-	if (n == 0 || n > 64 || name[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_+-.", name[i]))
-			return false;
-	return true;
+	return name[0] != '.' && strlen(name) <= LANG_MAX_ID && chars_ok(name, "_+.-", false);
 }
 
 int lang_registry_load_for(const char *dir, const char *name, struct lang_registry **out,
