@@ -6,6 +6,7 @@
  */
 #include "sandbox/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -112,4 +113,26 @@ int sandbox__cg_remove_dir(const char *dir)
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;
+}
+
+void sandbox__cg_sweep_dir(const char *parent, const char *prefix, bool kill_file)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, plen))
+			continue;
+		char dir[600];
+		snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
+		if (kill_file) {
+			char kill_path[700];
+			snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", dir);
+			sandbox__write_file(kill_path, "1");
+		}
+		sandbox__cg_remove_dir(dir);
+	}
+	closedir(d);
 }

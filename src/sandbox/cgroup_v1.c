@@ -27,7 +27,6 @@
 #include "sandbox/cgroup_mounts.h"
 #include "sandbox/internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -188,21 +187,9 @@ void sandbox__cgv1_sweep(const char *prefix)
 {
 	const struct cg_mounts *m = sandbox__cg_mounts();
 	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct };
-	size_t plen = strlen(prefix);
 	for (int i = 0; i < 3; i++) {
 		char parent[320];
 		snprintf(parent, sizeof(parent), "%s/runcell", ctl[i]);
-		DIR *d = opendir(parent);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (strncmp(e->d_name, prefix, plen))
-				continue;
-			char dir[600];
-			snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
-			sandbox__cg_remove_dir(dir);
-		}
-		closedir(d);
+		sandbox__cg_sweep_dir(parent, prefix, false);
 	}
 }

@@ -20,7 +20,6 @@
 #include "sandbox/cgroup_mounts.h"
 #include "sandbox/internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -163,20 +162,5 @@ void sandbox__cgv2_sweep(const char *prefix)
 		return;
 	char parent[320];
 	snprintf(parent, sizeof(parent), "%s/runcell", m->v2);
-	DIR *d = opendir(parent);
-	if (!d)
-		return;
-	size_t plen = strlen(prefix);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, plen))
-			continue;
-		char dir[600];
-		snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name);
-		char kill_path[700];
-		snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", dir);
-		sandbox__write_file(kill_path, "1");
-		sandbox__cg_remove_dir(dir);
-	}
-	closedir(d);
+	sandbox__cg_sweep_dir(parent, prefix, true);
 }

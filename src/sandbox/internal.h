@@ -132,6 +132,9 @@ void sandbox__cgv2_sweep(const char *prefix);
 int sandbox__cg_remove_dir(const char *dir);
 /* SIGKILLs every process listed in dir/cgroup.procs. */
 void sandbox__cg_kill_procs(const char *dir);
+/* Removes the groups in parent whose names start with prefix (a crashed
+ * runcell's); kill_file: write cgroup.kill first (v2, 5.14+). */
+void sandbox__cg_sweep_dir(const char *parent, const char *prefix, bool kill_file);
 
 /* cgroup_files.c: small helpers for cgroup control files. */
 int sandbox__write_file(const char *path, const char *value);
