@@ -86,6 +86,27 @@ int sandbox__read_key_u64_fd(int fd, const char *key, uint64_t *value)
 	return -ENOENT;
 }
 
+bool sandbox__cg_controllers_have(const char *path, const char *a, const char *b)
+{
+	char line[512];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read_fd_at0(fd, line, sizeof(line));
+	close(fd);
+	if (n < 0)
+		return false;
+	bool has_a = false, has_b = false;
+	char *save = NULL;
+	for (char *tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		if (!strcmp(tok, a))
+			has_a = true;
+		if (!strcmp(tok, b))
+			has_b = true;
+	}
+	return has_a && has_b;
+}
+
 void sandbox__cg_kill_procs(const char *dir)
 {
 	char path[512];

@@ -1,6 +1,6 @@
 /*
  * cgroup_mounts: where the cgroup hierarchies of this host are mounted,
- * read once from /proc/self/mountinfo.  Shared by both backends.
+ * found once per process.  Shared by both backends.
  */
 #ifndef RUNCELL_SANDBOX_CGROUP_MOUNTS_H
 #define RUNCELL_SANDBOX_CGROUP_MOUNTS_H
@@ -14,6 +14,13 @@ struct cg_mounts {
 	char v2[256];          /* mount point of the unified hierarchy, or "" */
 };
 
+/* Found once per process (cgroup_mounts.c says how). */
 const struct cg_mounts *sandbox__cg_mounts(void);
+
+/* The two ways of finding them, without the cache (tests compare them):
+ * the usual layout under top (true when it answers whole), and
+ * /proc/self/mountinfo. */
+bool sandbox__cg_mounts_standard(const char *top, struct cg_mounts *out);
+void sandbox__cg_mounts_scan(struct cg_mounts *out);
 
 #endif

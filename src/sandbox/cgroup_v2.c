@@ -29,25 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool controllers_have(const char *path, const char *a, const char *b)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	char line[512] = "";
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	bool has_a = false, has_b = false;
-	for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
-		if (!strcmp(tok, a))
-			has_a = true;
-		if (!strcmp(tok, b))
-			has_b = true;
-	}
-	return has_a && has_b;
-}
-
 int sandbox__cgv2_usable(char *why, size_t len)
 {
 	const struct cg_mounts *m = sandbox__cg_mounts();
@@ -57,7 +38,7 @@ int sandbox__cgv2_usable(char *why, size_t len)
 	}
 	char path[400];
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", m->v2);
-	if (!controllers_have(path, "memory", "pids")) {
+	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
 		snprintf(why, len, "%s lacks the memory and pids controllers "
 			 "(bound to v1 hierarchies on this host)", m->v2);
 		return -ENOENT;

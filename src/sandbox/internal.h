@@ -130,6 +130,8 @@ void sandbox__cgv2_kill(struct cg_run *cg);
 void sandbox__cgv2_sweep(const char *prefix);
 /* cgroup_files.c: kills what is left in a group directory and removes it. */
 int sandbox__cg_remove_dir(const char *dir);
+/* Whether a v2 cgroup.controllers file (path) lists both controllers. */
+bool sandbox__cg_controllers_have(const char *path, const char *a, const char *b);
 /* SIGKILLs every process listed in dir/cgroup.procs. */
 void sandbox__cg_kill_procs(const char *dir);
 /* Removes the groups in parent whose names start with prefix (a crashed
