@@ -6,9 +6,9 @@
  * one v1 hierarchy per controller and /sys/fs/cgroup/unified) are checked
  * first with statfs(2) and a file only the controller has.  Reading
  * /proc/self/mountinfo instead costs 25 us on a quiet machine and 50-120 us
- * right after a cell was torn down or after an idle spell (it waits on the
- * kernel's mount lock), and every `runcell run` pays it before its cell
- * exists.  Anything else (other mount points, a hierarchy missing, a first
+ * right after a cell was torn down or after an idle spell (measured; the
+ * kernel's mount lock is the likely reason), and every `runcell run` pays
+ * it before its cell exists.  Anything else (other mount points, a hierarchy missing, a first
  * run that has not made its runcell groups yet) falls back to mountinfo.
  */
 #include "sandbox/cgroup_mounts.h"
