@@ -91,6 +91,11 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				snprintf(why, len, "file %s given twice", s->name);
 				return -EINVAL;
 			}
+		if (i > 0 && !strcmp(box_name(req, 0), s->name)) {
+			snprintf(why, len, "file %s: the first file takes that name in the box "
+				 "(%s's entry file); rename this one", s->name, req->lang->id);
+			return -EINVAL;
+		}
 	}
 	for (size_t i = 0; i < req->nextras; i++) {
 		const struct judge_source *x = &req->extras[i];

@@ -158,9 +158,19 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 			return refuse(err, 422, prefix, sub, "%s must be a string", sub);
 		if (strlen(name) != nlen) /* a NUL inside the JSON string */
 			return refuse(err, 422, prefix, sub, "%s holds a NUL character", sub);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(s->sources[j].name, name))
+		for (size_t j = 0; j < i; j++) {
+			/* Against the names as sent: the entry file's may be
+			 * replaced below. */
+			const char *prev = NULL;
+			size_t plen = 0;
+			json_get_str(&files->u.arr.items[j], "name", &prev, &plen);
+			if (prev && !strcmp(prev, name))
 				return refuse(err, 422, prefix, sub, "file %.100s given twice", name);
+		}
+		if (i > 0 && s->lang->source && !strcmp(name, s->lang->source))
+			return refuse(err, 422, prefix, sub,
+				      "%s: %.100s is the name the first file takes in the box; "
+				      "rename this one", sub, name);
 		snprintf(sub, sizeof(sub), "%s.content", fp);
 		if (json_get_str(f, "content", &content, &clen) != 0)
 			return refuse(err, 422, prefix, sub, "%s must be a string", sub);

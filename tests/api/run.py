@@ -1838,6 +1838,12 @@ def bad_cases():
          None, 422, "files[1].name"),
         ("files_name_dotdot", "POST", H, w(source=DROP, files=[
             {"name": "..", "content": "print(1)"}]), None, 422, "files[0].name"),
+        ("files_name_twice", "POST", H, w(source=DROP, files=[
+            {"name": "a.py", "content": "print(1)"}, {"name": "a.py", "content": "print(2)"}]),
+         None, 422, "files[1].name"),
+        ("files_name_of_entry", "POST", H, w(source=DROP, files=[
+            {"name": "x.py", "content": "print(1)"}, {"name": "main.py", "content": "x"}]),
+         None, 422, "files[1].name"),
         ("files_content_number", "POST", H, w(source=DROP, files=[
             {"name": "main.py", "content": 5}]), None, 422, "files[0].content"),
         ("files_bad_base64", "POST", H, w(source=DROP, files=[
