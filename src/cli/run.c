@@ -87,8 +87,12 @@ static int parse_bind(struct run_opts *o, size_t *nbinds, char *v)
 		b->rw = !strcmp(parts[n - 1], "rw");
 		n--;
 	}
-	if (n > 2 || parts[0][0] != '/' || (n == 2 && parts[1][0] != '/'))
+	if (n > 2 || parts[0][0] != '/' || (n == 2 && parts[1][0] != '/')) {
+		for (int i = 1; i < 3; i++)  /* the value as given, for the message */
+			if (parts[i])
+				parts[i][-1] = ':';
 		return bad("bind", v, "expected HOST[:CELLPATH][:rw] with absolute paths");
+	}
 	b->host = parts[0];
 	b->cell = n == 2 ? parts[1] : NULL;
 	(*nbinds)++;

@@ -773,6 +773,11 @@ def run_bad_options(case):
         rc, out, err, _ = invoke(cmd, timeout=20)
         if rc is None or rc <= 0 or not err.strip():
             errs.append("%s: rc %r, stderr %r (want non-zero with a message)" % (opts[0], rc, err[:80]))
+    # The message quotes the option as given, not the part before a ':'.
+    for opt in ("--bind=/etc:relative", "--bind=/etc:/a:/b:rw", "--env=NOEQUALS"):
+        rc, out, err, _ = invoke([RUNCELL, "run", opt, "--", "/bin/true"], timeout=20)
+        if rc != 2 or ("invalid %s:" % opt) not in err.decode(errors="replace"):
+            errs.append("%s: rc %r, stderr %r (want 2 and the option quoted whole)" % (opt, rc, err[:120]))
     return errs, [RUNCELL, "run", "--json", "--memory=abc", "--", "/bin/true"]
 
 
