@@ -22,6 +22,9 @@ its cases and stops it with SIGTERM (exit 0 expected: "GROUP/sigterm").
   autoscale/*    the pool grows to --max-workers under a queue and shrinks back
                  to --min-workers (worker_idle_ms), also from and to zero
   waiters/*      1000 clients held by ?wait=true; the loop stays responsive
+  docs/*         every '$ curl' example of docs/API.md and README.md, run as
+                 shown against a fresh server and checked against the answer
+                 shown (status line, keys, verdict/stdout/error/field values)
 
 Usage: run.py [-k SUBSTRING]... [-v] [--keep]
 -v shows every request and, on a failure, the tail of the server logs (and
@@ -2454,11 +2457,144 @@ def g_autoscale(R):
 
 # ---------------------------------------------------------------- main
 
+# ---------------------------------------------------------------- docs
+
+# The answers docs/API.md and README.md show are checked on these keys'
+# values; the rest only for being there (times, ids and sizes vary).
+DOC_EXACT_KEYS = ("verdict", "stdout", "error", "field")
+
+
+def doc_examples(path):
+    """The example blocks of a markdown file: for each fenced block that
+    holds '$ curl' lines, (heading, [(command, expected lines)]).  A
+    command continues on the next line after a trailing backslash; its
+    expected answer is every line up to the next '$' line or the fence."""
+    blocks, heading, block, in_fence = [], "", None, False
+    lines = open(path, encoding="utf-8").read().split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.startswith("```"):
+            if in_fence and block and any(c.startswith(("curl ", "ID=")) for c, _ in block):
+                blocks.append((heading, block))
+            in_fence, block = not in_fence, []
+            continue
+        if not in_fence:
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+            continue
+        if line.startswith("$ "):
+            cmd = line[2:]
+            while cmd.endswith("\\") and i < len(lines):
+                cmd = cmd[:-1] + " " + lines[i].strip()
+                i += 1
+            block.append((cmd, []))
+        elif block:
+            block[-1][1].append(line)
+    return blocks
+
+
+def doc_check(cmd, expected, out):
+    """Why the answer out does not match the expected lines, or None."""
+    exp = "\n".join(expected).strip()
+    if not exp:
+        return None
+    if not out.strip():
+        return "no answer (expected %s)" % clip(exp, 120)
+    first = exp.split("\n")[0]
+    if first.startswith("HTTP/"):
+        code = first.split()[1]
+        got = out.split("\n")[0].split()
+        if len(got) < 2 or got[1] != code:
+            return "status line %r, expected %r" % (out.split("\n")[0].strip(), first)
+        for h in re.findall(r"(?m)^Content-Type: (.*)$", exp):
+            if not re.search(r"(?mi)^Content-Type: %s\r?$" % re.escape(h.strip()), out):
+                return "no header Content-Type: %s" % h.strip()
+    keys = set(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', exp))
+    for k in sorted(keys):
+        if not re.search(r'"%s"\s*:' % re.escape(k), out):
+            return "no key %r in %s" % (k, clip(out, 200))
+    # The values shown must come in the answer in the same order (the
+    # answer may hold more, where the example says "...").
+    pair = r'"(%s)"\s*:\s*"((?:[^"\\]|\\.)*)"'
+    for key in DOC_EXACT_KEYS:
+        shown = [v for k, v in re.findall(pair % key, exp) if "..." not in v]
+        given = iter(v for k, v in re.findall(pair % key, out))
+        for v in shown:
+            if not any(g == v for g in given):
+                return "%s %r is not in the answer (in that order): %s" % (key, v, clip(out, 300))
+    for name in re.findall(r"(?m)^(runcell_[a-z_]+)", exp):
+        if not re.search(r"(?m)^%s[ {]" % name, out):
+            return "no metric %s in %s" % (name, clip(out, 200))
+    if not keys and not first.startswith("HTTP/") and not first.startswith("runcell_"):
+        if out.strip() != exp:
+            return "answer %r, expected %r" % (clip(out.strip(), 200), exp)
+    return None
+
+
+def run_doc_block(srv, block):
+    """Runs one block's commands in order against srv; returns the
+    number run.  'ID=X' takes the id of the answer before it, and X is
+    read as that id in the answers shown after it."""
+    ident, last, n = None, "", 0
+    for cmd, expected in block:
+        if cmd.startswith("ID="):
+            m = re.search(r'"id"\s*:\s*"([0-9a-f]{32})"', last)
+            if not m:
+                raise Fail("`%s`: the answer before it has no id: %s" % (cmd, clip(last, 200)))
+            ident = (cmd[3:].strip(), m.group(1))
+            continue
+        if not cmd.startswith("curl "):
+            continue
+        shown = [l.replace(ident[0], ident[1]) if ident else l for l in expected]
+        real = cmd.replace("localhost:8080", "127.0.0.1:%d" % srv.port)
+        env = dict(os.environ, ID=ident[1] if ident else "")
+        p = subprocess.run(["bash", "-c", real], capture_output=True, env=env,
+                           timeout=T(30))
+        last = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+        if p.returncode != 0:
+            raise Fail("`%s`: exit status %d, stderr %s" % (cmd, p.returncode,
+                                                          clip(p.stderr.decode(errors="replace"), 200)))
+        why = doc_check(cmd, shown, last)
+        if why:
+            raise Fail("`%s`: %s" % (clip(cmd, 120), why))
+        n += 1
+    return n
+
+
+def g_docs(R):
+    """Every '$ curl' example of docs/API.md and README.md, against a
+    fresh server (the Authentication section's against one with the keys
+    it names)."""
+    if not shutil.which("curl"):
+        raise Fail("curl is not installed (scripts/deps.sh installs it)")
+    srv = R.server("docs")
+    srv.start()
+    keyed = None
+    for doc in ("docs/API.md", "README.md"):
+        blocks = doc_examples(os.path.join(ROOT, doc))
+        if doc == "docs/API.md" and len(blocks) < 10:
+            R.report("docs/API.md:examples", False, "only %d example blocks found" % len(blocks))
+        for k, (heading, block) in enumerate(blocks):
+            target = srv
+            if heading == "Authentication":
+                if keyed is None:
+                    keyed = R.server("docs_keys", config=config_text(
+                        api_keys="user-key-0001", admin_key="admin-key-0001"))
+                    keyed.start()
+                target = keyed
+            name = "docs/%s:%s#%d" % (os.path.basename(doc), re.sub(r"\W+", "_", heading).strip("_"),
+                                      k + 1)
+            R.case(name, run_doc_block, target, block)
+
+
 GROUPS = [("api", g_api), ("verdict", g_verdict), ("badinput", g_badinput),
           ("auth", g_auth), ("callback", g_callback), ("callback_tls", g_callback_tls),
           ("backpressure", g_backpressure),
           ("shutdown", g_shutdown), ("durability", g_durability),
-          ("concurrency", g_concurrency), ("autoscale", g_autoscale), ("waiters", g_waiters)]
+          ("concurrency", g_concurrency), ("autoscale", g_autoscale), ("waiters", g_waiters),
+          ("docs", g_docs)]
 
 
 def raise_nofile(n):
