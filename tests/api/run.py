@@ -60,6 +60,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 from result_shape import VERDICTS, result_problem  # noqa: E402
+import doc_examples  # noqa: E402
 
 SUB_FIELDS = ("id", "status", "language", "created_at", "started_at", "finished_at",
               "attempts", "metadata", "verdict", "result")
@@ -2464,75 +2465,6 @@ def g_autoscale(R):
 DOC_EXACT_KEYS = ("verdict", "stdout", "error", "field")
 
 
-def doc_examples(path):
-    """The example blocks of a markdown file: for each fenced block that
-    holds '$ curl' lines, (heading, [(command, expected lines)]).  A
-    command continues on the next line after a trailing backslash; its
-    expected answer is every line up to the next '$' line or the fence."""
-    blocks, heading, block, in_fence = [], "", None, False
-    lines = open(path, encoding="utf-8").read().split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if line.startswith("```"):
-            if in_fence and block and any(c.startswith(("curl ", "ID=")) for c, _ in block):
-                blocks.append((heading, block))
-            in_fence, block = not in_fence, []
-            continue
-        if not in_fence:
-            if line.startswith("#"):
-                heading = line.lstrip("#").strip()
-            continue
-        if line.startswith("$ "):
-            cmd = line[2:]
-            while cmd.endswith("\\") and i < len(lines):
-                cmd = cmd[:-1] + " " + lines[i].strip()
-                i += 1
-            block.append((cmd, []))
-        elif block:
-            block[-1][1].append(line)
-    return blocks
-
-
-def doc_check(cmd, expected, out):
-    """Why the answer out does not match the expected lines, or None."""
-    exp = "\n".join(expected).strip()
-    if not exp:
-        return None
-    if not out.strip():
-        return "no answer (expected %s)" % clip(exp, 120)
-    first = exp.split("\n")[0]
-    if first.startswith("HTTP/"):
-        code = first.split()[1]
-        got = out.split("\n")[0].split()
-        if len(got) < 2 or got[1] != code:
-            return "status line %r, expected %r" % (out.split("\n")[0].strip(), first)
-        for h in re.findall(r"(?m)^Content-Type: (.*)$", exp):
-            if not re.search(r"(?mi)^Content-Type: %s\r?$" % re.escape(h.strip()), out):
-                return "no header Content-Type: %s" % h.strip()
-    keys = set(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', exp))
-    for k in sorted(keys):
-        if not re.search(r'"%s"\s*:' % re.escape(k), out):
-            return "no key %r in %s" % (k, clip(out, 200))
-    # The values shown must come in the answer in the same order (the
-    # answer may hold more, where the example says "...").
-    pair = r'"(%s)"\s*:\s*"((?:[^"\\]|\\.)*)"'
-    for key in DOC_EXACT_KEYS:
-        shown = [v for k, v in re.findall(pair % key, exp) if "..." not in v]
-        given = iter(v for k, v in re.findall(pair % key, out))
-        for v in shown:
-            if not any(g == v for g in given):
-                return "%s %r is not in the answer (in that order): %s" % (key, v, clip(out, 300))
-    for name in re.findall(r"(?m)^(runcell_[a-z_]+)", exp):
-        if not re.search(r"(?m)^%s[ {]" % name, out):
-            return "no metric %s in %s" % (name, clip(out, 200))
-    if not keys and not first.startswith("HTTP/") and not first.startswith("runcell_"):
-        if out.strip() != exp:
-            return "answer %r, expected %r" % (clip(out.strip(), 200), exp)
-    return None
-
-
 def run_doc_block(srv, block):
     """Runs one block's commands in order against srv; returns the
     number run.  'ID=X' takes the id of the answer before it, and X is
@@ -2556,7 +2488,7 @@ def run_doc_block(srv, block):
         if p.returncode != 0:
             raise Fail("`%s`: exit status %d, stderr %s" % (cmd, p.returncode,
                                                           clip(p.stderr.decode(errors="replace"), 200)))
-        why = doc_check(cmd, shown, last)
+        why = doc_examples.mismatch(shown, last, DOC_EXACT_KEYS)
         if why:
             raise Fail("`%s`: %s" % (clip(cmd, 120), why))
         n += 1
@@ -2573,7 +2505,8 @@ def g_docs(R):
     srv.start()
     keyed = None
     for doc in ("docs/API.md", "README.md"):
-        blocks = doc_examples(os.path.join(ROOT, doc))
+        blocks = [(h, b) for h, b in doc_examples.examples(os.path.join(ROOT, doc))
+                  if any(c.startswith(("curl ", "ID=")) for c, _ in b)]
         if doc == "docs/API.md" and len(blocks) < 10:
             R.report("docs/API.md:examples", False, "only %d example blocks found" % len(blocks))
         for k, (heading, block) in enumerate(blocks):

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -40,6 +41,8 @@ PROGS = os.path.join(HERE, "progs")
 BUILD = os.path.join(ROOT, "build", "tests", "sandbox")
 BIN = os.path.join(BUILD, "bin")
 RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import doc_examples  # noqa: E402
 
 DRIVER_MARK = "RUNCELL_SUITE_DRIVER"
 CASE_MARK = "RUNCELL_SUITE_CASE"
@@ -869,6 +872,28 @@ def run_passthrough(case):
     return errs, cmd
 
 
+def run_readme_examples(case):
+    """README.md's `build/runcell run` examples, run as shown: status,
+    stdout and message as printed there, the summary line with its
+    measurements masked (tests/lib/doc_examples.py)."""
+    errs, n = [], 0
+    for heading, block in doc_examples.examples(os.path.join(ROOT, "README.md")):
+        for cmd, shown in block:
+            if not cmd.startswith("build/runcell run "):
+                continue
+            n += 1
+            real = shlex.quote(RUNCELL) + cmd[len("build/runcell"):] + " 2>&1"
+            p = subprocess.run(["bash", "-c", real], capture_output=True, timeout=60,
+                               env=runcell_env())
+            why = doc_examples.mismatch(shown, p.stdout.decode("utf-8", "replace"),
+                                        ("status", "stdout", "message"))
+            if p.returncode != 0 or why:
+                errs.append("`%s`: exit %d, %s" % (cmd, p.returncode, why))
+    if n < 4:
+        errs.append("only %d `build/runcell run` examples in README.md" % n)
+    return errs, ["README.md"]
+
+
 def run_probe_selftest(case):
     """The probe must be able to fail: run it next to planted leftovers."""
     script = ("touch /box/f /tmp/f /dev/shm/f; /t/sysv_ipc >/dev/null; sleep 5 & "
@@ -1271,6 +1296,7 @@ def build_cases(listeners):
     add("bad_options", [], run=run_bad_options, group="argv")
     add("build_failure_reported", [], run=run_build_failure, group="argv")
     add("plain_passthrough", [], run=run_passthrough, group="argv")
+    add("readme_examples", [], run=run_readme_examples, group="argv")
     add("fd_exhaust_16", t("fd_exhaust"), ["--open-files=16"], T("ok", code=0, out="opened 13 EMFILE\n"),
         "secrets")
     add("selftest_probe_fails", [], run=run_probe_selftest, group="selftest")
