@@ -872,12 +872,15 @@ def run_passthrough(case):
     return errs, cmd
 
 
-def run_readme_examples(case):
-    """README.md's `build/runcell run` examples, run as shown: status,
-    stdout and message as printed there, the summary line with its
-    measurements masked (tests/lib/doc_examples.py)."""
+def run_doc_examples(case):
+    """The `build/runcell run` examples of README.md and docs/SANDBOX.md,
+    run as shown: status, stdout and message as printed there, a summary
+    line with its measurements masked (tests/lib/doc_examples.py)."""
     errs, n = [], 0
-    for heading, block in doc_examples.examples(os.path.join(ROOT, "README.md")):
+    blocks = []
+    for doc in ("README.md", "docs/SANDBOX.md"):
+        blocks += doc_examples.examples(os.path.join(ROOT, doc))
+    for heading, block in blocks:
         for cmd, shown in block:
             if not cmd.startswith("build/runcell run "):
                 continue
@@ -886,12 +889,12 @@ def run_readme_examples(case):
             p = subprocess.run(["bash", "-c", real], capture_output=True, timeout=60,
                                env=runcell_env())
             why = doc_examples.mismatch(shown, p.stdout.decode("utf-8", "replace"),
-                                        ("status", "stdout", "message"))
+                                        ("status", "stdout", "stdout_base64", "message"))
             if p.returncode != 0 or why:
                 errs.append("`%s`: exit %d, %s" % (cmd, p.returncode, why))
-    if n < 4:
-        errs.append("only %d `build/runcell run` examples in README.md" % n)
-    return errs, ["README.md"]
+    if n < 6:
+        errs.append("only %d `build/runcell run` examples in README.md and docs/SANDBOX.md" % n)
+    return errs, ["README.md", "docs/SANDBOX.md"]
 
 
 def run_probe_selftest(case):
@@ -1296,7 +1299,7 @@ def build_cases(listeners):
     add("bad_options", [], run=run_bad_options, group="argv")
     add("build_failure_reported", [], run=run_build_failure, group="argv")
     add("plain_passthrough", [], run=run_passthrough, group="argv")
-    add("readme_examples", [], run=run_readme_examples, group="argv")
+    add("doc_examples", [], run=run_doc_examples, group="argv")
     add("fd_exhaust_16", t("fd_exhaust"), ["--open-files=16"], T("ok", code=0, out="opened 13 EMFILE\n"),
         "secrets")
     add("selftest_probe_fails", [], run=run_probe_selftest, group="selftest")
