@@ -734,7 +734,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				c->ready = true;
 				wall_deadline = clock_now_ns() + (l->wall_ms + WALL_BACKSTOP_MS) * 1000000ull;
 				trace_marks(&u.ready, (size_t)len);
-	trace("cell ready");
+				trace("cell ready");
 				start_netns_maker(c);
 			} else if (u.hdr.type == CELL_MSG_FAILED) {
 				u.failed.text[sizeof(u.failed.text) - 1] = '\0';
@@ -751,7 +751,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				done = true;
 				trace_at(dmsg.start_ns, "init: program started");
 				trace_at(dmsg.end_ns, "init: program reaped");
-	trace("run done");
+				trace("run done");
 			}
 		}
 		now = clock_now_ns();
