@@ -39,6 +39,15 @@
 #define TIOCLINUX 0x541C
 #endif
 
+/* Syscalls newer than the build's headers, denied all the same: from 424
+ * on, x86_64 and aarch64 share one numbering. */
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SYS_open_tree_attr
+#define SYS_open_tree_attr 467  /* Linux 6.15 */
+#endif
+
 enum rule_kind {
 	RULE_ERRNO,       /* return an errno */
 	RULE_SOCKET,      /* allow only AF_UNIX, AF_INET, AF_INET6, AF_NETLINK */
@@ -80,6 +89,8 @@ static const struct rule filter_rules[] = {
 #ifdef SYS_mount_setattr
 	DENY(mount_setattr, EPERM),
 #endif
+	/* open_tree that also sets the new mount's attributes. */
+	DENY(open_tree_attr, EPERM),
 	/* Keyrings are not namespaced: data stored there outlives the cell
 	 * and is visible to the next program with the same uid. */
 	DENY(keyctl, ENOSYS),
@@ -103,6 +114,8 @@ static const struct rule filter_rules[] = {
 #ifdef SYS_pidfd_getfd
 	DENY(pidfd_getfd, EPERM),
 #endif
+	/* Advice on another process's memory (page it out, collapse it). */
+	DENY(process_madvise, EPERM),
 	/* Whole-machine operations; they need capabilities the program does
 	 * not have, denied here as a second wall. */
 	DENY(kexec_load, EPERM),

@@ -1,5 +1,6 @@
 /* mount: mount tmpfs, bind, remount, umount2("/"), pivot_root, chroot
- * escape, and the new mount API must all fail with EPERM. */
+ * escape, and the new mount API (open_tree_attr too) must all fail with
+ * EPERM. */
 #include "hostile.h"
 #include <sys/mount.h>
 int main(void)
@@ -17,5 +18,8 @@ int main(void)
 	HS_FAILS("open_tree /", syscall(SYS_open_tree, AT_FDCWD, "/", 1 /* OPEN_TREE_CLONE */), EPERM, ENOSYS);
 	HS_FAILS("move_mount", syscall(SYS_move_mount, AT_FDCWD, "/usr", AT_FDCWD, "/box", 0), EPERM, ENOSYS);
 	HS_FAILS("mount_setattr", syscall(SYS_mount_setattr, AT_FDCWD, "/usr", 0, NULL, 0), EPERM, ENOSYS, EINVAL);
+	/* open_tree_attr (Linux 6.15, number 467 on x86_64 and aarch64);
+	 * without OPEN_TREE_CLONE it would return an O_PATH fd. */
+	HS_FAILS("open_tree_attr /usr", syscall(467, AT_FDCWD, "/usr", 0, NULL, 0), EPERM);
 	return hs_done();
 }

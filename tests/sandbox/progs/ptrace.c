@@ -1,5 +1,5 @@
-/* ptrace: PTRACE_ATTACH on init and on an own child, PTRACE_TRACEME and
- * process_vm_readv must be refused. */
+/* ptrace: PTRACE_ATTACH on init and on an own child, PTRACE_TRACEME,
+ * process_vm_readv and process_madvise must be refused. */
 #include "hostile.h"
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -15,6 +15,12 @@ int main(void)
 	HS_FAILS("process_vm_readv child", process_vm_readv(c, &l, 1, &r, 1, 0), EPERM);
 	HS_FAILS("process_vm_writev child", process_vm_writev(c, &l, 1, &r, 1, 0), EPERM);
 	HS_FAILS("kcmp", syscall(SYS_kcmp, getpid(), c, 0, 0, 0), EPERM, ENOSYS);
+	/* process_madvise (440) on the child's memory, through a pidfd. */
+	int pfd = (int)syscall(434 /* pidfd_open */, c, 0);
+	struct iovec adv = { buf, sizeof buf };
+	HS_FAILS("process_madvise child", syscall(440, pfd, &adv, 1, 21 /* MADV_PAGEOUT */, 0), EPERM);
+	if (pfd >= 0)
+		close(pfd);
 	kill(c, SIGKILL);
 	waitpid(c, NULL, 0);
 	pid_t t = fork();
