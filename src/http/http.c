@@ -252,11 +252,21 @@ struct head {
 	size_t nh;
 	struct { char *name, *value; } h[MAX_HEADERS];
 	bool has_cl, has_te, close, expect_continue, has_host;
+	const char *why, *field;  /* what a 400 refuses, for its body */
 	size_t cl;
 };
 
+/* A 400 that says what it refuses. */
+static int refuse(struct head *hd, const char *why, const char *field)
+{
+	hd->why = why;
+	hd->field = field;
+	return 400;
+}
+
 /* Parses (in place, writing NULs) the head buf[0..len) which ends with
- * "\r\n\r\n".  Returns 0, or an HTTP status on error. */
+ * "\r\n\r\n".  Returns 0, or an HTTP status on error (for a 400, with
+ * hd->why and hd->field set). */
 static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 {
 	memset(hd, 0, sizeof(*hd));
@@ -264,21 +274,24 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 	/* request line */
 	char *line_end = memchr(p, '\r', (size_t)(end - p));
 	if (!line_end || line_end[1] != '\n')
-		return 400;
+		return refuse(hd, "the request line must end with CRLF", "request");
 	hd->method = p;
 	while (p < line_end && is_tchar((unsigned char)*p))
 		p++;
 	if (p == hd->method || *p != ' ')
-		return 400;
+		return refuse(hd, "malformed request line (METHOD /path HTTP/1.1 expected)", "request");
 	*p++ = 0;
 	hd->target = p;
 	while (p < line_end && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
 		p++;
+	if (p == line_end)
+		return refuse(hd, "malformed request line (METHOD /path HTTP/1.1 expected)", "request");
 	if (p == hd->target || *p != ' ' || hd->target[0] != '/')
-		return 400;
+		return refuse(hd, "malformed request target (a path starting with '/' expected)",
+			      "request");
 	*p++ = 0;
 	if (line_end - p != 8 || memcmp(p, "HTTP/1.", 7) != 0)
-		return 400;
+		return refuse(hd, "malformed HTTP version (HTTP/1.1 or HTTP/1.0 expected)", "version");
 	if (p[7] == '1')
 		hd->minor = 1;
 	else if (p[7] == '0')
@@ -291,7 +304,7 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 	while (p < end) {
 		line_end = memchr(p, '\r', (size_t)(end - p));
 		if (!line_end || line_end + 1 >= end || line_end[1] != '\n')
-			return 400;
+			return refuse(hd, "a header line must end with CRLF", "headers");
 		if (line_end == p)
 			break; /* the empty line */
 		if (hd->nh == MAX_HEADERS)
@@ -299,8 +312,9 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 		char *name = p;
 		while (p < line_end && is_tchar((unsigned char)*p))
 			p++;
-		if (p == name || *p != ':')
-			return 400; /* also obs-fold and blanks before ':' */
+		if (p == name || *p != ':')  /* also obs-fold and blanks before ':' */
+			return refuse(hd, "malformed header line (NAME: value expected; folded lines "
+				      "are refused)", "headers");
 		*p++ = 0;
 		while (p < line_end && (*p == ' ' || *p == '\t'))
 			p++;
@@ -308,7 +322,7 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 		for (char *v = p; v < line_end; v++) {
 			unsigned char ch = (unsigned char)*v;
 			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-				return 400;
+				return refuse(hd, "control character in a header value", "headers");
 		}
 		char *ve = line_end;
 		while (ve > value && (ve[-1] == ' ' || ve[-1] == '\t'))
@@ -320,15 +334,19 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 		if (!strcasecmp(name, "Content-Length")) {
 			if (!*value || strlen(value) > 18)
 				return strlen(value) > 18 && strspn(value, "0123456789") == strlen(value)
-					       ? 413 : 400;
+					       ? 413
+					       : refuse(hd, "Content-Length must be a decimal number",
+							"content-length");
 			size_t n = 0;
 			for (char *v = value; *v; v++) {
 				if (*v < '0' || *v > '9')
-					return 400;
+					return refuse(hd, "Content-Length must be a decimal number",
+						      "content-length");
 				n = n * 10 + (size_t)(*v - '0');
 			}
 			if (hd->has_cl && n != hd->cl)
-				return 400;
+				return refuse(hd, "Content-Length given twice with different values",
+					      "content-length");
 			hd->has_cl = true;
 			hd->cl = n;
 		} else if (!strcasecmp(name, "Transfer-Encoding")) {
@@ -346,20 +364,20 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 			if (!strcasecmp(value, "100-continue"))
 				hd->expect_continue = true;
 			else
-				return 400;
+				return refuse(hd, "unsupported Expect (only 100-continue)", "expect");
 		} else if (!strcasecmp(name, "Host")) {
 			if (hd->has_host)
-				return 400;
+				return refuse(hd, "more than one Host header", "host");
 			hd->has_host = true;
 		}
 		p = line_end + 2;
 	}
 	if (hd->has_te && hd->has_cl)
-		return 400;
+		return refuse(hd, "both Content-Length and Transfer-Encoding", "transfer-encoding");
 	if (hd->has_te)
 		return 411;
 	if (hd->minor == 1 && !hd->has_host)
-		return 400;
+		return refuse(hd, "an HTTP/1.1 request needs a Host header", "host");
 	if (hd->minor == 0)
 		hd->close = true;
 	if (hd->cl > max_body)
@@ -367,14 +385,15 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 	return 0;
 }
 
-static int handle_error_status(struct conn *c, int st)
+static int handle_error_status(struct conn *c, int st, const char *why, const char *field)
 {
 	switch (st) {
 	case 413: conn_error(c, 413, "request body too large", "body"); break;
 	case 431: conn_error(c, 431, "request header fields too large", "headers"); break;
 	case 411: conn_error(c, 411, "chunked request bodies are not supported; send Content-Length", "body"); break;
 	case 505: conn_error(c, 505, "HTTP version not supported", "version"); break;
-	default: conn_error(c, 400, "bad request", NULL); break;
+	case 500: conn_error(c, 500, "out of memory", "request"); break;
+	default: conn_error(c, 400, why ? why : "bad request", field); break;
 	}
 	return -1;
 }
@@ -468,28 +487,36 @@ static int conn_step(struct http_server *s, struct conn *c)
 		char *e = memmem(c->in, lim, "\r\n\r\n", 4);
 		if (!e) {
 			if (c->in_len >= s->cfg.max_header)
-				return handle_error_status(c, 431);
+				return handle_error_status(c, 431, NULL, NULL);
 			/* reject obvious garbage early: NUL or non-token bytes
 			 * in the method */
 			for (size_t i = 0; i < c->in_len && c->in[i] != ' '; i++)
 				if (!is_tchar((unsigned char)c->in[i]))
-					return handle_error_status(c, 400);
+					return handle_error_status(c, 400, "malformed request line "
+								   "(METHOD /path HTTP/1.1 expected)", "request");
+			/* a line ended by a bare LF: the CRLF CRLF that ends a
+			 * head would never come */
+			for (size_t i = 0; i < lim; i++)
+				if (c->in[i] == '\n' && (i == 0 || c->in[i - 1] != '\r'))
+					return handle_error_status(c, 400, "lines must end with CRLF, not a bare LF",
+								   "request");
 			return 0;
 		}
 		size_t head_len = (size_t)(e - c->in) + 4;
 		/* validate on a scratch copy: the handle parses its own */
 		char *scratch = malloc(head_len);
 		if (!scratch)
-			return handle_error_status(c, 500);
+			return handle_error_status(c, 500, NULL, NULL);
 		memcpy(scratch, c->in, head_len);
 		struct head *hd = malloc(sizeof(*hd));
 		int st = hd ? parse_head(scratch, head_len, hd, s->cfg.max_body) : 500;
 		bool expect = hd && hd->expect_continue;
 		size_t cl = hd ? hd->cl : 0;
+		const char *why = hd ? hd->why : NULL, *field = hd ? hd->field : NULL;
 		free(hd);
 		free(scratch);
 		if (st)
-			return handle_error_status(c, st);
+			return handle_error_status(c, st, why, field);
 		c->head_len = head_len;
 		c->body_len = cl;
 		c->phase = P_BODY;
@@ -508,7 +535,7 @@ static int conn_step(struct http_server *s, struct conn *c)
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
 	if (!h)
-		return handle_error_status(c, 500);
+		return handle_error_status(c, 500, NULL, NULL);
 	h->conn = c;
 	c->pending = h;
 	c->phase = P_PENDING;

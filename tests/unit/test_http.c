@@ -394,33 +394,46 @@ TEST(http_limits)
 TEST(http_malformed)
 {
 	struct http_server *s = start(0, 0);
-	static const char *bad[] = {
-		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
-		"GARBAGE\r\n\r\n",
-		"GET /hello\r\n\r\n",
-		"GET hello HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /hello HTTP/1.1\r\n\r\n", /* no Host */
-		"GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nHost: x\r\nA: b\nC: d\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nHost: x\r\nA: b\x01\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"GET /hel\0lo HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /hello HTTP/2.0\r\nHost: x\r\n\r\n",
-		"GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n",
+	/* Each is a 400 whose JSON body names the field and says what is
+	 * wrong (a word of the message is enough here). */
+	static const struct { const char *req; const char *field, *says; } bad[] = {
+		{ "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", "request", "request line" },
+		{ "GARBAGE\r\n\r\n", "request", "request line" },
+		{ "GET /hello\r\n\r\n", "request", "request line" },
+		{ "GET hello HTTP/1.1\r\nHost: x\r\n\r\n", "request", "request target" },
+		{ "GET /hello HTTP/1.1\r\n\r\n", "host", "needs a Host header" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "host", "more than one Host" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "headers", "folded" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", "headers", "malformed header" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nA: b\nC: d\r\n\r\n", "headers", "control character" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nA: b\x01\r\n\r\n", "headers", "control character" },
+		{ "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "content-length", "decimal" },
+		{ "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		  "content-length", "twice" },
+		{ "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		  "transfer-encoding", "both" },
+		{ "GET /hel\0lo HTTP/1.1\r\nHost: x\r\n\r\n", "request", "request target" },
+		{ "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", "version", "HTTP version" },
+		{ "GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n", "version", "HTTP version" },
+		/* bare LF line ends: the CRLF CRLF never comes, yet it is
+		 * answered at once rather than left to the header timeout */
+		{ "GET /hello HTTP/1.1\nHost: x\n\n", "request", "bare LF" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\n\n", "request", "bare LF" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", "expect", "100-continue" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct client *c = cl_open(s);
-		size_t len = i == 13 ? 34 : strlen(bad[i]);
-		cl_send(c, bad[i], len);
+		size_t len = i == 13 ? 34 : strlen(bad[i].req);
+		cl_send(c, bad[i].req, len);
 		struct resp r;
 		if (!cl_read(c, &r))
 			FAIL("case %zu: no response", i);
 		if (r.status != 400)
 			FAIL("case %zu: status %d", i, r.status);
+		char field[64];
+		snprintf(field, sizeof(field), "\"field\":\"%s\"", bad[i].field);
+		if (!strstr(r.body, field) || !strstr(r.body, bad[i].says))
+			FAIL("case %zu: body %s, want %s and '%s'", i, r.body, field, bad[i].says);
 		ASSERT_TRUE(has_header(&r, "Connection: close\r\n"));
 		ASSERT_TRUE(cl_eof(c));
 		cl_close(c);
