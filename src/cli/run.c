@@ -191,10 +191,18 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 	return 0;
 }
 
-/* Regular files of the operator's --box directory, with descriptors.
- * Links and special files are not copied: the box holds plain data. */
+/* What --box puts on the cell's disk: bytes in 4 KiB pages (as tmpfs
+ * counts them) and entries (files and directories, one inode each). */
+struct box_usage {
+	uint64_t bytes;
+	uint64_t entries;
+};
+
+/* Regular files and directories of the operator's --box directory, files
+ * with descriptors, each directory after what it holds.  Links and special
+ * files are not copied: the box holds plain data. */
 static int collect_box(const char *root, const char *rel, struct sandbox_file *files,
-		       size_t *n, int depth)
+		       size_t *n, int depth, struct box_usage *use)
 {
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s%s%s", root, rel[0] ? "/" : "", rel);
@@ -221,7 +229,17 @@ static int collect_box(const char *root, const char *rel, struct sandbox_file *f
 			fprintf(stderr, "runcell run: --box: %s: %s\n", full, strerror(errno));
 			rc = -1;
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = collect_box(root, sub, files, n, depth + 1);
+			rc = collect_box(root, sub, files, n, depth + 1, use);
+			if (rc == 0 && *n >= RUN_MAX_FILES) {
+				fprintf(stderr, "runcell run: --box=%s: more than %d files\n", root, RUN_MAX_FILES);
+				rc = -1;
+			} else if (rc == 0) {
+				files[*n].path = strdup(sub);
+				files[*n].fd = -1;
+				files[*n].mode = S_IFDIR | (st.st_mode & 0777);
+				(*n)++;
+				use->entries++;
+			}
 		} else if (S_ISREG(st.st_mode)) {
 			if (*n >= RUN_MAX_FILES) {
 				fprintf(stderr, "runcell run: --box=%s: more than %d files\n", root, RUN_MAX_FILES);
@@ -238,6 +256,8 @@ static int collect_box(const char *root, const char *rel, struct sandbox_file *f
 			files[*n].fd = fd;
 			files[*n].mode = st.st_mode & 0777;
 			(*n)++;
+			use->bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
+			use->entries++;
 		} else {
 			fprintf(stderr, "runcell run: --box: skipping %s (not a regular file or directory)\n", full);
 		}
@@ -296,8 +316,23 @@ int cli_run(int argc, char **argv)
 
 	static struct sandbox_file files[RUN_MAX_FILES];
 	size_t nfiles = 0;
-	if (o.box_dir && collect_box(o.box_dir, "", files, &nfiles, 0) < 0)
+	struct box_usage use = { 0, 0 };
+	if (o.box_dir && collect_box(o.box_dir, "", files, &nfiles, 0, &use) < 0)
 		return 2;
+	/* Refused here, with the reason, rather than failing inside the cell. */
+	uint64_t inodes = sandbox_disk_inodes(o.limits.disk_kb);
+	if (use.bytes > o.limits.disk_kb * 1024) {
+		fprintf(stderr, "runcell run: --box=%s: its files take %" PRIu64 " KB (in 4 KB pages), more "
+			"than the cell's disk of %" PRIu64 " KB; raise --disk\n", o.box_dir,
+			use.bytes / 1024, o.limits.disk_kb);
+		return 2;
+	}
+	if (use.entries + 3 > inodes) {
+		fprintf(stderr, "runcell run: --box=%s: %" PRIu64 " files and directories, more than the "
+			"%" PRIu64 " the cell's disk of %" PRIu64 " KB holds; raise --disk\n", o.box_dir,
+			use.entries, inodes - 3, o.limits.disk_kb);
+		return 2;
+	}
 	int stdin_fd = -1;
 	if (o.stdin_path) {
 		stdin_fd = open(o.stdin_path, O_RDONLY | O_CLOEXEC);

@@ -486,7 +486,8 @@ static int send_files(struct sandbox_cell *c, const struct sandbox_run_spec *spe
 		if (!m->has_fd) {
 			if (off + f->len > sizeof(msg))
 				return -E2BIG;  /* large files travel as descriptors */
-			memcpy(msg + off, f->data, f->len);
+			if (f->len)
+				memcpy(msg + off, f->data, f->len);
 			off += f->len;
 			m->len = f->len;
 		}

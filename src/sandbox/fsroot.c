@@ -224,11 +224,7 @@ static int data_mount(const char *root, const struct init_config *c, uint64_t di
 {
 	char stage[64], opts[160];
 	snprintf(stage, sizeof(stage), "%s/.runcell", root);
-	uint64_t inodes = disk_kb / 4;
-	if (inodes < 1024)
-		inodes = 1024;
-	if (inodes > 1048576)
-		inodes = 1048576;
+	uint64_t inodes = sandbox_disk_inodes(disk_kb);
 	/* Owned by the cell uid from birth: no chown is ever needed. */
 	snprintf(opts, sizeof(opts), "size=%" PRIu64 "k,nr_inodes=%" PRIu64 ",mode=0755,uid=%u,gid=%u",
 		 disk_kb, inodes, (unsigned)c->uid, (unsigned)c->gid);

@@ -279,9 +279,24 @@ static bool path_ok(const char *p)
 	return true;
 }
 
-/* Writes one file into /box as the cell uid.  The box was just wiped and
- * nothing of the program has run, so there is no link to follow; O_EXCL
- * and O_NOFOLLOW say so anyway. */
+/* Writes all of buf: a full box shows as ENOSPC, not as a short write. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes one file (or makes one directory) in /box as the cell uid.  The
+ * box was just wiped and nothing of the program has run, so there is no
+ * link to follow; O_EXCL and O_NOFOLLOW say so anyway. */
 static int place_file(struct init_state *s, const struct cell_file_msg *m,
 		      size_t mlen, int fd, char *why, size_t wlen)
 {
@@ -304,7 +319,7 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 	setfsgid(s->cfg.gid);
 	setfsuid(s->cfg.uid);
 	int rc = 0;
-	mode_t mode = m->mode & 07777;
+	mode_t mode = m->mode & (S_ISDIR(m->mode) ? 0777 : 07777);
 	char tmp[1100];
 	snprintf(tmp, sizeof(tmp), "%.1024s", path);
 	for (char *c = strchr(tmp, '/'); c && !rc; c = strchr(c + 1, '/')) {
@@ -320,10 +335,18 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 		setfsgid(0);
 		mode &= 0555;
 	}
-	int out = rc ? -1 : openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				   mode);
-	if (out < 0 && !rc)
-		rc = -errno;
+	int out = -1;
+	if (!rc && S_ISDIR(m->mode)) {
+		/* After what it holds (its parents were made above): set its
+		 * bits now, which may forbid writing into it. */
+		if (mkdirat(dirfd, path, mode) < 0 &&
+		    (errno != EEXIST || fchmodat(dirfd, path, mode, 0) < 0))
+			rc = -errno;
+	} else if (!rc) {
+		out = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (out < 0)
+			rc = -errno;
+	}
 	static char copybuf[65536];
 	if (out >= 0 && m->has_fd) {
 		for (;;) {
@@ -335,13 +358,11 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 					rc = -errno;
 				break;
 			}
-			if (write(out, copybuf, (size_t)n) != n) {
-				rc = -(errno ? errno : EIO);
+			if ((rc = write_all(out, copybuf, (size_t)n)) < 0)
 				break;
-			}
 		}
-	} else if (out >= 0 && m->len && write(out, data, m->len) != (ssize_t)m->len) {
-		rc = -(errno ? errno : EIO);
+	} else if (out >= 0 && m->len) {
+		rc = write_all(out, data, m->len);
 	}
 	if (out >= 0)
 		close(out);

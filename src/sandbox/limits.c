@@ -56,6 +56,18 @@ void sandbox_limits_default(struct sandbox_limits *l)
 	l->disk_kb = 64 * 1024;
 }
 
+uint64_t sandbox_disk_inodes(uint64_t disk_kb)
+{
+	/* One per 4 KiB, as for a disk of small files, within bounds that
+	 * keep an inode bomb small and a tiny disk usable. */
+	uint64_t inodes = disk_kb / 4;
+	if (inodes < 1024)
+		inodes = 1024;
+	if (inodes > 1048576)
+		inodes = 1048576;
+	return inodes;
+}
+
 int sandbox_limits_check(const struct sandbox_limits *l, const char **field)
 {
 	/* Upper bounds keep arithmetic far from overflow and a run from

@@ -68,6 +68,10 @@ struct sandbox_limits {
 
 /* The defaults (one place): fit a C or Python program. */
 void sandbox_limits_default(struct sandbox_limits *limits);
+/* How many files and directories a disk of disk_kb holds (its tmpfs's
+ * nr_inodes; three go to /box, /tmp and /dev/shm themselves).  Its bytes
+ * are counted in pages of 4 KiB. */
+uint64_t sandbox_disk_inodes(uint64_t disk_kb);
 /* Checks ranges; on error returns -EINVAL and names the field in *field. */
 int sandbox_limits_check(const struct sandbox_limits *limits, const char **field);
 
@@ -116,7 +120,9 @@ struct sandbox_file {
 	int fd;             /* read from this descriptor (its offset is used) */
 	const void *data;   /* ... or from memory when fd < 0 */
 	size_t len;
-	mode_t mode;        /* permission bits, e.g. 0644 or 0755 */
+	mode_t mode;        /* permission bits, e.g. 0644 or 0755; with S_IFDIR
+			       set, a directory (no data; placed after what it
+			       holds, so its bits may forbid writing) */
 	bool readonly;      /* owned by root and not writable: the program can
 			       read (and run) it but not change it */
 };

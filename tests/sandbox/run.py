@@ -844,6 +844,62 @@ def run_box_symlinks(case):
     return errs, cmd
 
 
+def run_box_tree(case):
+    """--box brings directories too: an empty one, and one whose bits
+    forbid writing, set after its contents are in; file modes kept."""
+    box = os.path.join(BUILD, "boxtree-%d" % os.getpid())
+    shutil.rmtree(box, ignore_errors=True)
+    os.makedirs(os.path.join(box, "empty"))
+    os.makedirs(os.path.join(box, "locked", "in"))
+    with open(os.path.join(box, "locked", "in", "g"), "w") as f:
+        f.write("inside\n")
+    with open(os.path.join(box, "run.sh"), "w") as f:
+        f.write("#!/bin/sh\necho ran\n")
+    os.chmod(os.path.join(box, "run.sh"), 0o755)
+    os.chmod(os.path.join(box, "empty"), 0o700)
+    os.chmod(os.path.join(box, "locked"), 0o500)
+    script = ("cd /box && find . -mindepth 1 -printf '%M %p\\n' | sort -k2 && cat locked/in/g && ./run.sh && "
+              "if touch locked/new 2>/dev/null; then echo WROTE; fi")
+    cmd = runcell_cmd(case, ["/bin/sh", "-c", script], ["--box=%s" % box])
+    rc, out, err, _ = invoke(cmd)
+    os.chmod(os.path.join(box, "locked"), 0o700)
+    shutil.rmtree(box, ignore_errors=True)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    want = ("drwx------ ./empty\ndr-x------ ./locked\ndrwxr-xr-x ./locked/in\n"
+            "-rw-r--r-- ./locked/in/g\n-rwxr-xr-x ./run.sh\ninside\nran\n")
+    return schema(res[0]) + expect("ok", code=0, out=want)(res[0], case), cmd
+
+
+def run_box_over_disk(case):
+    """A --box that cannot fit the cell's disk (bytes, or files for its
+    inodes) is refused before the run: exit 2 and a message, not an
+    internal_error from inside the cell."""
+    errs = []
+    box = os.path.join(BUILD, "boxbig-%d" % os.getpid())
+    for what, make, opt in (
+            ("bytes", lambda d: open(os.path.join(d, "big"), "wb").write(b"x" * (2 << 20)), "--disk=1"),
+            ("entries", lambda d: [open(os.path.join(d, "f%d" % i), "w").close() for i in range(1100)],
+             "--disk=1")):
+        shutil.rmtree(box, ignore_errors=True)
+        os.makedirs(box)
+        make(box)
+        cmd = [RUNCELL, "run", "--json", "--box=%s" % box, opt, "--", "/bin/true"]
+        rc, out, err, _ = invoke(cmd, timeout=30)
+        e = err.decode("utf-8", "replace")
+        if rc != 2 or "raise --disk" not in e or out.strip():
+            errs.append("%s: rc %r, stdout %r, stderr %r (want 2, nothing on stdout, 'raise --disk')"
+                        % (what, rc, out[:100], e[:200]))
+        # the same box fits a larger disk
+        cmd = [RUNCELL, "run", "--json", "--box=%s" % box, "--disk=16", "--", "/bin/true"]
+        rc, out, err, _ = invoke(cmd, timeout=30)
+        if rc != 0 or b'"status":"ok"' not in out:
+            errs.append("%s with --disk=16: rc %r, %r" % (what, rc, (out + err)[:200]))
+    shutil.rmtree(box, ignore_errors=True)
+    return errs, cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1255,6 +1311,8 @@ def build_cases(listeners):
     add("fs_readonly", t("ro_write"), [], clean(), "symlinks")
     add("fs_proc_escape", t("proc_escape"), [], clean(), "symlinks")
     add("fs_box_symlinks", [], run=run_box_symlinks, group="symlinks")
+    add("fs_box_tree", [], run=run_box_tree, group="symlinks")
+    add("fs_box_over_disk", [], run=run_box_over_disk, group="symlinks")
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
