@@ -380,6 +380,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	req.extras = extras;
 	req.nextras = nextras;
 	req.args = args;
+	if (judge_check_disk(&req, why, sizeof(why)) < 0)
+		return fail("%s; raise --disk", why);
 	if (judge_check(&req, why, sizeof(why)) < 0)
 		return fail("%s", why);
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,29 @@ int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, 
 	return -EINVAL;
 }
 
+int judge_check_disk(const struct judge_request *req, char *why, size_t len)
+{
+	uint64_t bytes = 0, entries = 0;
+	for (size_t i = 0; i < req->nsources + req->nextras; i++) {
+		const struct judge_source *f = i < req->nsources ? &req->sources[i]
+								: &req->extras[i - req->nsources];
+		bytes += ((uint64_t)f->len + 4095) & ~(uint64_t)4095;
+		entries++;
+	}
+	uint64_t disk_kb = req->limits.disk_kb;
+	if (bytes > disk_kb * 1024) {
+		snprintf(why, len, "the files take %" PRIu64 " KB (in 4 KB pages), more than the "
+			 "disk limit of %" PRIu64 " KB", bytes / 1024, disk_kb);
+		return -ENOSPC;
+	}
+	if (entries + 3 > sandbox_disk_inodes(disk_kb)) {
+		snprintf(why, len, "%" PRIu64 " files, more than a disk of %" PRIu64 " KB holds",
+			 entries, disk_kb);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 int judge_check(const struct judge_request *req, char *why, size_t len)
 {
 	if (!req->lang) {
@@ -110,6 +134,8 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				return -EINVAL;
 			}
 	}
+	if (judge_check_disk(req, why, len) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -399,6 +399,10 @@ int submission_from_json(const struct json_value *obj, const char *prefix,
 	s->req.sources = s->sources;
 	s->req.tests = s->tests;
 	char why[256];
+	if (judge_check_disk(&s->req, why, sizeof(why)) < 0) {
+		submission_free(s);
+		return refuse(err, 422, prefix, "limits.disk_kb", "limits.disk_kb: %s", why);
+	}
 	if (judge_check(&s->req, why, sizeof(why)) < 0) {
 		submission_free(s);
 		return refuse(err, 422, prefix, obj && json_get(obj, "files") ? "files" : "source",

@@ -1842,6 +1842,12 @@ def bad_cases():
          None, 422, "files[1].name"),
         ("files_name_dotdot", "POST", H, w(source=DROP, files=[
             {"name": "..", "content": "print(1)"}]), None, 422, "files[0].name"),
+        # 68 KB in 4 KB pages against a 64 KB disk (the body limit here is 64 KB)
+        ("files_over_disk", "POST", H,
+         w(source=DROP, files=[{"name": "main.py", "content": "x = 1\n" + "#" * 30000},
+                               {"name": "b.py", "content": "#" * 30000},
+                               {"name": "c.py", "content": "#" * 1000}], limits={"disk_kb": 64}),
+         None, 422, "limits.disk_kb"),
         ("files_name_twice", "POST", H, w(source=DROP, files=[
             {"name": "a.py", "content": "print(1)"}, {"name": "a.py", "content": "print(2)"}]),
          None, 422, "files[1].name"),

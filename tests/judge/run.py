@@ -449,6 +449,8 @@ def bad_cases():
         ("bad/file_named_as_entry", case_bad(["--lang", "python3", hello,
                                               tmpfile("entry/main.py", b"x = 1\n")],
                                              "the first file takes that name")),
+        ("bad/files_over_disk", case_bad(["--lang", "python3", "--disk=0.1", exact],
+                                         "raise --disk")),
         ("bad/no_lang", case_bad([hello])),
         ("bad/unknown_checker", case_bad(["--lang", "python3", "--checker", "nosuch",
                                           hello])),
