@@ -400,6 +400,20 @@ static int add_plain_files(struct artifacts *art, const struct judge_source *fil
 	return 0;
 }
 
+/* Whether the artifacts fit a run's disk (in 4 KiB pages and in files);
+ * why not, in why. */
+static bool artifacts_fit(const struct artifacts *art, uint64_t disk_kb, char *why, size_t len)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < art->n; i++)
+		bytes += ((uint64_t)art->files[i].data.len + 4095) & ~(uint64_t)4095;
+	if (bytes <= disk_kb * 1024 && art->n + 3 <= sandbox_disk_inodes(disk_kb))
+		return true;
+	snprintf(why, len, "the compiled program and its files take %" PRIu64 " KB (in 4 KB pages), "
+		 "more than the disk limit of %" PRIu64 " KB", bytes / 1024, disk_kb);
+	return false;
+}
+
 /* Step 1: what every run gets in /box, from the cache, a compile or the
  * sources.  A compile that fails sets res->verdict and returns 0. */
 static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_request *req,
@@ -520,6 +534,12 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 	rc = prepare_artifacts(cell, req, env, res, art);
 	if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
 		goto out;
+	if (!artifacts_fit(art, req->limits.disk_kb, res->message, sizeof(res->message))) {
+		/* What the compiler made cannot be placed: the submission's
+		 * doing, so a verdict about it, not runcell's failure. */
+		res->verdict = JUDGE_COMPILE_ERROR;
+		goto out;
+	}
 
 	/* The artifacts go read-only into each run's wiped box, from memory
 	 * files read again from the start every time. */

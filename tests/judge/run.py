@@ -386,6 +386,20 @@ def case_data_file():
     return run
 
 
+def case_over_disk():
+    """A compiled program larger than the runs' disk is a compile_error
+    that says so, not an internal_error from placing it."""
+    def run():
+        need("c")
+        r, res = exec_json(["--lang", "c", "--disk=10", os.path.join(HERE, "misc", "huge_binary.c")],
+                           "c")
+        expect(res["verdict"] == "compile_error", r, "verdict compile_error expected")
+        expect("more than the disk limit" in res.get("message", ""), r,
+               "message naming the disk limit expected")
+        expect(res["tests"] == [], r, "no test should run")
+    return run
+
+
 def case_args(opts, tail, want_out):
     def run():
         path = os.path.join(HERE, "misc", "args.py")
@@ -646,6 +660,7 @@ def build_cases():
         ("misc/tests_wiped_between_runs",
          case_checker("sum", "python3", None, None, "accepted",
                       os.path.join(HERE, "misc", "wipe.py")), "python3"),
+        ("misc/binary_over_disk", case_over_disk(), "c"),
         ("misc/wall_time_is_time_limit",
          case_simple("python3", os.path.join(HERE, "misc", "sleep.py"), ["--wall-time=1"],
                      "time_limit"), "python3"),
