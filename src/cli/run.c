@@ -256,7 +256,7 @@ static int collect_box(const char *root, const char *rel, struct sandbox_file *f
 			files[*n].fd = fd;
 			files[*n].mode = st.st_mode & 0777;
 			(*n)++;
-			use->bytes += ((uint64_t)st.st_size + 4095) & ~(uint64_t)4095;
+			use->bytes += sandbox_disk_bytes((uint64_t)st.st_size);
 			use->entries++;
 		} else {
 			fprintf(stderr, "runcell run: --box: skipping %s (not a regular file or directory)\n", full);
@@ -320,17 +320,11 @@ int cli_run(int argc, char **argv)
 	if (o.box_dir && collect_box(o.box_dir, "", files, &nfiles, 0, &use) < 0)
 		return 2;
 	/* Refused here, with the reason, rather than failing inside the cell. */
-	uint64_t inodes = sandbox_disk_inodes(o.limits.disk_kb);
-	if (use.bytes > o.limits.disk_kb * 1024) {
-		fprintf(stderr, "runcell run: --box=%s: its files take %" PRIu64 " KB (in 4 KB pages), more "
-			"than the cell's disk of %" PRIu64 " KB; raise --disk\n", o.box_dir,
-			use.bytes / 1024, o.limits.disk_kb);
-		return 2;
-	}
-	if (use.entries + 3 > inodes) {
-		fprintf(stderr, "runcell run: --box=%s: %" PRIu64 " files and directories, more than the "
-			"%" PRIu64 " the cell's disk of %" PRIu64 " KB holds; raise --disk\n", o.box_dir,
-			use.entries, inodes - 3, o.limits.disk_kb);
+	if (!sandbox_disk_fits(o.limits.disk_kb, use.bytes, use.entries)) {
+		fprintf(stderr, "runcell run: --box=%s: %" PRIu64 " files and directories taking %" PRIu64
+			" KB (in 4 KB pages) do not fit the cell's disk of %" PRIu64 " KB (at most %" PRIu64
+			" files and directories); raise --disk\n", o.box_dir, use.entries,
+			use.bytes / 1024, o.limits.disk_kb, sandbox_disk_inodes(o.limits.disk_kb) - 3);
 		return 2;
 	}
 	int stdin_fd = -1;

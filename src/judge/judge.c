@@ -70,25 +70,17 @@ int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, 
 
 int judge_check_disk(const struct judge_request *req, char *why, size_t len)
 {
-	uint64_t bytes = 0, entries = 0;
-	for (size_t i = 0; i < req->nsources + req->nextras; i++) {
+	uint64_t bytes = 0, entries = req->nsources + req->nextras;
+	for (size_t i = 0; i < entries; i++) {
 		const struct judge_source *f = i < req->nsources ? &req->sources[i]
 								: &req->extras[i - req->nsources];
-		bytes += ((uint64_t)f->len + 4095) & ~(uint64_t)4095;
-		entries++;
+		bytes += sandbox_disk_bytes(f->len);
 	}
-	uint64_t disk_kb = req->limits.disk_kb;
-	if (bytes > disk_kb * 1024) {
-		snprintf(why, len, "the files take %" PRIu64 " KB (in 4 KB pages), more than the "
-			 "disk limit of %" PRIu64 " KB", bytes / 1024, disk_kb);
-		return -ENOSPC;
-	}
-	if (entries + 3 > sandbox_disk_inodes(disk_kb)) {
-		snprintf(why, len, "%" PRIu64 " files, more than a disk of %" PRIu64 " KB holds",
-			 entries, disk_kb);
-		return -ENOSPC;
-	}
-	return 0;
+	if (sandbox_disk_fits(req->limits.disk_kb, bytes, entries))
+		return 0;
+	snprintf(why, len, "the files take %" PRIu64 " KB (in 4 KB pages), more than the "
+		 "disk limit of %" PRIu64 " KB", bytes / 1024, req->limits.disk_kb);
+	return -ENOSPC;
 }
 
 int judge_check(const struct judge_request *req, char *why, size_t len)
@@ -406,8 +398,8 @@ static bool artifacts_fit(const struct artifacts *art, uint64_t disk_kb, char *w
 {
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < art->n; i++)
-		bytes += ((uint64_t)art->files[i].data.len + 4095) & ~(uint64_t)4095;
-	if (bytes <= disk_kb * 1024 && art->n + 3 <= sandbox_disk_inodes(disk_kb))
+		bytes += sandbox_disk_bytes(art->files[i].data.len);
+	if (sandbox_disk_fits(disk_kb, bytes, art->n))
 		return true;
 	snprintf(why, len, "the compiled program and its files take %" PRIu64 " KB (in 4 KB pages), "
 		 "more than the disk limit of %" PRIu64 " KB", bytes / 1024, disk_kb);

@@ -68,6 +68,16 @@ uint64_t sandbox_disk_inodes(uint64_t disk_kb)
 	return inodes;
 }
 
+uint64_t sandbox_disk_bytes(uint64_t len)
+{
+	return (len + 4095) & ~(uint64_t)4095;
+}
+
+bool sandbox_disk_fits(uint64_t disk_kb, uint64_t bytes, uint64_t entries)
+{
+	return bytes <= disk_kb * 1024 && entries + 3 <= sandbox_disk_inodes(disk_kb);
+}
+
 int sandbox_limits_check(const struct sandbox_limits *l, const char **field)
 {
 	/* Upper bounds keep arithmetic far from overflow and a run from

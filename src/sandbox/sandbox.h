@@ -69,9 +69,13 @@ struct sandbox_limits {
 /* The defaults (one place): fit a C or Python program. */
 void sandbox_limits_default(struct sandbox_limits *limits);
 /* How many files and directories a disk of disk_kb holds (its tmpfs's
- * nr_inodes; three go to /box, /tmp and /dev/shm themselves).  Its bytes
- * are counted in pages of 4 KiB. */
+ * nr_inodes; three go to /box, /tmp and /dev/shm themselves). */
 uint64_t sandbox_disk_inodes(uint64_t disk_kb);
+/* What a file of len bytes takes on that disk: whole pages of 4 KiB. */
+uint64_t sandbox_disk_bytes(uint64_t len);
+/* Whether files and directories taking bytes (summed sandbox_disk_bytes)
+ * and entries inodes fit, with /box, /tmp and /dev/shm, a disk of disk_kb. */
+bool sandbox_disk_fits(uint64_t disk_kb, uint64_t bytes, uint64_t entries);
 /* Checks ranges; on error returns -EINVAL and names the field in *field. */
 int sandbox_limits_check(const struct sandbox_limits *limits, const char **field);
 
