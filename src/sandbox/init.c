@@ -236,8 +236,15 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 	/* A per-process backstop; the cell-wide limit is the supervisor's. */
 	rlim_t cpu_s = (rlim_t)(l->cpu_ms + 999) / 1000 + 1;
 	set_limit(errfd, RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
-	/* The uid is this cell's alone, so NPROC counts only the cell. */
-	set_limit(errfd, RLIMIT_NPROC, l->processes, l->processes, "RLIMIT_NPROC");
+	/* The uid is this cell's alone, so NPROC counts only the cell.  It
+	 * cannot rise above the hard limit runcell was started with (ulimit
+	 * -Hu); the pids cgroup, which has no such ceiling, is the cell's
+	 * limit, this one a backstop. */
+	rlim_t nproc = l->processes;
+	struct rlimit cur;
+	if (getrlimit(RLIMIT_NPROC, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && nproc > cur.rlim_max)
+		nproc = cur.rlim_max;
+	set_limit(errfd, RLIMIT_NPROC, nproc, nproc, "RLIMIT_NPROC");
 	if (run->cg_kind == CG_NONE) {
 		/* No cgroup: per-process memory by RLIMIT_DATA, which counts
 		 * what is written, not reserved (RLIMIT_AS would fail a JVM). */

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import socket
@@ -900,6 +901,20 @@ def run_box_over_disk(case):
     return errs, cmd
 
 
+def run_processes_above_hard_limit(case):
+    """--processes above the hard RLIMIT_NPROC runcell inherited runs (the
+    pids cgroup limits the cell); RLIMIT_NPROC is cut to that hard limit
+    instead of failing the run as internal_error."""
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    cmd = runcell_cmd(case, ["/bin/bash", "-c", "ulimit -u"], ["--processes=1000000"])
+    rc, out, err, _ = invoke(cmd)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    want = "unlimited\n" if hard == resource.RLIM_INFINITY else "%d\n" % min(hard, 1000000)
+    return schema(res[0]) + expect("ok", code=0, out=want)(res[0], case), cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1313,6 +1328,7 @@ def build_cases(listeners):
     add("fs_box_symlinks", [], run=run_box_symlinks, group="symlinks")
     add("fs_box_tree", [], run=run_box_tree, group="symlinks")
     add("fs_box_over_disk", [], run=run_box_over_disk, group="symlinks")
+    add("processes_above_hard_limit", [], run=run_processes_above_hard_limit, group="bombs")
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
