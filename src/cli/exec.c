@@ -315,6 +315,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 				    argv[optind - 1]);
 		}
 	}
+	if (cli_limits_check_host("exec", &req.limits) < 0)
+		return 2;
 	/* getopt moved the files behind the options. */
 	int nfiles = opt_argc - optind;
 	char **files = &argv[optind];

@@ -94,6 +94,26 @@ int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limi
 	}
 }
 
+int cli_limits_check_host(const char *cmd, const struct sandbox_limits *l)
+{
+	size_t i;
+	uint64_t max;
+	if (sandbox_limits_check_host(l, &i, &max) == 0)
+		return 0;
+	/* By sandbox_limit_names index: the option, its unit, and the ulimit
+	 * flag that shows the hard limit.  cpu_ms shows as seconds, *_kb as MB. */
+	static const struct { const char *opt, *unit, *flag; double div; } as[SANDBOX_LIMIT_COUNT] = {
+		[0] = { "cpu-time", " s", "-Ht", 1000 }, [5] = { "file-size", " MB", "-Hf", 1024 },
+		[6] = { "open-files", "", "-Hn", 1 },     [7] = { "stack", " MB", "-Hs", 1024 },
+	};
+	if (i >= SANDBOX_LIMIT_COUNT || !as[i].opt)
+		return -1;  /* cannot happen: the check names these four only */
+	fprintf(stderr, "runcell %s: --%s is above the hard limit runcell runs under, which it cannot "
+		"raise without CAP_SYS_RESOURCE: at most %g%s here (ulimit %s)\n", cmd, as[i].opt,
+		(double)max / as[i].div, as[i].unit, as[i].flag);
+	return -1;
+}
+
 void cli_limit_usage(const struct sandbox_limits *d)
 {
 	printf("limits (defaults in brackets):\n"

@@ -178,7 +178,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 			rc = -1;
 		}
 	}
-	if (rc < 0)
+	if (rc < 0 || cli_limits_check_host("run", &o->limits) < 0)
 		return -1;
 	if (optind >= argc) {
 		fprintf(stderr, "runcell run: no program given (runcell run [options] -- PROGRAM [ARGS...])\n");

@@ -411,6 +411,16 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		fprintf(stderr, "runcell serve: a limit setting is out of range (%s)\n", field);
 		return 2;
 	}
+	/* Every request may ask for the maximums: they must be possible. */
+	size_t bad;
+	uint64_t host_max;
+	if (sandbox_limits_check_host(&s->max, &bad, &host_max) < 0) {
+		fprintf(stderr, "runcell serve: max_%s (%llu) is above the hard limit runcell runs "
+			"under, which it cannot raise without CAP_SYS_RESOURCE: at most %llu here\n",
+			sandbox_limit_names[bad], (unsigned long long)sandbox_limit_get(&s->max, bad),
+			(unsigned long long)host_max);
+		return 2;
+	}
 	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
 		uint64_t d = sandbox_limit_get(&s->defaults, i), m = sandbox_limit_get(&s->max, i);
 		if (d > m) {

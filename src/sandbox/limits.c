@@ -1,12 +1,17 @@
 /*
  * limits: the one place that holds the default limits of a run, their
- * allowed ranges, and the small result helpers shared by every caller.
+ * allowed ranges (and what the host's hard rlimits allow), what fits a
+ * cell's disk, and the small result helpers shared by every caller.
  */
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 const char *const sandbox_limit_names[SANDBOX_LIMIT_COUNT + 1] = {
 	"cpu_ms",	"wall_ms",    "memory_kb", "processes", "output_kb",
@@ -76,6 +81,46 @@ uint64_t sandbox_disk_bytes(uint64_t len)
 bool sandbox_disk_fits(uint64_t disk_kb, uint64_t bytes, uint64_t entries)
 {
 	return bytes <= disk_kb * 1024 && entries + 3 <= sandbox_disk_inodes(disk_kb);
+}
+
+static bool can_raise_rlimits(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32));
+}
+
+int sandbox_limits_check_host(const struct sandbox_limits *l, size_t *index, uint64_t *host_max)
+{
+	if (can_raise_rlimits())
+		return 0;
+	/* As init sets them (init.c): the hard CPU limit is the soft one,
+	 * in whole seconds rounded up, plus two. */
+	static const struct { int res; size_t index; uint64_t unit; } rl[] = {
+		{ RLIMIT_CPU, 0, 0 }, { RLIMIT_FSIZE, 5, 1024 }, { RLIMIT_NOFILE, 6, 1 },
+		{ RLIMIT_STACK, 7, 1024 },
+	};
+	for (size_t i = 0; i < sizeof(rl) / sizeof(rl[0]); i++) {
+		struct rlimit cur;
+		if (getrlimit(rl[i].res, &cur) < 0 || cur.rlim_max == RLIM_INFINITY)
+			continue;
+		uint64_t v = sandbox_limit_get(l, rl[i].index), want, max;
+		if (rl[i].res == RLIMIT_CPU) {
+			want = (v + 999) / 1000 + 2;
+			max = cur.rlim_max >= 3 ? (cur.rlim_max - 2) * 1000 : 0;
+		} else {
+			want = v * rl[i].unit;
+			max = cur.rlim_max / rl[i].unit;
+		}
+		if (want > cur.rlim_max) {
+			*index = rl[i].index;
+			*host_max = max;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int sandbox_limits_check(const struct sandbox_limits *l, const char **field)

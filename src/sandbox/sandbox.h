@@ -78,6 +78,14 @@ uint64_t sandbox_disk_bytes(uint64_t len);
 bool sandbox_disk_fits(uint64_t disk_kb, uint64_t bytes, uint64_t entries);
 /* Checks ranges; on error returns -EINVAL and names the field in *field. */
 int sandbox_limits_check(const struct sandbox_limits *limits, const char **field);
+/* Checks the limits a cell sets as rlimits (cpu_ms, file_size_kb,
+ * open_files, stack_kb) against the hard rlimits the caller runs under,
+ * which its cells inherit and, without CAP_SYS_RESOURCE, cannot raise.
+ * On error returns -EINVAL with the limit's index (sandbox_limit_names)
+ * in *index and the most it can be, in its unit, in *host_max.  processes
+ * is not checked: its rlimit is cut to fit (pids.max is the limit). */
+int sandbox_limits_check_host(const struct sandbox_limits *limits, size_t *index,
+			      uint64_t *host_max);
 
 /* The limits by index, for configuration files and APIs: their names
  * ("cpu_ms", "wall_ms", "memory_kb", "processes", "output_kb",

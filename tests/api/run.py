@@ -2190,6 +2190,24 @@ def g_auth(R):
 
     R.case("start/binary_alone", binary_alone)
 
+    # A server whose configured maximum its cells could not set (a hard
+    # stack rlimit of 8 MB, no CAP_SYS_RESOURCE) refuses to start, with
+    # the setting named, rather than failing every request that asks.
+    def limits_above_hard():
+        capeff = int(re.search(r"CapEff:\s*([0-9a-f]+)", open("/proc/self/status").read()).group(1), 16)
+        if capeff & (1 << 24):
+            raise Skip("this driver has CAP_SYS_RESOURCE: hard limits can be raised")
+        data = tempfile.mkdtemp(prefix="hard-", dir=TMP)
+        lower = lambda: resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, 8 << 20))
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data], capture_output=True,
+                           text=True, timeout=T(15), preexec_fn=lower)
+        expect(p.returncode == 2, "serve under a hard stack of 8 MB: exit %s, expected 2: %r"
+               % (p.returncode, clip(p.stderr)))
+        expect("max_stack_kb (262144) is above the hard limit" in p.stderr and "at most 8192" in p.stderr,
+               "the message should name max_stack_kb and 8192: %r" % clip(p.stderr))
+
+    R.case("start/limits_above_hard_rlimit", limits_above_hard)
+
 
 # ---------------------------------------------------------------- 9. concurrency
 

@@ -915,6 +915,32 @@ def run_processes_above_hard_limit(case):
     return schema(res[0]) + expect("ok", code=0, out=want)(res[0], case), cmd
 
 
+def run_limits_above_hard_rlimit(case):
+    """Limits a cell sets as rlimits, above the hard rlimits runcell runs
+    under: without CAP_SYS_RESOURCE they cannot be raised, so runcell run
+    refuses them up front (exit 2, the option and the most it can be
+    named), not as an internal_error once the cell is built.  Below them,
+    the run works."""
+    capeff = int(re.search(r"CapEff:\s*([0-9a-f]+)", open("/proc/self/status").read()).group(1), 16)
+    can_raise = bool(capeff & (1 << 24))
+    lower = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+    errs = []
+    for opt, fits in (("--open-files=2048", False), ("--open-files=512", True)):
+        cmd = [RUNCELL, "run", "--json", opt, "--", "/bin/sh", "-c", "ulimit -n"]
+        log("$ " + " ".join(cmd) + "  (hard RLIMIT_NOFILE 1024)")
+        p = subprocess.run(cmd, capture_output=True, timeout=30, preexec_fn=lower, env=runcell_env())
+        err = p.stderr.decode("utf-8", "replace")
+        if fits or can_raise:
+            want = opt.split("=")[1] + "\n"
+            if p.returncode != 0 or ('"stdout":"%s"' % want.replace("\n", "\\n")).encode() not in p.stdout:
+                errs.append("%s: rc %d, %r %r (want ok and %r)" % (opt, p.returncode, p.stdout[:200], err[:200], want))
+        elif p.returncode != 2 or p.stdout.strip() or \
+                "--open-files is above the hard limit" not in err or "at most 1024" not in err:
+            errs.append("%s: rc %d, stdout %r, stderr %r (want 2, naming --open-files and 1024)"
+                        % (opt, p.returncode, p.stdout[:100], err[:200]))
+    return errs, cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1329,6 +1355,7 @@ def build_cases(listeners):
     add("fs_box_tree", [], run=run_box_tree, group="symlinks")
     add("fs_box_over_disk", [], run=run_box_over_disk, group="symlinks")
     add("processes_above_hard_limit", [], run=run_processes_above_hard_limit, group="bombs")
+    add("limits_above_hard_rlimit", [], run=run_limits_above_hard_rlimit, group="argv")
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
