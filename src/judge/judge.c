@@ -326,8 +326,12 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 		snprintf(res->message, sizeof(res->message), "bad compile command of %s", l->id);
 		return rc;
 	}
+	/* The compile's limits are runcell's choice, not the caller's: where
+	 * the host's hard rlimits are lower, the compile gets what they allow. */
+	struct sandbox_limits compile_limits = l->compile_limits;
+	sandbox_limits_clamp_host(&compile_limits);
 	struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
-		.env = (const char *const *)env, .limits = l->compile_limits, .stdin_fd = -1,
+		.env = (const char *const *)env, .limits = compile_limits, .stdin_fd = -1,
 		.files = files, .nfiles = req->nsources };
 	rc = sandbox_cell_run(cell, &spec, &res->compile);
 	lang_argv_free(argv);

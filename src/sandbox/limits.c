@@ -92,10 +92,13 @@ static bool can_raise_rlimits(void)
 	return d[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32));
 }
 
-int sandbox_limits_check_host(const struct sandbox_limits *l, size_t *index, uint64_t *host_max)
+/* The first of the rlimit-backed limits above the caller's hard rlimits
+ * (its index, and the most it can be), or -1; with clamp, every such limit
+ * is lowered to that most instead. */
+static int over_host(struct sandbox_limits *l, bool clamp, size_t *index, uint64_t *host_max)
 {
 	if (can_raise_rlimits())
-		return 0;
+		return -1;
 	/* As init sets them (init.c): the hard CPU limit is the soft one,
 	 * in whole seconds rounded up, plus two. */
 	static const struct { int res; size_t index; uint64_t unit; } rl[] = {
@@ -114,13 +117,27 @@ int sandbox_limits_check_host(const struct sandbox_limits *l, size_t *index, uin
 			want = v * rl[i].unit;
 			max = cur.rlim_max / rl[i].unit;
 		}
-		if (want > cur.rlim_max) {
+		if (want <= cur.rlim_max)
+			continue;
+		if (!clamp) {
 			*index = rl[i].index;
 			*host_max = max;
-			return -EINVAL;
+			return 0;
 		}
+		sandbox_limit_set(l, rl[i].index, max ? max : 1);
 	}
-	return 0;
+	return -1;
+}
+
+int sandbox_limits_check_host(const struct sandbox_limits *l, size_t *index, uint64_t *host_max)
+{
+	struct sandbox_limits copy = *l;
+	return over_host(&copy, false, index, host_max) == 0 ? -EINVAL : 0;
+}
+
+void sandbox_limits_clamp_host(struct sandbox_limits *l)
+{
+	over_host(l, true, NULL, NULL);
 }
 
 int sandbox_limits_check(const struct sandbox_limits *l, const char **field)

@@ -22,6 +22,7 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -80,7 +81,7 @@ class Run:
         return "`%s` -> exit %s, stderr %r" % (self.cmd, self.rc, self.err.strip()[-300:])
 
 
-def runcell(args, env=None, timeout=120):
+def runcell(args, env=None, timeout=120, preexec=None):
     e = dict(os.environ)
     e.pop("RUNCELL_CACHE_DIR", None)
     if env:
@@ -88,7 +89,7 @@ def runcell(args, env=None, timeout=120):
     t0 = time.monotonic()
     try:
         p = subprocess.run([RUNCELL] + args, stdin=subprocess.DEVNULL, capture_output=True,
-                           env=e, timeout=timeout)
+                           env=e, timeout=timeout, preexec_fn=preexec)
     except subprocess.TimeoutExpired:
         raise Fail("`runcell %s` did not finish in %d s" % (q([rel(a) for a in args]), timeout))
     r = Run(args, p.returncode, p.stdout.decode("utf-8", "replace"),
@@ -98,9 +99,9 @@ def runcell(args, env=None, timeout=120):
     return r
 
 
-def exec_json(args, lang=None, env=None, timeout=120):
+def exec_json(args, lang=None, env=None, timeout=120, preexec=None):
     """runcell exec ARGS; checks exit 0 and the JSON shape; returns (run, result)."""
-    r = runcell(["exec"] + args, env=env, timeout=timeout)
+    r = runcell(["exec"] + args, env=env, timeout=timeout, preexec=preexec)
     if r.rc != 0:
         raise Fail("%s; expected exit 0 with a JSON result (stdout %r)" % (r.brief(), r.out[:200]))
     lines = [l for l in r.out.splitlines() if l.strip()]
@@ -400,6 +401,23 @@ def case_over_disk():
     return run
 
 
+def case_compile_under_low_hard_rlimit():
+    """Under a hard RLIMIT_FSIZE of 10 MB, below the compile's own file-size
+    limit (64 MB): without CAP_SYS_RESOURCE the compile cannot have its
+    limit, so it gets what the host allows, and compiles (it used to be an
+    internal_error from setrlimit in the cell)."""
+    def run():
+        need("c")
+        cache = tempfile.mkdtemp(prefix="lowfsize-", dir=TMP)
+        lower = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (10 << 20, 10 << 20))
+        r, res = exec_json(["--lang", "c", "--file-size=1", lang_file("c", "hello")], "c",
+                           env={"RUNCELL_CACHE_DIR": cache}, preexec=lower)
+        expect(res["compile"] and res["compile"]["status"] == "ok" and not res["compile"].get("cached"),
+               r, "a fresh compile that works expected")
+        expect(res["verdict"] == "accepted", r, "verdict accepted expected")
+    return run
+
+
 def case_args(opts, tail, want_out):
     def run():
         path = os.path.join(HERE, "misc", "args.py")
@@ -661,6 +679,7 @@ def build_cases():
          case_checker("sum", "python3", None, None, "accepted",
                       os.path.join(HERE, "misc", "wipe.py")), "python3"),
         ("misc/binary_over_disk", case_over_disk(), "c"),
+        ("misc/compile_under_low_hard_rlimit", case_compile_under_low_hard_rlimit(), "c"),
         ("misc/wall_time_is_time_limit",
          case_simple("python3", os.path.join(HERE, "misc", "sleep.py"), ["--wall-time=1"],
                      "time_limit"), "python3"),
