@@ -57,7 +57,8 @@ static void exec_usage(void)
 /* Reads a whole regular file, refusing more than cap bytes. */
 static int read_file(const char *path, size_t cap, char **data, size_t *len, char *why, size_t wl)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not waited on. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(why, wl, "%s: %s", path, strerror(errno));
@@ -160,10 +161,17 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 		}
 		if (!is_in)
 			continue;
-		struct judge_test *t = &tests[nt++];
-		t->name = strndup(names[i], len - 3);
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		struct stat st;
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			/* a directory or a FIFO would become the program's stdin */
+			snprintf(why, wl, "--tests=%s: %s is not a regular file", dir, names[i]);
+			rc = -1;
+			break;
+		}
+		struct judge_test *t = &tests[nt++];
+		t->name = strndup(names[i], len - 3);
 		t->input_path = strdup(path);
 		snprintf(path, sizeof(path), "%s/%s", dir, pair);
 		char *exp;
@@ -388,8 +396,12 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		return fail("%s", why);
 
 	struct judge_test single = { .name = "1", .input_path = stdin_path };
+	struct stat in_st;
 	if (stdin_path && access(stdin_path, R_OK) < 0)
 		return fail("invalid --stdin: %s", strerror(errno));
+	/* a pipe (--stdin <(...)) is fine; a directory would be the stdin */
+	if (stdin_path && stat(stdin_path, &in_st) == 0 && S_ISDIR(in_st.st_mode))
+		return fail("invalid --stdin: %s is a directory", stdin_path);
 	if (expected_path) {
 		char *exp;
 		if (read_file(expected_path, EXEC_MAX_EXPECTED, &exp, &single.expected_len, why,

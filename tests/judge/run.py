@@ -465,7 +465,30 @@ def bad_cases():
     os.makedirs(emptydir, exist_ok=True)
     for n, d in (("01.in", b"1\n5\n"), ("01.out", b"5\n"), ("02.in", b"1\n7\n")):
         tmpfile("unpaired/" + n, d)
+    # a test input that is a directory, or a FIFO (which used to hang
+    # runcell exec on open, waiting for a writer)
+    dirin = os.path.join(TMP, "dir-input")
+    os.makedirs(os.path.join(dirin, "x.in"), exist_ok=True)
+    tmpfile("dir-input/x.out", b"1\n")
+    fifoin = os.path.join(TMP, "fifo-input")
+    os.makedirs(fifoin, exist_ok=True)
+    if not os.path.exists(os.path.join(fifoin, "y.in")):
+        os.mkfifo(os.path.join(fifoin, "y.in"))
+    tmpfile("fifo-input/y.out", b"1\n")
+    fifoout = os.path.join(TMP, "fifo-expected")
+    os.makedirs(fifoout, exist_ok=True)
+    if not os.path.exists(os.path.join(fifoout, "z.out")):
+        os.mkfifo(os.path.join(fifoout, "z.out"))
+    tmpfile("fifo-expected/z.in", b"1\n")
     out = [
+        ("bad/tests_input_is_a_directory", case_bad(["--lang", "python3", "--tests", dirin, hello],
+                                                    "x.in is not a regular file")),
+        ("bad/tests_input_is_a_fifo", case_bad(["--lang", "python3", "--tests", fifoin, hello],
+                                               "y.in is not a regular file")),
+        ("bad/tests_expected_is_a_fifo", case_bad(["--lang", "python3", "--tests", fifoout, hello],
+                                                  "not a regular file")),
+        ("bad/stdin_is_a_directory", case_bad(["--lang", "python3", "--stdin", TMP, hello],
+                                              "is a directory")),
         ("bad/unknown_language", case_bad(["--lang", "cobol", hello], "cobol")),
         ("bad/missing_file", case_bad(["--lang", "python3", "/nonexistent/x.py"],
                                       "/nonexistent/x.py")),
