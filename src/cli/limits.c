@@ -103,8 +103,10 @@ int cli_limits_check_host(const char *cmd, const struct sandbox_limits *l)
 	/* By sandbox_limit_names index: the option, its unit, and the ulimit
 	 * flag that shows the hard limit.  cpu_ms shows as seconds, *_kb as MB. */
 	static const struct { const char *opt, *unit, *flag; double div; } as[SANDBOX_LIMIT_COUNT] = {
-		[0] = { "cpu-time", " s", "-Ht", 1000 }, [5] = { "file-size", " MB", "-Hf", 1024 },
-		[6] = { "open-files", "", "-Hn", 1 },     [7] = { "stack", " MB", "-Hs", 1024 },
+		[SANDBOX_LIMIT_CPU_MS] = { "cpu-time", " s", "-Ht", 1000 },
+		[SANDBOX_LIMIT_FILE_SIZE_KB] = { "file-size", " MB", "-Hf", 1024 },
+		[SANDBOX_LIMIT_OPEN_FILES] = { "open-files", "", "-Hn", 1 },
+		[SANDBOX_LIMIT_STACK_KB] = { "stack", " MB", "-Hs", 1024 },
 	};
 	if (i >= SANDBOX_LIMIT_COUNT || !as[i].opt)
 		return -1;  /* cannot happen: the check names these four only */

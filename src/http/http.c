@@ -256,6 +256,8 @@ struct head {
 	size_t cl;
 };
 
+#define BAD_REQUEST_LINE "malformed request line (METHOD /path HTTP/1.1 expected)"
+
 /* A 400 that says what it refuses. */
 static int refuse(struct head *hd, const char *why, const char *field)
 {
@@ -279,13 +281,13 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 	while (p < line_end && is_tchar((unsigned char)*p))
 		p++;
 	if (p == hd->method || *p != ' ')
-		return refuse(hd, "malformed request line (METHOD /path HTTP/1.1 expected)", "request");
+		return refuse(hd, BAD_REQUEST_LINE, "request");
 	*p++ = 0;
 	hd->target = p;
 	while (p < line_end && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
 		p++;
 	if (p == line_end)
-		return refuse(hd, "malformed request line (METHOD /path HTTP/1.1 expected)", "request");
+		return refuse(hd, BAD_REQUEST_LINE, "request");
 	if (p == hd->target || *p != ' ' || hd->target[0] != '/')
 		return refuse(hd, "malformed request target (a path starting with '/' expected)",
 			      "request");
@@ -492,12 +494,12 @@ static int conn_step(struct http_server *s, struct conn *c)
 			 * in the method */
 			for (size_t i = 0; i < c->in_len && c->in[i] != ' '; i++)
 				if (!is_tchar((unsigned char)c->in[i]))
-					return handle_error_status(c, 400, "malformed request line "
-								   "(METHOD /path HTTP/1.1 expected)", "request");
+					return handle_error_status(c, 400, BAD_REQUEST_LINE, "request");
 			/* a line ended by a bare LF: the CRLF CRLF that ends a
 			 * head would never come */
-			for (size_t i = 0; i < lim; i++)
-				if (c->in[i] == '\n' && (i == 0 || c->in[i - 1] != '\r'))
+			for (const char *lf = memchr(c->in, '\n', lim); lf;
+			     lf = memchr(lf + 1, '\n', lim - (size_t)(lf + 1 - c->in)))
+				if (lf == c->in || lf[-1] != '\r')
 					return handle_error_status(c, 400, "lines must end with CRLF, not a bare LF",
 								   "request");
 			return 0;

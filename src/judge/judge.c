@@ -126,8 +126,6 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				return -EINVAL;
 			}
 	}
-	if (judge_check_disk(req, why, len) < 0)
-		return -EINVAL;
 	return 0;
 }
 
@@ -515,6 +513,8 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 	memset(res, 0, sizeof(*res));
 	sandbox_result_init(&res->compile);
 	int rc = judge_check(req, res->message, sizeof(res->message));
+	if (rc == 0)
+		rc = judge_check_disk(req, res->message, sizeof(res->message)) < 0 ? -EINVAL : 0;
 	if (rc < 0)
 		return rc;
 	const struct lang *l = req->lang;

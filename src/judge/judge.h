@@ -98,8 +98,9 @@ int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, 
 int judge_check(const struct judge_request *req, char *why, size_t len);
 
 /* Whether the sources and data files fit the runs' disk (limits.disk_kb,
- * in 4 KiB pages and in files): 0, or -ENOSPC with why.  judge_check
- * calls it last; callers that name the field at fault call it first. */
+ * in 4 KiB pages and in files): 0, or -ENOSPC with why.  Apart from
+ * judge_check, so that a caller can name the field at fault (judge_submit
+ * calls both). */
 int judge_check_disk(const struct judge_request *req, char *why, size_t len);
 
 /* Judges req in cell, which must have been opened with the language's

@@ -172,6 +172,10 @@ static int exec_search(char *const *argv, char *const *env)
 	return saw_eacces ? EACCES : last;
 }
 
+/* The hard RLIMIT_NPROC init inherited, read once at its start: no run's
+ * RLIMIT_NPROC can be above it (see payload_main). */
+static rlim_t init_nproc_max = RLIM_INFINITY;
+
 static void set_limit(int fd, int res, rlim_t soft, rlim_t hard, const char *name)
 {
 	struct rlimit rl = { soft, hard };
@@ -240,10 +244,7 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 	 * cannot rise above the hard limit runcell was started with (ulimit
 	 * -Hu); the pids cgroup, which has no such ceiling, is the cell's
 	 * limit, this one a backstop. */
-	rlim_t nproc = l->processes;
-	struct rlimit cur;
-	if (getrlimit(RLIMIT_NPROC, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && nproc > cur.rlim_max)
-		nproc = cur.rlim_max;
+	rlim_t nproc = l->processes < init_nproc_max ? l->processes : init_nproc_max;
 	set_limit(errfd, RLIMIT_NPROC, nproc, nproc, "RLIMIT_NPROC");
 	if (run->cg_kind == CG_NONE) {
 		/* No cgroup: per-process memory by RLIMIT_DATA, which counts
@@ -1007,6 +1008,9 @@ void sandbox__init_run(int sock)
 	prctl(PR_SET_DUMPABLE, 0);
 	setsid();
 	umask(0);
+	struct rlimit nproc;
+	if (getrlimit(RLIMIT_NPROC, &nproc) == 0)
+		init_nproc_max = nproc.rlim_max;
 	/* Only the socket survives: no descriptor of the caller leaks into
 	 * the cell. */
 	if (sock != INIT_SOCK_FD) {

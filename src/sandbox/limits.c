@@ -102,8 +102,10 @@ static int over_host(struct sandbox_limits *l, bool clamp, size_t *index, uint64
 	/* As init sets them (init.c): the hard CPU limit is the soft one,
 	 * in whole seconds rounded up, plus two. */
 	static const struct { int res; size_t index; uint64_t unit; } rl[] = {
-		{ RLIMIT_CPU, 0, 0 }, { RLIMIT_FSIZE, 5, 1024 }, { RLIMIT_NOFILE, 6, 1 },
-		{ RLIMIT_STACK, 7, 1024 },
+		{ RLIMIT_CPU, SANDBOX_LIMIT_CPU_MS, 0 },
+		{ RLIMIT_FSIZE, SANDBOX_LIMIT_FILE_SIZE_KB, 1024 },
+		{ RLIMIT_NOFILE, SANDBOX_LIMIT_OPEN_FILES, 1 },
+		{ RLIMIT_STACK, SANDBOX_LIMIT_STACK_KB, 1024 },
 	};
 	for (size_t i = 0; i < sizeof(rl) / sizeof(rl[0]); i++) {
 		struct rlimit cur;

@@ -95,6 +95,11 @@ void sandbox_limits_clamp_host(struct sandbox_limits *limits);
  * "file_size_kb", "open_files", "stack_kb", "disk_kb"; NULL-terminated)
  * and their values, whatever the field's width. */
 #define SANDBOX_LIMIT_COUNT 9
+enum sandbox_limit_index {
+	SANDBOX_LIMIT_CPU_MS, SANDBOX_LIMIT_WALL_MS, SANDBOX_LIMIT_MEMORY_KB,
+	SANDBOX_LIMIT_PROCESSES, SANDBOX_LIMIT_OUTPUT_KB, SANDBOX_LIMIT_FILE_SIZE_KB,
+	SANDBOX_LIMIT_OPEN_FILES, SANDBOX_LIMIT_STACK_KB, SANDBOX_LIMIT_DISK_KB,
+};
 extern const char *const sandbox_limit_names[SANDBOX_LIMIT_COUNT + 1];
 uint64_t sandbox_limit_get(const struct sandbox_limits *limits, size_t i);
 void sandbox_limit_set(struct sandbox_limits *limits, size_t i, uint64_t value);
