@@ -431,7 +431,7 @@ static int spec_check(const struct sandbox_run_spec *spec, char *why, size_t len
 }
 
 static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
-			 uint32_t ncg, char **out, size_t *out_len)
+			 uint32_t ncg, uint32_t nmem, char **out, size_t *out_len)
 {
 	size_t cap = CELL_MSG_MAX;
 	char *msg = malloc(cap);
@@ -443,6 +443,7 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->limits = spec->limits;
 	m->cg_kind = kind;
 	m->ncg_fds = ncg;
+	m->nmem_fds = nmem;
 	m->nfiles = (uint32_t)spec->nfiles;
 	m->last_run = spec->last_run;
 	size_t off = sizeof(*m);
@@ -654,12 +655,22 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	}
 	int fds[CELL_MAX_FDS] = { stdin_fd, outp[1], errp[1] };
 	int nfds = 3;
+	uint32_t nmem = 0;
 	if (cg->kind == CG_V1)
 		for (int i = 0; i < cg->ndirs; i++)
 			fds[nfds++] = cg->task_fds[i];
 	else if (cg->kind == CG_V2)
 		fds[nfds++] = cg->dir_fd;
-	rc = build_run_msg(spec, cg->kind, (uint32_t)(nfds - 3), &msg, &msg_len);
+	uint32_t ncg = (uint32_t)(nfds - 3);
+	if (cg->kind == CG_V1) {
+		/* init resets the peak and reads what is charged after it has
+		 * wiped the box: a warm cell's last run may have left files
+		 * there that are charged to this group until then. */
+		fds[nfds++] = cg->peak_fd;
+		fds[nfds++] = cg->usage_fd;
+		nmem = 2;
+	}
+	rc = build_run_msg(spec, cg->kind, ncg, nmem, &msg, &msg_len);
 	if (rc < 0) {
 		snprintf(r->message, sizeof(r->message), "argument list too long (%s)", strerror(-rc));
 		r->status = SANDBOX_INTERNAL_ERROR;
@@ -800,6 +811,8 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 		killed = KILL_OUTPUT;
 	struct cg_stats st;
 	memset(&st, 0, sizeof(st));
+	if (cg->kind == CG_V1)
+		cg->base_usage = dmsg.mem_base_known ? dmsg.mem_base_bytes : 0;
 	bool have_stats = cg->kind != CG_NONE && sandbox__cg_stats(cg, &st) == 0;
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,

@@ -17,7 +17,10 @@
  *   memory.max_usage_in_bytes    peak; "0" resets it to the current usage
  *   memory.usage_in_bytes        charged now: before a run, that is page
  *                                cache charged by earlier runs, subtracted
- *                                from the peak
+ *                                from the peak.  The cell's init resets the
+ *                                one and reads the other once it has wiped
+ *                                the box, so a warm cell's last run's files
+ *                                are neither in the peak nor subtracted
  *   memory.oom_control           its oom_kill counter tells an OOM kill
  *
  * A warm cell keeps its group from run to run and resets the counters:
@@ -115,16 +118,15 @@ int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *l, char 
 	if (rc < 0)
 		return rc;
 	cg->applied = *l;
-	if (pwrite(cg->cpu_fd, "0", 1, 0) != 1 || pwrite(cg->peak_fd, "0", 1, 0) != 1) {
+	/* The peak is reset by the cell's init, after it has wiped the box
+	 * (see cell.c): here the last run's files may still be charged. */
+	if (pwrite(cg->cpu_fd, "0", 1, 0) != 1) {
 		snprintf(why, len, "cannot reset the counters of cgroup %s: %s", cg->name, strerror(errno));
 		return -errno;
 	}
-	rc = sandbox__read_u64_fd(cg->usage_fd, &cg->base_usage);
-	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &cg->base_oom) < 0)
+	if (sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &cg->base_oom) < 0)
 		cg->base_oom = 0;
-	if (rc < 0)
-		snprintf(why, len, "cannot read cgroup %s: %s", cg->name, strerror(-rc));
-	return rc;
+	return 0;
 }
 
 int sandbox__cgv1_create(struct cg_run *cg, const char *name,

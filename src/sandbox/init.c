@@ -70,6 +70,8 @@ struct init_run {
 	uint64_t start_ns, end_ns;
 	uint64_t maxrss_kb;
 	struct rusage before;
+	bool mem_base_known;    /* v1: the peak was reset after the wipe */
+	uint64_t mem_base;      /* v1: what was charged then */
 };
 
 struct init_state {
@@ -462,6 +464,8 @@ static void send_done(struct init_state *s)
 	d.rusage_cpu_ns = us * 1000;
 	d.rusage_maxrss_kb = r->maxrss_kb;
 	d.wall_killed = r->wall_killed;
+	d.mem_base_known = r->mem_base_known;
+	d.mem_base_bytes = r->mem_base;
 	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
@@ -741,7 +745,8 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 {
 	const struct cell_run_msg *m = (const struct cell_run_msg *)s->msg;
 	char why[300];
-	if (len < sizeof(*m) || s->run.active || nfds != 3 + (int)m->ncg_fds || m->ncg_fds > 3) {
+	if (len < sizeof(*m) || s->run.active || m->ncg_fds > 3 || (m->nmem_fds != 0 && m->nmem_fds != 2) ||
+	    nfds != 3 + (int)(m->ncg_fds + m->nmem_fds)) {
 		send_failed(s->sock, EPROTO, "malformed run request");
 		goto out;
 	}
@@ -829,6 +834,25 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 
 	struct init_run *r = &s->run;
 	run_reset(r);
+	if (hdr.nmem_fds == 2) {
+		/* v1: the box is wiped and filled, nothing of the program runs
+		 * yet: the peak starts from what is charged now, and that (the
+		 * cache of earlier runs) is subtracted from it. */
+		int peak_fd = fds[3 + hdr.ncg_fds], usage_fd = fds[4 + hdr.ncg_fds];
+		int rc = pwrite(peak_fd, "0", 1, 0) == 1 ? 0 : -(errno ? errno : EIO);
+		if (rc == 0)
+			rc = sandbox__read_u64_fd(usage_fd, &r->mem_base);
+		if (rc < 0) {
+			int e = -rc;
+			close(pipefd[0]);
+			close(pipefd[1]);
+			snprintf(why, sizeof(why), "cannot reset the memory peak of the run's cgroup: %s",
+				 strerror(e));
+			send_failed(s->sock, e, why);
+			goto out;
+		}
+		r->mem_base_known = true;
+	}
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
 	struct payload_args pa = { s, &hdr, argv, env, cwd, all, nfds + 1 };

@@ -81,7 +81,8 @@ struct cg_run {
 	int usage_fd; /* memory.usage_in_bytes (v1) */
 	bool live;    /* created; a v1 group is kept for the cell's next run */
 	struct sandbox_limits applied;  /* limits written to it */
-	uint64_t base_usage;  /* v1: memory charged before the run (cache) */
+	uint64_t base_usage;  /* v1: memory charged before the run (cache), as
+			       * init read it after wiping the box */
 	uint64_t base_oom;    /* v1: OOM kills before the run */
 };
 
@@ -200,7 +201,8 @@ struct cell_run_msg {
 	uint32_t has_cwd;
 	uint32_t nfiles;       /* CELL_MSG_FILE messages that follow */
 	uint32_t last_run;     /* init exits after DONE, as a one-shot cell's */
-	uint32_t pad;
+	uint32_t nmem_fds;     /* v1: 2 when memory.max_usage_in_bytes and
+				* memory.usage_in_bytes follow the tasks fds */
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 
@@ -212,7 +214,8 @@ struct cell_done_msg {
 	uint64_t rusage_cpu_ns;  /* every reaped process, for no-cgroup mode */
 	uint64_t rusage_maxrss_kb;
 	uint32_t wall_killed;    /* init ended the run at its wall limit */
-	uint32_t pad;
+	uint32_t mem_base_known; /* v1: init reset the peak after the wipe */
+	uint64_t mem_base_bytes; /* v1: memory charged then (cache of earlier runs) */
 	char error[256];         /* set when init failed during the run */
 };
 

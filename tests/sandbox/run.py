@@ -689,6 +689,24 @@ def run_zombies_repeat(case):
     return errs, cmd[:12] + ["... zombies 1000 x15 ::: /t/probe"]
 
 
+def run_mem_after_left_files(case):
+    """A warm cell's run that leaves its disk full (64 MB of files in /box
+    and /tmp, charged to the cell's memory cgroup until the box is wiped)
+    must not change what the next run reports: its own peak, neither that
+    less the old files (it read 0 before the fix) nor with them."""
+    argv = t("disk_fill") + [":::"] + t("mem_touch", "30") + [":::"] + t("mem_touch", "30")
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=3)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = ["run 1: " + e for e in expect("ok", code=0, more=stdout_num("ENOSPC", 48, 64))(res[0], case)]
+    for i in (1, 2):
+        errs += ["run %d: %s" % (i + 1, e)
+                 for e in expect("ok", code=0, mem=(28 * MB, 40 * MB))(res[i], case)]
+    return errs, cmd
+
+
 def run_flood_kill_race(case):
     """A one-shot cell's init exits right after reporting a run.  When
     the output cap makes the supervisor send KILL while init already
@@ -1236,6 +1254,7 @@ def build_cases(listeners):
     add("mem_split_8x32", t("mem_split", "8", "32"),
         ["--memory=64", "--cpu-time=%g" % (2 * SLOWDOWN), "--wall-time=%g" % (5 * SLOWDOWN)],
         T("memory_limit"), "memory")
+    add("mem_after_left_files_warm", [], run=run_mem_after_left_files, group="memory")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
