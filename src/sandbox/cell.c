@@ -199,6 +199,26 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 	return sandbox__msg_send(c->sock, msg, off, NULL, 0);
 }
 
+/* An absolute path in its one plain spelling: no empty, "." or ".."
+ * part, no trailing slash.  A cell path is compared with the paths the
+ * cell manages by its text, so /./proc or //dev must not get past. */
+static bool path_plain(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	if (p[1] == '\0')
+		return true;
+	for (const char *c = p + 1;;) {
+		const char *slash = strchr(c, '/');
+		size_t n = slash ? (size_t)(slash - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!slash)
+			return true;
+		c = slash + 1;
+	}
+}
+
 static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t len)
 {
 	if (cfg->nbinds > 64) {
@@ -208,9 +228,14 @@ static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t 
 	for (size_t i = 0; i < cfg->nbinds; i++) {
 		const struct sandbox_bind *b = &cfg->binds[i];
 		const char *cell = b->cell ? b->cell : b->host;
-		if (!b->host || b->host[0] != '/' || cell[0] != '/' || strstr(cell, "/..") ||
-		    strlen(b->host) > 400 || strlen(cell) > 400) {
-			snprintf(why, len, "bind %s: paths must be absolute, without ..", b->host ? b->host : "");
+		if (!b->host || b->host[0] != '/' || strlen(b->host) > 400 || strlen(cell) > 400) {
+			snprintf(why, len, "bind %s: paths must be absolute (at most 400 bytes)",
+				 b->host ? b->host : "");
+			return -EINVAL;
+		}
+		if (!path_plain(cell)) {
+			snprintf(why, len, "bind %s: the cell path %s must be absolute and plain "
+				 "(no //, /./ or /../, no trailing /)", b->host, cell);
 			return -EINVAL;
 		}
 		static const char *const managed[] = { "/proc", "/dev", "/box", "/tmp", "/.runcell" };
@@ -228,7 +253,7 @@ static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t 
 		struct stat st;
 		if (stat(b->host, &st) < 0) {
 			snprintf(why, len, "bind %s: %s", b->host, strerror(errno));
-			return -errno;
+			return -EINVAL;  /* the caller's to fix, whatever the cause */
 		}
 	}
 	return 0;
@@ -348,7 +373,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 			if (n > 0 && h->type == CELL_MSG_FAILED) {
 				const struct cell_failed_msg *f = (const struct cell_failed_msg *)msg;
 				build_failed(f, why, len);
-				rc = -(f->err ? f->err : EIO);
+				rc = f->bind_fault ? -EINVAL : -(f->err ? f->err : EIO);
 			} else {
 				snprintf(why, len, "the cell's init died while building the cell");
 				rc = -EIO;
@@ -753,6 +778,13 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 				if (!c->ready) {
 					build_failed(&u.failed, why, sizeof(why));
 					cell_break(c, why);
+					if (u.failed.bind_fault) {
+						/* The caller's bind, not runcell: an error
+						 * to return, not a result. */
+						snprintf(r->message, sizeof(r->message), "%s", why);
+						rc = -EINVAL;
+						goto out_rc;
+					}
 					internal_error(r, "%s", why);
 				} else {
 					internal_error(r, "%s", u.failed.text);

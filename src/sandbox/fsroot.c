@@ -273,9 +273,10 @@ int sandbox__fsroot_fresh_data(const struct init_config *c, uint64_t disk_kb,
 	return data_mount("", c, disk_kb, why, len);
 }
 
-int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
+int sandbox__fsroot_build(const struct init_config *c, bool *bind_fault, char *why, size_t len)
 {
 	int src_fds[64];
+	*bind_fault = true;
 	if (c->nbinds > 64) {
 		errno = E2BIG;
 		FAIL("too many binds (at most 64)");
@@ -285,6 +286,7 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 		if (src_fds[i] < 0)
 			FAIL("cannot open bind source %s: %s", c->binds[i].host, strerror(errno));
 	}
+	*bind_fault = false;
 	/* Nothing mounted here may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL("cannot make / private: %s", strerror(errno));
@@ -310,8 +312,10 @@ int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len)
 	rc = build_user_binds(c, src_fds, why, len);
 	for (size_t i = 0; i < c->nbinds; i++)
 		close(src_fds[i]);
-	if (rc < 0)
+	if (rc < 0) {
+		*bind_fault = true;
 		return rc;
+	}
 	rc = data_mount(ROOT, c, c->disk_kb, why, len);
 	if (rc < 0)
 		return rc;

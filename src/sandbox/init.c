@@ -94,15 +94,21 @@ struct exec_report {
 	char what[120];
 };
 
-static void send_failed(int sock, int err, const char *text)
+static void send_failed_why(int sock, int err, bool bind_fault, const char *text)
 {
 	struct cell_failed_msg m;
 	memset(&m, 0, sizeof(m));
 	m.hdr.type = CELL_MSG_FAILED;
 	m.hdr.len = sizeof(m);
 	m.err = err;
+	m.bind_fault = bind_fault;
 	snprintf(m.text, sizeof(m.text), "%s", text);
 	sandbox__msg_send(sock, &m, sizeof(m), NULL, 0);
+}
+
+static void send_failed(int sock, int err, const char *text)
+{
+	send_failed_why(sock, err, false, text);
 }
 
 static void init_die(int sock, int err, const char *text) __attribute__((noreturn));
@@ -1058,9 +1064,12 @@ void sandbox__init_run(int sock)
 	sandbox__init_mark("init: configured");
 	if (sandbox__filter_build(&s->filter, s->cfg.net) < 0)
 		init_die(sock, E2BIG, "seccomp filter too large");
-	int rc = sandbox__fsroot_build(&s->cfg, why, sizeof(why));
-	if (rc < 0)
-		init_die(sock, -rc, why);
+	bool bind_fault = false;
+	int rc = sandbox__fsroot_build(&s->cfg, &bind_fault, why, sizeof(why));
+	if (rc < 0) {
+		send_failed_why(sock, -rc, bind_fault, why);
+		_exit(1);
+	}
 	sandbox__init_mark("init: root built");
 	/* Capabilities can only ever be lost from here on: empty the
 	 * bounding set, which children inherit. */

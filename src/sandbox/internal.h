@@ -246,6 +246,7 @@ struct cell_ready_msg *sandbox__init_marks(void);
 struct cell_failed_msg {
 	struct cell_msg_hdr hdr;
 	int32_t err;
+	uint32_t bind_fault;     /* the caller's bind could not be made */
 	char text[400];
 };
 
@@ -278,8 +279,9 @@ struct init_config {
 };
 
 /* Builds the cell's root and pivots into it; returns 0 or -errno with the
- * failing step in why. */
-int sandbox__fsroot_build(const struct init_config *c, char *why, size_t len);
+ * failing step in why, and *bind_fault true when that step was one of the
+ * caller's binds (a bad --bind, not a failure of runcell). */
+int sandbox__fsroot_build(const struct init_config *c, bool *bind_fault, char *why, size_t len);
 /* Replaces /box, /tmp and /dev/shm by one fresh tmpfs of disk_kb. */
 int sandbox__fsroot_fresh_data(const struct init_config *c, uint64_t disk_kb,
 			       bool unmount_old, char *why, size_t len);

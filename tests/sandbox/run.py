@@ -30,6 +30,7 @@ import re
 import resource
 import shlex
 import shutil
+import tempfile
 import socket
 import subprocess
 import sys
@@ -800,6 +801,25 @@ def run_bad_options(case):
         rc, out, err, _ = invoke([RUNCELL, "run", opt, "--", "/bin/true"], timeout=20)
         if rc != 2 or ("invalid %s:" % opt) not in err.decode(errors="replace"):
             errs.append("%s: rc %r, stderr %r (want 2 and the option quoted whole)" % (opt, rc, err[:120]))
+    # A bind the cell cannot make is the caller's error (exit 2), never an
+    # internal_error; a cell path spelt unplainly must not slip past the
+    # check of the paths the cell manages (/./proc used to bind the host's
+    # /proc over the cell's).
+    d = tempfile.mkdtemp(prefix="runcell-bind-")
+    try:
+        bad = {"/proc:/./proc": "plain", d + "://dev": "plain", d + ":/.": "plain",
+               d + ":/box/../etc": "plain", d + ":/data/": "plain",
+               d + ":/etc/passwd": "cannot bind", d + ":/usr/no-such-dir": "cannot create bind target",
+               "/no-such-dir-anywhere:/data": "No such file"}
+        for value, want in bad.items():
+            rc, out, err, _ = invoke([RUNCELL, "run", "--json", "--bind=" + value, "--", "/bin/true"],
+                                     timeout=20)
+            text = err.decode(errors="replace")
+            if rc != 2 or want not in text or out.strip():
+                errs.append("--bind=%s: rc %r, stdout %r, stderr %r (want 2, no result, %r)"
+                            % (value, rc, out[:60], text[:160], want))
+    finally:
+        os.rmdir(d)
     return errs, [RUNCELL, "run", "--json", "--memory=abc", "--", "/bin/true"]
 
 
