@@ -11,6 +11,7 @@
 #include "judge/judge.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,6 +69,22 @@ int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, 
 	return -EINVAL;
 }
 
+int judge_check_box_name(const struct lang *l, const char *name, bool source, char *why, size_t len)
+{
+	if (source && (name[0] == '-' || name[0] == '@')) {
+		snprintf(why, len, "file %s: a name that starts with '%c' would reach the compiler "
+			 "as an option; rename it", name, name[0]);
+		return -EINVAL;
+	}
+	for (char **p = l->artifacts; p && *p; p++)
+		if (fnmatch(*p, name, 0) == 0) {
+			snprintf(why, len, "file %s: the compile makes a file of that name (%s); "
+				 "rename it", name, *p);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int judge_check_disk(const struct judge_request *req, char *why, size_t len)
 {
 	uint64_t bytes = 0, entries = req->nsources + req->nextras;
@@ -112,6 +129,9 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				 "(%s's entry file); rename this one", s->name, req->lang->id);
 			return -EINVAL;
 		}
+		if ((i > 0 || !req->lang->source) &&
+		    judge_check_box_name(req->lang, s->name, true, why, len) < 0)
+			return -EINVAL;
 	}
 	for (size_t i = 0; i < req->nextras; i++) {
 		const struct judge_source *x = &req->extras[i];
@@ -125,6 +145,8 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				snprintf(why, len, "data file %s has the name of a source file", x->name);
 				return -EINVAL;
 			}
+		if (judge_check_box_name(req->lang, x->name, false, why, len) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }

@@ -93,6 +93,13 @@ struct judge_result {
  * whether the name (rather than the content) is at fault. */
 int judge_check_source(const struct judge_source *s, bool *bad_name, char *why, size_t len);
 
+/* Checks the name a file other than the entry file keeps in the box, for
+ * language l: not one that a compile makes (an artifact: "main",
+ * "*.class"), and, for a source (handed to the compiler by name), not one
+ * that starts with '-' or '@' (an option or a response file to gcc, javac
+ * and others).  0, or -EINVAL with why. */
+int judge_check_box_name(const struct lang *l, const char *name, bool source, char *why, size_t len);
+
 /* Checks a request before any cell is built: a message for people and
  * -EINVAL when it cannot be judged (empty source, NUL bytes, ...). */
 int judge_check(const struct judge_request *req, char *why, size_t len);

@@ -171,6 +171,10 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 			return refuse(err, 422, prefix, sub,
 				      "%s: %.100s is the name the first file takes in the box; "
 				      "rename this one", sub, name);
+		char why_name[300];
+		if ((i > 0 || !s->lang->source) && name[0] &&
+		    judge_check_box_name(s->lang, name, true, why_name, sizeof(why_name)) < 0)
+			return refuse(err, 422, prefix, sub, "%s: %s", sub, why_name);
 		snprintf(sub, sizeof(sub), "%s.content", fp);
 		if (json_get_str(f, "content", &content, &clen) != 0)
 			return refuse(err, 422, prefix, sub, "%s must be a string", sub);

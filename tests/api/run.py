@@ -1854,6 +1854,12 @@ def bad_cases():
         ("files_name_of_entry", "POST", H, w(source=DROP, files=[
             {"name": "x.py", "content": "print(1)"}, {"name": "main.py", "content": "x"}]),
          None, 422, "files[1].name"),
+        ("files_name_like_option", "POST", H, w(language="c", source=DROP, files=[
+            {"name": "main.c", "content": "int main(void) { return 0; }"},
+            {"name": "-v.c", "content": "int x;"}]), None, 422, "files[1].name"),
+        ("files_name_like_artifact", "POST", H, w(language="c", source=DROP, files=[
+            {"name": "main.c", "content": "int main(void) { return 0; }"},
+            {"name": "main", "content": "x"}]), None, 422, "files[1].name"),
         ("files_content_number", "POST", H, w(source=DROP, files=[
             {"name": "main.py", "content": 5}]), None, 422, "files[0].content"),
         ("files_bad_base64", "POST", H, w(source=DROP, files=[

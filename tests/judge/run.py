@@ -501,6 +501,23 @@ def bad_cases():
                                              hello])),
         ("bad/no_files", case_bad(["--lang", "python3"])),
         ("bad/file_given_twice", case_bad(["--lang", "python3", hello, hello], "twice")),
+        # A second source named like an option would reach the compiler
+        # as one (gcc ran -v.c as -v); a data file named like what the
+        # compile makes used to fail in the cell as internal_error.
+        ("bad/source_named_like_option", case_bad(["--lang", "c", lang_file("c", "hello"),
+                                                   tmpfile("opt/-v.c", b"int x;\n")],
+                                                  "would reach the compiler as an option")),
+        ("bad/source_named_like_response_file", case_bad(["--lang", "c", lang_file("c", "hello"),
+                                                          tmpfile("opt/@args.c", b"int x;\n")],
+                                                         "would reach the compiler as an option")),
+        ("bad/data_file_named_like_artifact", case_bad(["--lang", "c", "--file",
+                                                        tmpfile("artifact/main", b"data\n"),
+                                                        lang_file("c", "hello")],
+                                                       "the compile makes a file of that name")),
+        ("bad/data_file_named_like_class", case_bad(["--lang", "java", "--file",
+                                                     tmpfile("artifact/Helper.class", b"data\n"),
+                                                     lang_file("java", "hello")],
+                                                    "the compile makes a file of that name")),
         ("bad/file_named_as_entry", case_bad(["--lang", "python3", hello,
                                               tmpfile("entry/main.py", b"x = 1\n")],
                                              "the first file takes that name")),
