@@ -11,6 +11,7 @@
  * verdict, whatever it is, is exit 0 and one JSON object on stdout.
  */
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -443,16 +444,23 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	 * the cell is built. */
 	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds, .lazy = true };
 	struct sandbox_cell *cell;
+	cli_interrupt_catch();
 	int rc = sandbox_cell_open(&cfg, &cell, why, sizeof(why));
 	if (rc < 0) {
-		fprintf(stderr, "runcell exec: %s\n", why);
-		return 1;
+		cache_close(cache);
+		if (!sandbox_interrupted())
+			fprintf(stderr, "runcell exec: %s\n", why);
+		return cli_interrupt_status("exec", 1);
 	}
 	struct judge_result res;
 	rc = judge_submit(cell, &req, &res);
 	sandbox_cell_close(cell);
 	cache_close(cache);
 	int status = 0;
+	if (sandbox_interrupted()) {
+		judge_result_free(&res);  /* stopped: no verdict to report */
+		return cli_interrupt_status("exec", 1);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "runcell exec: %s\n", res.message);
 		status = rc == -EINVAL ? 2 : 1;

@@ -6,6 +6,7 @@
  * failures exit 1; whatever the program did, exit 0 and the result.
  */
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/limits.h"
 
 #include <dirent.h>
@@ -368,14 +369,17 @@ int cli_run(int argc, char **argv)
 	spec.nfiles = nfiles;
 	int status = 0;
 	struct sandbox_cell *cell = NULL;
+	cli_interrupt_catch();
 	if (o.sequence) {
 		char why[512];
 		o.cell.reexec = false;
 		o.cell.lazy = true;  /* the first program waits in line while the cell is built */
 		int rc = sandbox_cell_open(&o.cell, &cell, why, sizeof(why));
 		if (rc < 0) {
-			fprintf(stderr, "runcell run: %s\n", why);
-			return rc == -EINVAL || rc == -ENOENT || rc == -ENOTSUP ? 2 : 1;
+			if (!sandbox_interrupted())
+				fprintf(stderr, "runcell run: %s\n", why);
+			return cli_interrupt_status("run", rc == -EINVAL || rc == -ENOENT ||
+							   rc == -ENOTSUP ? 2 : 1);
 		}
 	}
 	for (int p = 0; p < nprogs; p++) {
@@ -389,6 +393,10 @@ int cli_run(int argc, char **argv)
 		struct sandbox_result r;
 		sandbox_result_init(&r);
 		int rc = cell ? sandbox_cell_run(cell, &spec, &r) : sandbox_run(&o.cell, &spec, &r);
+		if (sandbox_interrupted()) {
+			sandbox_result_free(&r);  /* stopped: no result to report */
+			break;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "runcell run: %s\n", r.message[0] ? r.message : strerror(-rc));
 			sandbox_result_free(&r);
@@ -413,5 +421,5 @@ int cli_run(int argc, char **argv)
 	}
 	if (stdin_fd >= 0)
 		close(stdin_fd);
-	return status;
+	return cli_interrupt_status("run", status);
 }

@@ -113,16 +113,69 @@ static long cell_ncpus(void)
 	return n;
 }
 
+/*
+ * The inits of this process's open cells, for sandbox_interrupt(), which a
+ * signal handler calls: a fixed table of pids written with atomics, since
+ * a handler may take no lock.  A full table only means a cell that an
+ * interrupt does not end early (it still ends with its runcell).
+ */
+#define LIVE_INITS_MAX 256
+static pid_t live_inits[LIVE_INITS_MAX];
+static volatile sig_atomic_t interrupt_signal;
+
+static void live_init_add(pid_t pid)
+{
+	for (int i = 0; i < LIVE_INITS_MAX; i++) {
+		pid_t none = 0;
+		if (__atomic_compare_exchange_n(&live_inits[i], &none, pid, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+	}
+}
+
+static void live_init_remove(pid_t pid)
+{
+	for (int i = 0; i < LIVE_INITS_MAX; i++) {
+		pid_t want = pid;
+		if (__atomic_compare_exchange_n(&live_inits[i], &want, 0, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+	}
+}
+
+void sandbox_interrupt(int sig)
+{
+	interrupt_signal = sig;
+	for (int i = 0; i < LIVE_INITS_MAX; i++) {
+		pid_t pid = __atomic_load_n(&live_inits[i], __ATOMIC_SEQ_CST);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+	}
+}
+
+int sandbox_interrupted(void)
+{
+	return interrupt_signal;
+}
+
+/* Kills (unless it is gone already) and reaps the cell's init. */
+static void reap_init(struct sandbox_cell *c, bool kill_it)
+{
+	if (c->init_pid <= 0)
+		return;
+	if (kill_it)
+		kill(c->init_pid, SIGKILL);
+	waitpid(c->init_pid, NULL, __WALL);
+	live_init_remove(c->init_pid);
+	c->init_pid = -1;
+}
+
 static void cell_break(struct sandbox_cell *c, const char *why)
 {
 	if (!c->broken)
 		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
 	c->broken = true;
-	if (c->init_pid > 0) {
-		kill(c->init_pid, SIGKILL);
-		waitpid(c->init_pid, NULL, __WALL);
-		c->init_pid = -1;
-	}
+	reap_init(c, true);
 }
 
 /*
@@ -356,6 +409,12 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		goto fail;
 	}
 	c->init_pid = pid;
+	live_init_add(pid);
+	if (interrupt_signal) {
+		snprintf(why, len, "interrupted by signal %d", (int)interrupt_signal);
+		rc = -EINTR;
+		goto fail;
+	}
 	cell_pin_elsewhere(c);
 	trace("cloned init");
 	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, oneshot);
@@ -374,6 +433,9 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 				const struct cell_failed_msg *f = (const struct cell_failed_msg *)msg;
 				build_failed(f, why, len);
 				rc = f->bind_fault ? -EINVAL : -(f->err ? f->err : EIO);
+			} else if (interrupt_signal) {
+				snprintf(why, len, "interrupted by signal %d", (int)interrupt_signal);
+				rc = -EINTR;
 			} else {
 				snprintf(why, len, "the cell's init died while building the cell");
 				rc = -EIO;
@@ -388,10 +450,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 fail:
 	if (c->sock >= 0)
 		close(c->sock);
-	if (c->init_pid > 0) {
-		kill(c->init_pid, SIGKILL);
-		waitpid(c->init_pid, NULL, __WALL);
-	}
+	reap_init(c, true);
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
 	free(c);
@@ -420,8 +479,7 @@ void sandbox_cell_close(struct sandbox_cell *c)
 	 * it): removed while init's namespaces are torn down. */
 	if (c->cg.live)
 		sandbox__cg_destroy(&c->cg);
-	if (c->init_pid > 0)
-		waitpid(c->init_pid, NULL, __WALL);
+	reap_init(c, false);
 	trace("cell closed, init reaped");
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
@@ -761,7 +819,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			} u;
 			ssize_t len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
 			if (len <= 0) {
-				cell_break(c, "the cell's init died");
+				cell_break(c, interrupt_signal ? "interrupted" : "the cell's init died");
 				internal_error(r, "%s", c->broken_why);
 				goto out;
 			}

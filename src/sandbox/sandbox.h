@@ -205,6 +205,14 @@ int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *na
 bool sandbox_cell_usable(const struct sandbox_cell *cell);
 void sandbox_cell_close(struct sandbox_cell *cell);
 
+/* For a command's SIGINT/SIGTERM/SIGHUP handler (async-signal-safe): kills
+ * the init of every cell this process has open, which ends their programs
+ * at once; each run in progress returns internal_error and sandbox_cell_close
+ * removes what the cell left, as usual.  Cells opened later fail with
+ * -EINTR.  sandbox_interrupted() returns the signal given, or 0. */
+void sandbox_interrupt(int sig);
+int sandbox_interrupted(void);
+
 /* Which cgroup backend a cell would use here, and why (for --version,
  * runcell doctor and messages). */
 const char *sandbox_cgroup_describe(enum sandbox_cgroup_mode mode,

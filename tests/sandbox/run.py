@@ -30,6 +30,7 @@ import re
 import resource
 import shlex
 import shutil
+import signal
 import tempfile
 import socket
 import subprocess
@@ -708,6 +709,45 @@ def run_mem_after_left_files(case):
     return errs, cmd
 
 
+def run_interrupted(case):
+    """Ctrl-C, SIGTERM or SIGHUP to runcell while its program runs: the
+    program is stopped, the cell removed (the wave's leftover check looks
+    for processes, cgroups and mounts), exit 128 + signal, no result.
+    Before, runcell died and left its cgroups on the host."""
+    errs = []
+    py = os.path.join(BUILD, "interrupted.py")
+    with open(py, "w") as f:
+        f.write("import time\ntime.sleep(30)\n")
+    shown = None
+    for sig, how in ((signal.SIGINT, "run"), (signal.SIGTERM, "run"), (signal.SIGHUP, "run"),
+                     (signal.SIGINT, "sequence"), (signal.SIGTERM, "exec")):
+        if how == "exec":
+            cmd = [RUNCELL, "exec", "--lang", "python3", py]
+        else:
+            cmd = runcell_cmd(case, t("sleep_forever") + ([":::", "/bin/true"] if how == "sequence" else []),
+                              ["--wall-time=20"], sequence=how == "sequence")
+        shown = shown or cmd
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+        time.sleep(0.8)
+        t0 = time.monotonic()
+        p.send_signal(sig)
+        try:
+            out, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            errs.append("%s %s: still running 15 s after the signal" % (how, sig.name))
+            continue
+        took = time.monotonic() - t0
+        text = err.decode(errors="replace")
+        if p.returncode != 128 + sig or ("interrupted by " + sig.name) not in text or out.strip():
+            errs.append("%s %s: rc %r, stdout %r, stderr %r (want %d, no result, a message)"
+                        % (how, sig.name, p.returncode, out[:80], text[:160], 128 + sig))
+        elif took > 5:
+            errs.append("%s %s: took %.1f s to stop" % (how, sig.name, took))
+    return errs, shown
+
+
 def run_flood_kill_race(case):
     """A one-shot cell's init exits right after reporting a run.  When
     the output cap makes the supervisor send KILL while init already
@@ -1263,6 +1303,7 @@ def build_cases(listeners):
         more=stdout_num("threads", 40, 63)), "bombs")
     add("zombies", t("zombies", "1000"), ["--processes=1100"], T("ok", code=0, out="zombies 1000\n"), "bombs")
     add("zombies_x15_warm", [], run=run_zombies_repeat, group="bombs")
+    add("interrupted_by_signal", [], run=run_interrupted, group="bombs")
     # -- memory
     add("mem_calibrate_100mb", t("mem_touch", "100"), [], T("ok", code=0, mem=tol(100 * MB, 10)), "memory")
     add("mem_over_limit", t("mem_touch", "128"), ["--memory=64"],
