@@ -255,7 +255,7 @@ static int collect_box(const char *root, const char *rel, struct sandbox_file *f
 			}
 			files[*n].path = strdup(sub);
 			files[*n].fd = fd;
-			files[*n].mode = st.st_mode & 0777;
+			files[*n].mode = S_IFREG | (st.st_mode & 0777);  /* 000 stays 000 */
 			(*n)++;
 			use->bytes += sandbox_disk_bytes((uint64_t)st.st_size);
 			use->entries++;
@@ -287,8 +287,11 @@ static void print_plain(const struct sandbox_result *r)
 	if (r->out.len)
 		fwrite(r->out.data, 1, r->out.len, stdout);
 	fflush(stdout);
-	if (r->err.len)
+	if (r->err.len) {
 		fwrite(r->err.data, 1, r->err.len, stderr);
+		if (r->err.data[r->err.len - 1] != '\n')
+			fputc('\n', stderr);  /* the summary starts a line of its own */
+	}
 	fprintf(stderr, "runcell: %s: %s; cpu %" PRIu64 " ms, wall %" PRIu64 " ms, memory %" PRIu64 " KB%s\n",
 		sandbox_status_name(r->status), r->message, r->cpu_ms, r->wall_ms, r->memory_kb,
 		r->out.truncated || r->err.truncated ? " (output truncated)" : "");

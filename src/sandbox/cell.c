@@ -560,7 +560,8 @@ static int send_files(struct sandbox_cell *c, const struct sandbox_run_spec *spe
 		struct cell_file_msg *m = (struct cell_file_msg *)msg;
 		memset(m, 0, sizeof(*m));
 		m->hdr.type = CELL_MSG_FILE;
-		m->mode = f->mode ? f->mode : 0644;
+		/* 0 is "the usual 0644"; S_IFREG | 0 asks for mode 000. */
+		m->mode = f->mode ? f->mode & (S_IFDIR | 0777) : 0644;
 		m->has_fd = f->fd >= 0;
 		m->readonly = f->readonly;
 		size_t off = sizeof(*m);

@@ -140,9 +140,10 @@ struct sandbox_file {
 	int fd;             /* read from this descriptor (its offset is used) */
 	const void *data;   /* ... or from memory when fd < 0 */
 	size_t len;
-	mode_t mode;        /* permission bits, e.g. 0644 or 0755; with S_IFDIR
-			       set, a directory (no data; placed after what it
-			       holds, so its bits may forbid writing) */
+	mode_t mode;        /* permission bits, e.g. 0644 or 0755; 0 means 0644,
+			       so mode 000 is S_IFREG | 0.  With S_IFDIR set, a
+			       directory (no data; placed after what it holds,
+			       so its bits may forbid writing) */
 	bool readonly;      /* owned by root and not writable: the program can
 			       read (and run) it but not change it */
 };

@@ -935,6 +935,9 @@ def run_box_tree(case):
     with open(os.path.join(box, "run.sh"), "w") as f:
         f.write("#!/bin/sh\necho ran\n")
     os.chmod(os.path.join(box, "run.sh"), 0o755)
+    with open(os.path.join(box, "none"), "w") as f:
+        f.write("x\n")
+    os.chmod(os.path.join(box, "none"), 0)   # arrived as 0644 before
     os.chmod(os.path.join(box, "empty"), 0o700)
     os.chmod(os.path.join(box, "locked"), 0o500)
     script = ("cd /box && find . -mindepth 1 -printf '%M %p\\n' | sort -k2 && cat locked/in/g && ./run.sh && "
@@ -947,7 +950,7 @@ def run_box_tree(case):
     if isinstance(res, str):
         return [res], cmd
     want = ("drwx------ ./empty\ndr-x------ ./locked\ndrwxr-xr-x ./locked/in\n"
-            "-rw-r--r-- ./locked/in/g\n-rwxr-xr-x ./run.sh\ninside\nran\n")
+            "-rw-r--r-- ./locked/in/g\n---------- ./none\n-rwxr-xr-x ./run.sh\ninside\nran\n")
     return schema(res[0]) + expect("ok", code=0, out=want)(res[0], case), cmd
 
 
@@ -1044,6 +1047,10 @@ def run_passthrough(case):
         errs.append("stdout %r, want 'out\\n'" % out[:100])
     if not err.startswith(b"err\n") or err[4:].count(b"\n") != 1 or not err.endswith(b"\n"):
         errs.append("stderr %r, want 'err\\n' and one summary line" % err[:200])
+    # A stderr without a final newline: the summary still starts its own line.
+    rc, out, err, _ = invoke([RUNCELL, "run", "--", "/bin/sh", "-c", "printf err >&2"], timeout=30)
+    if not err.startswith(b"err\nruncell: ok: "):
+        errs.append("stderr %r, want 'err', a newline, then the summary" % err[:200])
     return errs, cmd
 
 
