@@ -260,6 +260,10 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 		set_limit(errfd, RLIMIT_DATA, l->memory_kb * 1024, l->memory_kb * 1024, "RLIMIT_DATA");
 	}
 
+	/* init works with umask 0 to place files with their exact modes; the
+	 * program gets the usual 022, so what it creates in a :rw bind is not
+	 * writable by every uid on the host. */
+	umask(022);
 	if (chdir(cwd) < 0)
 		report_exit(errfd, 2, errno, cwd);
 	/* Groups first (needs root), then gid, then uid: leaving uid 0 for a

@@ -1434,6 +1434,10 @@ def build_cases(listeners):
     # -- symlinks and files vs runcell
     add("fs_symlinks_left", t("symlink_leave"), [], clean(out_has=["planted"]), "symlinks")
     add("fs_hardlink", t("hardlink"), [], clean(), "symlinks")
+    # init's umask 0 leaked to the program: its files in a :rw bind were
+    # writable by every uid on the host.
+    add("fs_umask_022", ["/bin/sh", "-c", "umask; touch /tmp/f; stat -c %a /tmp/f"], [],
+        T("ok", code=0, out="0022\n644\n"), "symlinks")
     add("fs_fifo_socket_left", t("fifo_leave"), [], T("ok", code=0, out="planted\n"), "symlinks", elapsed=4)
     add("fs_chmod000", t("chmod000"), [], T("ok", code=0, out="locked\n"), "symlinks")
     add("fs_readonly", t("ro_write"), [], clean(), "symlinks")
