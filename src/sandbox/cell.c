@@ -627,7 +627,10 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 	bool exited = WIFEXITED(ws), signaled = WIFSIGNALED(ws);
 	r->exit_code = exited ? WEXITSTATUS(ws) : -1;
 	r->signal = signaled ? WTERMSIG(ws) : 0;
-	bool over_cpu = r->cpu_ms > l->cpu_ms || (signaled && WTERMSIG(ws) == SIGXCPU);
+	/* RLIMIT_CPU is only a per-process backstop, a second past the
+	 * limit: a SIGXCPU with less CPU used was raised by the program. */
+	bool over_cpu = r->cpu_ms > l->cpu_ms ||
+			(signaled && WTERMSIG(ws) == SIGXCPU && r->cpu_ms >= l->cpu_ms);
 	char *m = r->message;
 	size_t ml = sizeof(r->message);
 

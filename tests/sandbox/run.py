@@ -1484,6 +1484,9 @@ def build_cases(listeners):
     add("exit_255", ["/bin/sh", "-c", "exit 255"], [], T("runtime_error", code=255), "argv")
     add("signal_self_kill", ["/bin/sh", "-c", "kill -9 $$"], [], T("signaled", sig=9), "argv")
     add("signal_abort", ["/usr/bin/python3", "-c", "import os; os.abort()"], [], T("signaled", sig=6), "argv")
+    # A SIGXCPU the program sends itself is not the CPU limit (it was
+    # time_limit, "CPU time limit of 2000 ms exceeded", at 0 ms).
+    add("signal_self_xcpu", ["/bin/sh", "-c", "kill -XCPU $$"], [], T("signaled", sig=24), "argv")
     add("stdin_default_empty", t("stdin_count"), [], T("ok", code=0, out="0\n"), "argv")
     add("exec_missing", ["/t/does-not-exist"], [], T("runtime_error", code=127), "argv")
     add("exec_missing_path", ["no-such-program-anywhere"], [], T("runtime_error", code=127), "argv")
