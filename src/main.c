@@ -93,6 +93,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		if (argc > 2) {
+			fprintf(stderr, "runcell version: unexpected argument %s\n", argv[2]);
+			return 2;
+		}
 		char why[512];
 		printf("runcell %s\n%s\n%s\n", RUNCELL_VERSION, BUILD_DESCRIPTION,
 		       sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, why, sizeof(why)));

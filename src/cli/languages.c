@@ -143,13 +143,14 @@ int cli_languages(int argc, char **argv)
 		return 2;
 	}
 	char dirbuf[4096];
+	bool given = dir != NULL;
 	if (!dir)
 		dir = lang_default_dir(dirbuf, sizeof(dirbuf));
 	struct lang_registry *reg = NULL;
 	char why[512];
 	if (lang_registry_load(dir, &reg, why, sizeof(why)) < 0) {
-		fprintf(stderr, "runcell languages: %s\n", why);
-		return 1;
+		fprintf(stderr, "runcell languages: %s%s\n", given ? "invalid --dir: " : "", why);
+		return given ? 2 : 1;
 	}
 	lang_probe_all(reg, cache_default_dir());
 	int rc = 0;

@@ -42,9 +42,11 @@ static int parse_scaled(const char *cmd, const char *opt, const char *v, double 
 {
 	char *end;
 	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || end == v || *end || !isfinite(x) || x <= 0)
-		return bad(cmd, opt, v, "expected a positive number");
+	/* Plain decimals only: strtod would also take " 1", "0x10", "1e2". */
+	bool plain = v[0] && strspn(v, "0123456789.") == strlen(v);
+	double x = plain ? strtod(v, &end) : 0;
+	if (!plain || errno || end == v || *end || !isfinite(x) || x <= 0)
+		return bad(cmd, opt, v, "expected a positive decimal number, such as 2 or 0.5");
 	double scaled = x * scale;
 	if (scaled > max)
 		return bad(cmd, opt, v, "too large");
@@ -59,8 +61,9 @@ static int parse_count(const char *cmd, const char *opt, const char *v, uint32_t
 {
 	char *end;
 	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || x == 0)
+	bool plain = v[0] && strspn(v, "0123456789") == strlen(v);  /* no " 1", "+1" */
+	unsigned long long x = plain ? strtoull(v, &end, 10) : 0;
+	if (!plain || errno || end == v || *end || x == 0)
 		return bad(cmd, opt, v, "expected a positive whole number");
 	if (x > max)
 		return bad(cmd, opt, v, "too large");
