@@ -831,7 +831,8 @@ def run_many_env(case):
 
 def run_bad_options(case):
     errs = []
-    for opts in (["--memory=abc"], ["--cpu-time=-1"], ["--no-such-option"], ["--processes=0"]):
+    for opts in (["--memory=abc"], ["--cpu-time=-1"], ["--no-such-option"], ["--processes=0"],
+                 ["--cpu-time=0x10"], ["--cpu-time= 1"], ["--processes=+5"]):
         cmd = [RUNCELL, "run", "--json"] + opts + ["--", "/bin/true"]
         rc, out, err, _ = invoke(cmd, timeout=20)
         if rc is None or rc <= 0 or not err.strip():
