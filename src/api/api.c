@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1268,9 +1269,39 @@ static void api_free(struct api *a)
 	free(a);
 }
 
+/* Descriptors a worker may hold at once: its warm cell (socket, cgroup
+ * files, two pipes and the files of a run), database and queue handles,
+ * with room to spare; and those the rest of the server holds. */
+#define API_FDS_PER_WORKER 32
+#define API_FDS_RESERVED 128
+#define API_MAX_CONNECTIONS 4096
+
+/* How many client connections fit under the open-file limit once every
+ * worker has what it needs; a flood of idle connections then gets 503 at
+ * the door instead of making a job fail with EMFILE.  -EMFILE when the
+ * limit is too low to serve at all. */
+static int api_connection_budget(int max_workers, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return API_MAX_CONNECTIONS;
+	long long need = API_FDS_RESERVED + (long long)max_workers * API_FDS_PER_WORKER;
+	long long left = (long long)rl.rlim_cur - need;
+	if (left < 32) {
+		snprintf(err, errlen, "the open-file limit of %llu is too low for %d workers: "
+			 "raise it to at least %lld (ulimit -n), or lower --max-workers",
+			 (unsigned long long)rl.rlim_cur, max_workers, need + 32);
+		return -EMFILE;
+	}
+	return left > API_MAX_CONNECTIONS ? API_MAX_CONNECTIONS : (int)left;
+}
+
 int api_start(const struct api_config *cfg, struct api **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	int max_connections = api_connection_budget(cfg->max_workers, err, errlen);
+	if (max_connections < 0)
+		return max_connections;
 	struct api *a = calloc(1, sizeof(*a));
 	if (!a) {
 		snprintf(err, errlen, "out of memory");
@@ -1333,6 +1364,7 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		.addr = cfg->listen,
 		.port = cfg->port,
 		.max_body = cfg->max_body,
+		.max_connections = max_connections,
 		.handler = api_handle,
 		.user = a,
 	};

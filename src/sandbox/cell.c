@@ -463,9 +463,20 @@ int sandbox_cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell
 	return cell_open(cfg, cell, !cfg->lazy, false, why, len);
 }
 
-bool sandbox_cell_usable(const struct sandbox_cell *c)
+bool sandbox_cell_usable(struct sandbox_cell *c)
 {
-	return c && !c->broken;
+	if (!c)
+		return false;
+	/* An init that died while the cell sat idle (killed from outside:
+	 * nothing in the cell can kill it) is found here, before a run
+	 * would find it and end as internal_error. */
+	if (!c->broken && c->init_pid > 0 &&
+	    waitpid(c->init_pid, NULL, WNOHANG | __WALL) == c->init_pid) {
+		live_init_remove(c->init_pid);
+		c->init_pid = -1;
+		cell_break(c, "the cell's init died");
+	}
+	return !c->broken;
 }
 
 void sandbox_cell_close(struct sandbox_cell *c)

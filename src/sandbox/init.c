@@ -222,7 +222,7 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 	int hi[4];
 	int want[4] = { fds[0], fds[1], fds[2], errfd };
 	for (int i = 0; i < 4; i++) {
-		hi[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 100);
+		hi[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 4);  /* above 0-3, whatever RLIMIT_NOFILE */
 		if (hi[i] < 0)
 			report_exit(errfd, 1, errno, "dup");
 	}

@@ -202,8 +202,9 @@ int sandbox_cell_fetch(struct sandbox_cell *cell, const char *path,
  * left by the last run, as "name\0name\0..." in names (at most 1000).
  * Links and other special files are not listed.  Returns 0 or -errno. */
 int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *names);
-/* False once the cell cannot be used any more (its init died). */
-bool sandbox_cell_usable(const struct sandbox_cell *cell);
+/* False once the cell cannot be used any more (its init died, which this
+ * also checks for a cell that sits idle). */
+bool sandbox_cell_usable(struct sandbox_cell *cell);
 void sandbox_cell_close(struct sandbox_cell *cell);
 
 /* For a command's SIGINT/SIGTERM/SIGHUP handler (async-signal-safe): kills

@@ -185,6 +185,21 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 		sub.req.cache = ws->cache;
 		struct judge_result res;
 		int rc = judge_submit(ws->cell, &sub.req, &res);
+		if (rc == 0 && res.verdict == JUDGE_INTERNAL_ERROR && !sandbox_interrupted()) {
+			/* runcell's failure, not the program's: a cell killed from
+			 * outside, descriptors or memory short for a moment.  Once
+			 * more, on a new cell, before it is stored for good. */
+			log_warn("worker %d: %s ended as internal_error (%s); judging it once more "
+				 "on a new cell", ws->self->number, job->id, res.message);
+			judge_result_free(&res);
+			worker_close_cell(ws);
+			if (worker_cell_for(ws, sub.lang, why, sizeof(why)) < 0) {
+				snprintf(res.message, sizeof(res.message), "cannot build a cell: %.600s", why);
+				rc = -EIO;
+			} else {
+				rc = judge_submit(ws->cell, &sub.req, &res);
+			}
+		}
 		if (rc < 0) {
 			internal_result(out, res.message);
 			verdict = "internal_error";

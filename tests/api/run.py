@@ -1631,7 +1631,53 @@ def g_durability(R):
         expect(mode == 0o700, "the data directory was created with mode %o, not 700" % mode)
         return data
 
+    def cell_inits(pid):
+        found = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    argv0 = f.read().split(b"\0")[0]
+            except OSError:
+                continue
+            ppid = int(st[st.rindex(")") + 2:].split()[1])
+            if ppid == pid and argv0 == b"runcell-cell-init":
+                found.append(int(d))
+        return found
+
+    def cell_killed():
+        # A worker's cell whose init is killed from outside, while idle and
+        # while a job runs in it: the job is judged again on a new cell, not
+        # stored as internal_error ("cannot talk to the cell's init").
+        s4 = R.server("durability-cells", ["--max-workers", "1", "--min-workers", "1"])
+        s4.ensure()
+        expect_verdict(s4.wait_done(s4.submit(py("print('warm')"))), "accepted", "warm\n")
+        inits = cell_inits(s4.proc.pid)
+        expect(len(inits) == 1, "found %d cell inits under the server, expected 1" % len(inits))
+        os.kill(inits[0], signal.SIGKILL)
+        time.sleep(0.2)
+        s = s4.wait_done(s4.submit(py("print('idle kill')")))
+        expect_verdict(s, "accepted", "idle kill\n")
+        sid = s4.submit(py(SLEEP_PRINT % (1.5, "'busy kill'")))
+        deadline = time.monotonic() + T(20)
+        while s4.status_of([sid])[sid]["status"] != "running":
+            expect(time.monotonic() < deadline, "the job did not start")
+            time.sleep(0.05)
+        time.sleep(0.5)
+        inits = cell_inits(s4.proc.pid)
+        expect(len(inits) == 1, "found %d cell inits under the busy server" % len(inits))
+        os.kill(inits[0], signal.SIGKILL)
+        s = s4.wait_done(sid)
+        expect_verdict(s, "accepted", "busy kill\n")
+        again = [e for e in read_events(s4.logs[0]) if "once more" in e.get("msg", "")]
+        expect(len(again) == 1, "%d 'once more' log lines, expected 1 (the busy kill)" % len(again))
+        s4.stop()
+
     R.case("durability/kill9_restart", kill9)
+    R.case("durability/cell_killed", cell_killed)
     R.case("durability/stored_before_reply", stored_before_reply)
     R.case("durability/data_dir_lock", lock)
     R.case("durability/nested_data_dir_created", nested_data_dir)
@@ -2213,6 +2259,23 @@ def g_auth(R):
                "the message should name max_stack_kb and 8192: %r" % clip(p.stderr))
 
     R.case("start/limits_above_hard_rlimit", limits_above_hard)
+
+    # An open-file limit too low for the workers' cells: refused at the
+    # start (every job used to end as internal_error while /readyz said
+    # ready); a low one that suffices caps the connections instead.
+    def nofile_too_low():
+        data = tempfile.mkdtemp(prefix="nofile-", dir=TMP)
+        conf = os.path.join(data, "runcell.conf")
+        write(conf, config_text(max_open_files=64, default_open_files=64))
+        lower = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (90, 90))
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data, "--max-workers", "2",
+                            "--config", conf],
+                           capture_output=True, text=True, timeout=T(15), preexec_fn=lower)
+        expect(p.returncode != 0, "serve under ulimit -n 90: exit 0: %r" % clip(p.stderr))
+        expect("open-file limit of 90 is too low for 2 workers" in p.stderr,
+               "the message should name the limit and the workers: %r" % clip(p.stderr))
+
+    R.case("start/nofile_too_low", nofile_too_low)
 
 
 # ---------------------------------------------------------------- 9. concurrency
