@@ -530,6 +530,13 @@ static bool api_json_body_type(const struct http_request *req)
 static int api_backpressure(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 			    int64_t adding)
 {
+	if (adding > a->cfg.max_queue) {
+		/* Never fits, however long the client waits: not a 503. */
+		api_error(a, h, ri, 422, "submissions", NULL,
+			  "a batch of %lld is more than the queue ever holds (max_queue %lld); "
+			  "send smaller batches", (long long)adding, (long long)a->cfg.max_queue);
+		return -1;
+	}
 	int64_t depth = 0;
 	if (queue_depth(a->queue, &depth) < 0) {
 		api_error(a, h, ri, 503, "queue", "Retry-After: 1\r\n", "the queue is unavailable: %s",

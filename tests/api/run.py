@@ -1841,6 +1841,16 @@ def g_backpressure(R):
 
     R.case("backpressure/queue_full_503", full)
 
+    def batch_over_queue():
+        # A batch larger than --max-queue can never fit: 422, not a 503
+        # with a Retry-After that retrying can never satisfy.
+        b = srv.post("/v1/submissions/batch", {"submissions": [py("print(%d)" % i) for i in range(4)]})
+        expect_error(b, 422, "submissions")
+        expect(b.header("Retry-After") is None, "%s: no Retry-After on a 422" % b.what())
+        expect("max_queue 3" in b.json["error"], "%s: the message should name max_queue" % b.what())
+
+    R.case("backpressure/batch_over_queue_422", batch_over_queue)
+
 
 # ---------------------------------------------------------------- 7. bad input
 
