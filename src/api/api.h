@@ -38,6 +38,7 @@ struct api_config {
 	int min_workers, max_workers, idle_ms;
 	const char *cache_dir;
 	uint64_t cache_max_bytes;
+	uint64_t max_result_bytes;  /* stdout and stderr a stored result keeps */
 };
 
 struct api;

@@ -50,7 +50,7 @@ struct serve_settings {
 	int min_workers, max_workers, idle_ms;
 	long long max_queue;
 	int wait_timeout_ms;
-	long long batch_max, max_body_kb, max_tests, cache_max_mb;
+	long long batch_max, max_body_kb, max_tests, cache_max_mb, max_result_kb;
 	char *api_keys[SERVE_MAX_KEYS + 1];
 	char admin_key[256];
 	bool allow_anonymous;
@@ -75,6 +75,7 @@ static void serve_defaults(struct serve_settings *s)
 	s->max_body_kb = 4096;
 	s->max_tests = 100;
 	s->cache_max_mb = 512;
+	s->max_result_kb = 16 * 1024;
 	s->callback_attempts = 5;
 	s->callback_timeout_ms = 5000;
 	sandbox_limits_default(&s->defaults);
@@ -128,6 +129,7 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		{ "max_body_kb", NULL, &s->max_body_kb, 1, 1024 * 1024 },
 		{ "max_tests", NULL, &s->max_tests, 1, 100000 },
 		{ "cache_max_mb", NULL, &s->cache_max_mb, 1, 1024 * 1024 },
+		{ "max_result_kb", NULL, &s->max_result_kb, 1, 32 * 1024 },
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		if (strcmp(key, ints[i].name))
@@ -522,6 +524,7 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		.idle_ms = s->idle_ms,
 		.cache_dir = cache_dir,
 		.cache_max_bytes = (uint64_t)s->cache_max_mb << 20,
+		.max_result_bytes = (uint64_t)s->max_result_kb << 10,
 	};
 	struct api *api;
 	if (api_start(&ac, &api, err, sizeof(err)) < 0) {

@@ -52,6 +52,7 @@ struct pool_config {
 	const struct submission_policy *policy;
 	const char *cache_dir;    /* compile cache; NULL: none */
 	uint64_t cache_max_bytes;
+	uint64_t max_result_bytes;  /* stdout and stderr a stored result keeps */
 	pool_done_fn on_done;
 	void *user;
 };

@@ -1264,6 +1264,24 @@ def g_verdict(R):
     R.case("verdict/checker_float", checker_float)
     R.case("verdict/non_utf8_stdout", non_utf8)
 
+    def result_capped():
+        # max_result_kb = 64: 3 tests printing 40 KB each keep 64 KB of
+        # output in the stored result (a 200 MB result used to be held whole
+        # by every GET); the verdicts still come from the whole output.
+        s3 = R.server("verdict-capped", ["--max-workers", "1"], config=config_text(max_result_kb=64))
+        s3.ensure()
+        body = "x" * 40960
+        sub = py("import sys\nsys.stdout.write('x' * 40960)",
+                 tests=[{"stdin": "", "expected_output": body}] * 3, checker="exact")
+        s = s3.run(sub)
+        expect_verdict(s, "accepted")
+        outs = [(len(t["stdout"]), t["stdout_truncated"]) for t in s["result"]["tests"]]
+        expect(outs == [(40960, False), (24576, True), (0, True)],
+               "stored stdout lengths and truncated flags %s, expected 40960/24576/0" % outs, s)
+        s3.stop()
+
+    R.case("verdict/result_capped", result_capped)
+
 
 # ---------------------------------------------------------------- 3. callbacks
 
