@@ -430,7 +430,10 @@ static void api_job_done(void *user, const struct pool_job *job)
 	 * it, whatever the receiver does. */
 	if (job->callback_url && a->callbacks) {
 		int rc = callback_send(a->callbacks, job->callback_url, job->id, b.data, b.len);
-		if (rc < 0)
+		if (rc == -EAGAIN)
+			log_warn("callback for %s not queued: too many deliveries pending (their count "
+				 "or bodies); the result is stored", job->id);
+		else if (rc < 0)
 			log_warn("callback for %s not queued: %s", job->id, strerror(-rc));
 	}
 	buf_free(&b);

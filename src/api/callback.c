@@ -3,10 +3,12 @@
  * callback.h).
  *
  * DESIGN.  Deliveries wait in a binary min-heap keyed on (due time,
- * arrival order) under one mutex; the sender thread sleeps on a
+ * arrival order) under one mutex; each of the sender threads sleeps on a
  * CLOCK_MONOTONIC condvar until the earliest is due, takes it out, makes
  * one attempt without the lock held, and then either finishes it or puts
- * it back with its next due time.  So callback_send only ever takes the
+ * it back with its next due time.  Several threads, so that receivers
+ * that hang until the timeout hold up only as many deliveries as there
+ * are threads, not every other receiver's.  So callback_send only ever takes the
  * mutex, and a receiver that is down costs the queue nothing between its
  * retries.  An attempt is non-blocking sockets plus poll against one
  * deadline (connect, send and receive together), polling an eventfd too,
@@ -70,19 +72,22 @@ struct delivery {
 struct callback_sender {
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* CLOCK_MONOTONIC: new work, stop */
-	pthread_t thread;
+	pthread_t threads[CALLBACK_MAX_SENDERS];
+	int nthreads;
+	pthread_mutex_t tls_lock; /* the system trust store, loaded at first use */
 	int wakefd;          /* eventfd: cuts an attempt short at stop */
 	struct tls_client *tls; /* trust store for https:// */
 
 	/* Settings. */
 	int max_attempts, first_delay_ms, max_delay_ms, timeout_ms;
-	size_t max_pending;
+	size_t max_pending, max_pending_bytes;
 
 	/* Under mu. */
 	struct delivery **heap;
 	size_t heap_len, heap_alloc;
 	uint64_t seq;
 	bool stopping;
+	size_t pending_bytes; /* of the bodies held */
 	struct callback_stats stats;
 
 	/* Set once by stop: attempts end here; UINT64_MAX before. */
@@ -414,10 +419,14 @@ static enum attempt attempt(struct callback_sender *s, struct delivery *d, int *
 		return ATTEMPT_FAILED;
 	enum attempt res = ATTEMPT_FAILED;
 	int r = 0;
-	if (d->t.tls && !s->tls && tls_client_new(NULL, &s->tls, d->err, sizeof(d->err)) < 0)
-		r = -EPROTO;  /* no trust store yet; tried again at the next https attempt */
-	else if (d->t.tls)
-		r = conn_start_tls(s, &c, d, deadline);
+	if (d->t.tls) {
+		pthread_mutex_lock(&s->tls_lock);
+		if (!s->tls && tls_client_new(NULL, &s->tls, d->err, sizeof(d->err)) < 0)
+			r = -EPROTO;  /* no trust store yet; tried again at the next https attempt */
+		pthread_mutex_unlock(&s->tls_lock);
+		if (r == 0)
+			r = conn_start_tls(s, &c, d, deadline);
+	}
 	if (r < 0) {
 		res = attempt_failed(d, r, "TLS handshake");
 		goto out;
@@ -543,11 +552,13 @@ static void *sender_main(void *arg)
 		if (res == ATTEMPT_OK) {
 			s->stats.delivered++;
 			s->stats.pending--;
+			s->pending_bytes -= d->len;
 			log_info("callback delivered: id=%s url=%s attempts=%d status=%d", d->id,
 				 d->url, d->attempts, status);
 			delivery_free(d);
 		} else if (res == ATTEMPT_ABORTED) {
 			s->stats.pending--;
+			s->pending_bytes -= d->len;
 			if (dropped++ < DROP_LOG_MAX)
 				log_warn("callback dropped at stop: id=%s url=%s attempts=%d "
 					 "(attempt cut short)", d->id, d->url, d->attempts);
@@ -555,6 +566,7 @@ static void *sender_main(void *arg)
 		} else if (d->attempts >= s->max_attempts) {
 			s->stats.failed++;
 			s->stats.pending--;
+			s->pending_bytes -= d->len;
 			log_warn("callback failed: id=%s url=%s attempts=%d last error: %s", d->id,
 				 d->url, d->attempts, d->err);
 			delivery_free(d);
@@ -569,6 +581,7 @@ static void *sender_main(void *arg)
 	while (s->heap_len > 0) {
 		struct delivery *d = heap_pop(s);
 		s->stats.pending--;
+		s->pending_bytes -= d->len;
 		if (dropped++ < DROP_LOG_MAX)
 			log_warn("callback dropped at stop: id=%s url=%s attempts=%d%s%s", d->id,
 				 d->url, d->attempts, d->err[0] ? " last error: " : "", d->err);
@@ -587,7 +600,8 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 {
 	struct callback_config c = cfg ? *cfg : (struct callback_config){ 0 };
 	*out = NULL;
-	if (c.max_attempts < 0 || c.first_delay_ms < 0 || c.max_delay_ms < 0 || c.timeout_ms < 0) {
+	if (c.max_attempts < 0 || c.first_delay_ms < 0 || c.max_delay_ms < 0 || c.timeout_ms < 0 ||
+	    c.senders < 0) {
 		snprintf(err, errlen, "callback: negative setting");
 		return -EINVAL;
 	}
@@ -601,6 +615,10 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 	s->max_delay_ms = c.max_delay_ms ? c.max_delay_ms : 30000;
 	s->timeout_ms = c.timeout_ms ? c.timeout_ms : 5000;
 	s->max_pending = c.max_pending ? c.max_pending : 10000;
+	s->max_pending_bytes = c.max_pending_bytes ? c.max_pending_bytes : (256u << 20);
+	int nthreads = c.senders ? c.senders : 4;
+	if (nthreads > CALLBACK_MAX_SENDERS)
+		nthreads = CALLBACK_MAX_SENDERS;
 	atomic_init(&s->abort_ms, UINT64_MAX);
 	/* A CA file named in the settings is read now, so a bad one stops
 	 * the start; the system's store is read at the first https
@@ -629,20 +647,20 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->tls_lock, NULL);
 
-	/* The thread takes no signals: they belong to the main thread. */
+	/* The threads take no signals: they belong to the main thread. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&s->thread, NULL, sender_main, s);
+	int e = 0;
+	for (; s->nthreads < nthreads; s->nthreads++)
+		if ((e = pthread_create(&s->threads[s->nthreads], NULL, sender_main, s)) != 0)
+			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e) {
 		snprintf(err, errlen, "callback: pthread_create: %s", strerror(e));
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->mu);
-		close(s->wakefd);
-		tls_client_free(s->tls);
-		free(s);
+		callback_sender_stop(s, 0);  /* joins the threads started */
 		return -e;
 	}
 	*out = s;
@@ -695,7 +713,8 @@ int callback_send(struct callback_sender *s, const char *url, const char *id,
 	int r = 0;
 	if (s->stopping) {
 		r = -ESHUTDOWN;
-	} else if (s->stats.pending >= s->max_pending) {
+	} else if (s->stats.pending >= s->max_pending ||
+		   s->pending_bytes + len > s->max_pending_bytes) {
 		r = -EAGAIN;
 	} else if (s->heap_alloc < s->stats.pending + 1) {
 		/* Room for every pending one, the one in flight included, so a
@@ -716,6 +735,7 @@ int callback_send(struct callback_sender *s, const char *url, const char *id,
 		d->seq = s->seq++;
 		heap_push(s, d);
 		s->stats.pending++;
+		s->pending_bytes += len;
 		pthread_cond_signal(&s->cond);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -731,13 +751,15 @@ void callback_sender_stop(struct callback_sender *s, int drain_ms)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	atomic_store(&s->abort_ms, clock_now_ms() + (uint64_t)(drain_ms > 0 ? drain_ms : 0));
-	pthread_cond_signal(&s->cond);
+	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 	uint64_t one = 1;
 	ssize_t w = write(s->wakefd, &one, sizeof(one));
 	(void)w;
-	pthread_join(s->thread, NULL);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
 	free(s->heap);
+	pthread_mutex_destroy(&s->tls_lock);
 	close(s->wakefd);
 	tls_client_free(s->tls);
 	pthread_cond_destroy(&s->cond);

@@ -4,7 +4,8 @@
  * trust store, the system's or ca_file, and name the URL's host).
  *
  * callback_send copies a delivery into an in-memory queue and returns at
- * once; one background thread delivers, in order of due time:
+ * once; a few background threads (senders) deliver, in order of due time,
+ * so that a receiver that hangs holds up one of them, not the others:
  *
  *   POST /path HTTP/1.1
  *   Host, Content-Type: application/json, Content-Length,
@@ -30,6 +31,7 @@
 
 #define CALLBACK_URL_MAX URL_MAX
 #define CALLBACK_ID_MAX 128
+#define CALLBACK_MAX_SENDERS 64
 
 struct callback_config {
 	int max_attempts;   /* attempts in all, first included; 0 = 5 */
@@ -37,6 +39,8 @@ struct callback_config {
 	int max_delay_ms;   /* cap of the delay; 0 = 30000 */
 	int timeout_ms;     /* connect + send + receive, per attempt; 0 = 5000 */
 	size_t max_pending; /* deliveries held at once; 0 = 10000 */
+	size_t max_pending_bytes; /* their bodies together; 0 = 256 MiB */
+	int senders;        /* threads delivering at once; 0 = 4 */
 	const char *ca_file; /* PEM of trusted CAs for https://; NULL = the system's */
 };
 
@@ -61,7 +65,8 @@ int callback_sender_start(const struct callback_config *cfg, struct callback_sen
 /* Queues one delivery of body (len bytes, copied) to url for submission
  * id (printable ASCII, at most CALLBACK_ID_MAX bytes).  Never waits for
  * the network.  Returns 0; -EINVAL for a bad url or id; -EAGAIN when
- * max_pending deliveries are pending already; -ESHUTDOWN once
+ * max_pending deliveries are pending already, or their bodies and this
+ * one would take more than max_pending_bytes; -ESHUTDOWN once
  * callback_sender_stop has begun; -ENOMEM.  Any thread. */
 int callback_send(struct callback_sender *s, const char *url, const char *id,
 		  const void *body, size_t len);

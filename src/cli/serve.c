@@ -54,7 +54,7 @@ struct serve_settings {
 	char *api_keys[SERVE_MAX_KEYS + 1];
 	char admin_key[256];
 	bool allow_anonymous;
-	int callback_attempts, callback_timeout_ms;
+	int callback_attempts, callback_timeout_ms, callback_senders;
 	struct sandbox_limits defaults, max;
 };
 
@@ -78,6 +78,7 @@ static void serve_defaults(struct serve_settings *s)
 	s->max_result_kb = 16 * 1024;
 	s->callback_attempts = 5;
 	s->callback_timeout_ms = 5000;
+	s->callback_senders = 4;
 	sandbox_limits_default(&s->defaults);
 	s->max = (struct sandbox_limits){ .cpu_ms = 30000, .wall_ms = 60000,
 					  .memory_kb = 2048 * 1024, .processes = 256,
@@ -124,6 +125,7 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		{ "wait_timeout_ms", &s->wait_timeout_ms, NULL, 0, 3600000 },
 		{ "callback_attempts", &s->callback_attempts, NULL, 1, 100 },
 		{ "callback_timeout_ms", &s->callback_timeout_ms, NULL, 10, 600000 },
+		{ "callback_senders", &s->callback_senders, NULL, 1, CALLBACK_MAX_SENDERS },
 		{ "max_queue", NULL, &s->max_queue, 1, 100000000 },
 		{ "batch_max", NULL, &s->batch_max, 1, 10000 },
 		{ "max_body_kb", NULL, &s->max_body_kb, 1, 1024 * 1024 },
@@ -518,6 +520,7 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		.languages = reg,
 		.callback = { .max_attempts = s->callback_attempts,
 			      .timeout_ms = s->callback_timeout_ms,
+			      .senders = s->callback_senders,
 			      .ca_file = s->callback_ca_file[0] ? s->callback_ca_file : NULL },
 		.min_workers = s->min_workers,
 		.max_workers = s->max_workers,

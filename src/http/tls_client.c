@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
@@ -43,7 +44,19 @@ struct tls_client {
 	mbedtls_x509_crt trusted;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	pthread_mutex_t drbg_lock;  /* connections of several threads share drbg */
 };
+
+/* mbed TLS is built without its threading layer: the one random generator
+ * that every connection of this client draws from is locked here. */
+static int locked_random(void *p, unsigned char *out, size_t n)
+{
+	struct tls_client *c = p;
+	pthread_mutex_lock(&c->drbg_lock);
+	int r = mbedtls_ctr_drbg_random(&c->drbg, out, n);
+	pthread_mutex_unlock(&c->drbg_lock);
+	return r;
+}
 
 struct tls_conn {
 	mbedtls_ssl_context ssl;
@@ -63,6 +76,7 @@ static void client_clear(struct tls_client *c)
 	mbedtls_x509_crt_free(&c->trusted);
 	mbedtls_ctr_drbg_free(&c->drbg);
 	mbedtls_entropy_free(&c->entropy);
+	pthread_mutex_destroy(&c->drbg_lock);
 }
 
 /* The trust store: the PEM file given, else the system's bundle (or its
@@ -99,6 +113,7 @@ int tls_client_new(const char *ca_file, struct tls_client **out, char *why, size
 	mbedtls_x509_crt_init(&c->trusted);
 	mbedtls_entropy_init(&c->entropy);
 	mbedtls_ctr_drbg_init(&c->drbg);
+	pthread_mutex_init(&c->drbg_lock, NULL);
 	static const char pers[] = "runcell callbacks";
 	int r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
 				      (const unsigned char *)pers, sizeof(pers) - 1);
@@ -118,7 +133,7 @@ int tls_client_new(const char *ca_file, struct tls_client **out, char *why, size
 	}
 	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	mbedtls_ssl_conf_ca_chain(&c->conf, &c->trusted, NULL);
-	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	mbedtls_ssl_conf_rng(&c->conf, locked_random, c);
 	/* TLS 1.2 and later only. */
 	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);

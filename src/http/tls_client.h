@@ -9,6 +9,7 @@
  * is refused).  TLS 1.2.
  * Every call returns at once: TLS_WANT_READ or TLS_WANT_WRITE says which
  * way the socket must become ready before the same call is made again.
+ * One client serves the connections of several threads at once.
  */
 #ifndef RUNCELL_HTTP_TLS_CLIENT_H
 #define RUNCELL_HTTP_TLS_CLIENT_H

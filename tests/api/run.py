@@ -1354,7 +1354,7 @@ def g_callback(R):
     srv = R.server("callback", ["--max-workers", "2"],
                    config=config_text(callback_attempts=3, callback_timeout_ms=2000))
     if not any(R.want("callback/" + n) for n in (
-            "success", "retry_3rd_attempt", "failure_gives_up", "metrics")):
+            "success", "retry_3rd_attempt", "failure_gives_up", "metrics", "hanging_receivers")):
         return
     lst = Listener()
     try:
@@ -1443,10 +1443,54 @@ def _g_callback(R, srv, lst):
                      st["fail"] in json.dumps(e) and e.get("event") != "request"]
             expect(fails, "no log line about the given-up callback of %s" % st["fail"])
 
+    def hanging_receivers():
+        # Receivers that accept and never answer hold a sender each until
+        # the timeout; with several senders a good receiver still gets its
+        # callback at once (with one sender it waited behind every hung
+        # attempt: 3 x 3 s here).
+        hang = socket.socket()
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(16)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            hang.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(hang.accept()[0])
+                except OSError:
+                    pass
+        th = threading.Thread(target=accept, daemon=True)
+        th.start()
+        s5 = R.server("callback-hang", ["--max-workers", "1"],
+                      config=config_text(callback_attempts=1, callback_timeout_ms=3000))
+        try:
+            s5.ensure()
+            bad = "http://127.0.0.1:%d/hang" % hang.getsockname()[1]
+            for i in range(3):
+                s5.run(py("print(%d)" % i, callback_url=bad))
+            s = s5.run(py("print('good')", callback_url=lst.url("/ok-hang")))
+            t_done = time.monotonic()
+            hits = lst.wait("/ok-hang", 1, T(15))
+            expect(len(hits) == 1, "no callback to the good receiver")
+            late = hits[0][3] - t_done
+            expect(late < 1.5, "the good receiver's callback came %.2f s after its result, "
+                   "behind the hung ones" % late)
+            return "delivered %.2f s after the result" % late
+        finally:
+            s5.stop()
+            stop.set()
+            th.join()
+            for c in held:
+                c.close()
+            hang.close()
+
     R.case("callback/success", success)
     R.case("callback/retry_3rd_attempt", retry)
     R.case("callback/failure_gives_up", fail)
     R.case("callback/metrics", metrics)
+    R.case("callback/hanging_receivers", hanging_receivers)
 
 
 def make_test_pki(d):
