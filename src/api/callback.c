@@ -175,19 +175,17 @@ static int wait_fd(struct callback_sender *s, int fd, short events, uint64_t dea
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		uint64_t end = deadline < abort_at ? deadline : abort_at;
+		/* The eventfd only says that stop set abort_ms; it is never
+		 * read, so every sender sees it, and once abort_ms is set the
+		 * wait ends at it anyway. */
 		struct pollfd p[2] = { { .fd = fd, .events = events },
 				       { .fd = s->wakefd, .events = POLLIN } };
 		uint64_t wait = end - now;
-		int r = poll(p, 2, wait > 60000 ? 60000 : (int)wait);
+		int r = poll(p, abort_at == UINT64_MAX ? 2 : 1, wait > 60000 ? 60000 : (int)wait);
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (r <= 0)
 			continue;
-		if (p[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t rd = read(s->wakefd, &v, sizeof(v));
-			(void)rd;
-		}
 		if (p[0].revents)
 			return 0; /* ready, or an error the next call reports */
 	}

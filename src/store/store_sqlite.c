@@ -402,6 +402,30 @@ static int read_row(struct store_sqlite *ss, sqlite3_stmt *st, struct store_subm
 
 /* ---- open, migrate, close ---- */
 
+/* A database without runcell's schema_version table must hold no table
+ * at all: runcell never takes over (and changes) another program's file. */
+static int check_ours(struct store_sqlite *ss)
+{
+	sqlite3_stmt *st;
+	int r = prepare(ss, "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+			"name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name != 'schema_version'", &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	char first[64] = "";
+	if (rc == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 0);
+		snprintf(first, sizeof(first), "%s", name ? (const char *)name : "");
+	}
+	release(ss, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(ss, rc, "reading the list of tables");
+	if (rc == SQLITE_ROW && strcmp(first, "schema_version"))
+		return fail(ss, -EPROTO, "store: not a runcell database (it holds a table %s "
+			    "that runcell did not create); use another data directory", first);
+	return 0;
+}
+
 static int migrate(struct store_sqlite *ss)
 {
 	int r = begin_immediate(ss);
@@ -460,7 +484,10 @@ static void close_handle(struct store_sqlite *ss)
 static int open_pragmas(struct store_sqlite *ss, const char *path, bool sync_full)
 {
 	sqlite3_stmt *st;
-	int r = prepare(ss, "PRAGMA journal_mode=WAL", &st);
+	int r = check_ours(ss);  /* before WAL mode changes the file */
+	if (r < 0)
+		return r;
+	r = prepare(ss, "PRAGMA journal_mode=WAL", &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
@@ -515,7 +542,10 @@ static int open_sqlite(const char *path, bool sync_full, struct store **out, cha
 	*out = &ss->base;
 	return 0;
 fail:
-	snprintf(err, errsz, "%s", ss->base.errmsg);
+	if (strstr(ss->base.errmsg, path))
+		snprintf(err, errsz, "%s", ss->base.errmsg);
+	else
+		snprintf(err, errsz, "%s (%s)", ss->base.errmsg, path);
 	close_handle(ss);
 	return r;
 }

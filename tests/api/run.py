@@ -2349,6 +2349,36 @@ def g_auth(R):
 
     R.case("start/nofile_too_low", nofile_too_low)
 
+    # Another program's SQLite file where runcell.db should be: refused,
+    # untouched (it used to be switched to WAL and given runcell's tables);
+    # a file that is no database at all: refused with its path named.
+    def foreign_database():
+        import sqlite3
+        data = tempfile.mkdtemp(prefix="foreign-", dir=TMP)
+        db = os.path.join(data, "runcell.db")
+        c = sqlite3.connect(db)
+        c.execute("CREATE TABLE users (id, name)")
+        c.execute("INSERT INTO users VALUES (1, 'x')")
+        c.commit()
+        c.close()
+        before = open(db, "rb").read()
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data], capture_output=True,
+                           text=True, timeout=T(15))
+        expect(p.returncode != 0, "serve on a foreign database: exit 0")
+        expect("not a runcell database" in p.stderr and "users" in p.stderr,
+               "the message should say so and name the table: %r" % clip(p.stderr))
+        expect(open(db, "rb").read() == before, "the foreign database was changed")
+        expect(not os.path.exists(db + "-wal"), "a WAL file was made beside the foreign database")
+        with open(db, "wb") as f:
+            f.write(b"this is not a database, just some text long enough" * 20)
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data], capture_output=True,
+                           text=True, timeout=T(15))
+        expect(p.returncode != 0 and db in p.stderr,
+               "a corrupt runcell.db: exit %d, message %r (want non-zero, the path named)"
+               % (p.returncode, clip(p.stderr)))
+
+    R.case("start/foreign_database", foreign_database)
+
 
 # ---------------------------------------------------------------- 9. concurrency
 

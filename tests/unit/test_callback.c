@@ -160,8 +160,12 @@ static const char *E500 = "HTTP/1.1 500 Internal Server Error\r\nContent-Length:
 static struct callback_sender *sender(int attempts, int first_delay, int timeout, size_t max_pending)
 {
 	log_set_level(LOG_ERROR); /* the outcomes are logged; keep the test output short */
+	/* One sender: these tests read the receiver's requests in order.
+	 * Several at once: callback_stop_cuts_every_sender and the API's
+	 * callback/hanging_receivers. */
 	struct callback_config c = { .max_attempts = attempts, .first_delay_ms = first_delay,
-				     .timeout_ms = timeout, .max_pending = max_pending };
+				     .timeout_ms = timeout, .max_pending = max_pending,
+				     .senders = 1 };
 	struct callback_sender *s = NULL;
 	char err[128];
 	int r = callback_sender_start(&c, &s, err, sizeof(err));
@@ -662,6 +666,32 @@ TEST(callback_eagain_past_max_pending)
 	uint64_t t0 = clock_now_ms();
 	callback_sender_stop(s, 0);
 	ASSERT_LT(clock_now_ms() - t0, 500);
+	rx_stop(&x);
+}
+
+TEST(callback_stop_cuts_every_sender)
+{
+	/* Four senders, each in an attempt that waits for a status line that
+	 * never comes (10 s timeout): stop's drain deadline ends them all,
+	 * not only the one that happens to notice first. */
+	struct rx x;
+	static const char *const hold[] = { NULL };
+	rx_start(&x, hold, 1);
+	log_set_level(LOG_ERROR);
+	struct callback_config c = { .max_attempts = 1, .timeout_ms = 10000, .senders = 4 };
+	struct callback_sender *s = NULL;
+	char err[128];
+	ASSERT_EQ(callback_sender_start(&c, &s, err, sizeof(err)), 0);
+	char url[128];
+	url_of(url, sizeof(url), "127.0.0.1", x.port, "/");
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(callback_send(s, url, "id", "{}", 2), 0);
+	usleep(200 * 1000);  /* all four in flight */
+	uint64_t t0 = clock_now_ms();
+	callback_sender_stop(s, 300);
+	uint64_t took = clock_now_ms() - t0;
+	ASSERT_GE(took, 250);
+	ASSERT_LT(took, 1000);
 	rx_stop(&x);
 }
 
