@@ -1171,10 +1171,11 @@ bool http_query_param(const char *query, const char *name, char *out, size_t len
 }
 
 /* Opens rel below root: openat2 RESOLVE_BENEATH, or (old kernels) a walk
- * refusing every symlink. */
+ * refusing every symlink.  O_NONBLOCK: opening a FIFO for reading would
+ * otherwise wait for a writer, and with it the event loop. */
 static int open_beneath(int root_fd, const char *rel)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 	long fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
 	if (fd >= 0 || errno != ENOSYS)
@@ -1185,7 +1186,8 @@ static int open_beneath(int root_fd, const char *rel)
 	char *save = NULL;
 	for (char *comp = strtok_r(buf, "/", &save); comp; ) {
 		char *nextc = strtok_r(NULL, "/", &save);
-		int flags = O_CLOEXEC | O_NOFOLLOW | (nextc ? O_PATH | O_DIRECTORY : O_RDONLY | O_NOCTTY);
+		int flags = O_CLOEXEC | O_NOFOLLOW |
+			    (nextc ? O_PATH | O_DIRECTORY : O_RDONLY | O_NOCTTY | O_NONBLOCK);
 		int nfd = openat(dir, comp, flags);
 		int e = errno;
 		close(dir);

@@ -758,6 +758,7 @@ def make_web():
     os.mkdir(os.path.join(web, "sub"))
     write(os.path.join(web, "sub", "index.html"), "<p>sub</p>\n")
     os.symlink("/etc/passwd", os.path.join(web, "escape.txt"))
+    os.mkfifo(os.path.join(web, "fifo.html"))  # its open waited for a writer, and the loop with it
     return web
 
 
@@ -1065,6 +1066,8 @@ def g_api(R):
         # "Every error is a JSON object naming the field at fault"
         expect_error(srv.get("/nope.html"), 404, "path")
         expect_error(srv.get("/../etc/passwd"), 403, "path")
+        expect_error(srv.get("/fifo.html", timeout=T(5)), 404, "path")
+        expect(srv.get("/healthz").status == 200, "the server stopped answering after a FIFO")
 
     def curl_example():
         # the first example of docs/API.md: curl -d sends
