@@ -802,11 +802,13 @@ static void *server_loop(void *arg)
 				continue;
 			}
 			if (ev & EPOLLRDHUP) {
-				if (c->pending) {
-					/* the client left while its request waits */
-					conn_close(s, c);
-					continue;
-				}
+				/* A client may shut down its sending side once its
+				 * request is sent (nc -N, some scripts): the answer
+				 * still goes out, then the connection closes.  One
+				 * that is gone entirely shows as EPOLLHUP/ERR, or as
+				 * an error when the answer is written. */
+				if (c->pending)
+					c->read_eof = true;
 				c->rdhup = true; /* EOF is read once EPOLLIN is wanted */
 			}
 			if (ev & EPOLLOUT) {

@@ -1088,7 +1088,32 @@ def g_api(R):
                    "GET %s -> %s %r: expected 403 or 404, never the file" %
                    (path, status, clip(body.decode("latin-1"), 120)))
 
+    def half_close():
+        # A client that shuts down its sending side after a whole request
+        # (nc -N) still gets its answer; most got none before, though their
+        # submissions were stored and run.
+        srv.ensure()
+        answered = []
+        for wait in ("?wait=true", ""):
+            for i in range(5):
+                body = json.dumps(py("print(%d)" % i)).encode()
+                c = socket.create_connection((srv.host, srv.port), timeout=T(30))
+                c.sendall(b"POST /v1/submissions%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                          % (wait.encode(), len(body)) + body)
+                c.shutdown(socket.SHUT_WR)
+                data = b""
+                while True:
+                    x = c.recv(65536)
+                    if not x:
+                        break
+                    data += x
+                c.close()
+                answered.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+        want = ["HTTP/1.1 200 OK"] * 5 + ["HTTP/1.1 201 Created"] * 5
+        expect(answered == want, "status lines after a half-close: %s" % answered)
+
     R.case("api/post_201", post_201)
+    R.case("api/half_close_answered", half_close)
     R.case("api/post_wait_200", post_wait)
     R.case("api/get_poll", get_poll)
     R.case("api/batch_partial", batch)
