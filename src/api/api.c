@@ -486,14 +486,28 @@ static int api_query_only(struct api *a, struct http_handle *h, const struct api
 {
 	for (const char *p = query; p && *p;) {
 		size_t seg = strcspn(p, "&"), nl = strcspn(p, "=&");
+		if (seg > 0 && nl == 0) {
+			api_error(a, h, ri, 400, "query", NULL, "a query parameter without a name");
+			return -1;
+		}
 		bool ok = nl == 0;
 		for (const char *const *k = allowed; !ok && *k; k++)
 			ok = strlen(*k) == nl && !strncmp(*k, p, nl);
+		char name[48];
+		snprintf(name, sizeof(name), "%.*s", (int)(nl < 40 ? nl : 40), p);
 		if (!ok) {
-			char name[48];
-			snprintf(name, sizeof(name), "%.*s", (int)(nl < 40 ? nl : 40), p);
 			api_error(a, h, ri, 400, name, NULL, "unknown query parameter '%s'", name);
 			return -1;
+		}
+		/* Twice is ambiguous (which one counts?): refused, not guessed. */
+		for (const char *q = query; nl && q < p;) {
+			size_t qseg = strcspn(q, "&"), qnl = strcspn(q, "=&");
+			if (qnl == nl && !strncmp(q, p, nl)) {
+				api_error(a, h, ri, 400, name, NULL, "query parameter '%s' given twice",
+					  name);
+				return -1;
+			}
+			q += qseg + (q[qseg] ? 1 : 0);
 		}
 		p = p[seg] ? p + seg + 1 : NULL;
 	}
@@ -911,6 +925,9 @@ static void api_get_one(struct api *a, struct http_handle *h, const struct api_r
 	store_submission_free(&row);
 }
 
+/* The largest answer to GET ?ids=, built whole in memory. */
+#define API_MAX_ANSWER (64u << 20)
+
 static void api_get_many(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 			 const char *list)
 {
@@ -934,6 +951,12 @@ static void api_get_many(struct api *a, struct http_handle *h, const struct api_
 				  "'%.40s' is not an id (32 lowercase hex digits)", t);
 			goto out;
 		}
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(ids[j], t)) {
+				/* one big result asked for 100 times was 100 copies */
+				api_error(a, h, ri, 400, "ids", NULL, "id %s given twice", t);
+				goto out;
+			}
 		ids[n++] = t;
 	}
 	if (n == 0) {
@@ -950,14 +973,24 @@ static void api_get_many(struct api *a, struct http_handle *h, const struct api_
 	struct buf b;
 	struct json_writer w;
 	api_list_begin(&w, &b);
+	bool too_big = false;
 	for (size_t i = 0; i < n; i++) {
-		if (rows[i].id[0])
+		if (too_big)
+			;
+		else if (rows[i].id[0])
 			api_render(&w, &rows[i]);
 		else
 			json_null(&w);
+		too_big = b.len > API_MAX_ANSWER;
 		store_submission_free(&rows[i]);
 	}
 	free(rows);
+	if (too_big) {
+		buf_free(&b);
+		api_error(a, h, ri, 413, "ids", NULL, "the results of these %zu ids take more than "
+			  "%u MiB together; ask for fewer at a time", n, API_MAX_ANSWER >> 20);
+		goto out;
+	}
 	api_list_send(a, h, ri, &w, &b);
 out:
 	free(ids);
@@ -1162,6 +1195,9 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 			return api_method_not_allowed(a, h, &ri, "GET, HEAD");
 		if (api_auth(a, h, &ri, req, false) < 0)
 			return;
+		static const char *const none[] = { NULL };
+		if (api_query_only(a, h, &ri, req->query, none) < 0)
+			return;
 		return api_send_json(a, h, &ri, 200, &a->languages_json, NULL, NULL);
 	}
 	const char *rest = !strncmp(path, "/v1/submissions", 15) ? path + 15 : NULL;
@@ -1169,7 +1205,7 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 		return api_error(a, h, &ri, 404, "path", NULL, "no such path");
 	if (*rest == '/')
 		rest++;
-	if (strchr(rest, '/'))
+	if (strchr(rest, '/') || (rest[-1] == '/' && !*rest))  /* ".../ID/" or "/v1/submissions/" */
 		return api_error(a, h, &ri, 404, "path", NULL, "no such path");
 	bool batch = !strcmp(rest, "batch");
 	const char *allow = !*rest ? "GET, HEAD, POST" : batch ? "POST" : "GET, HEAD, DELETE";
@@ -1202,7 +1238,12 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	char *ids = malloc(strlen(req->query) + 1);
 	if (!ids)
 		return api_error(a, h, &ri, 500, "ids", NULL, "out of memory");
-	if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1))
+	if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1) &&
+	    (http_query_param(req->query, "status", probe, sizeof(probe)) ||
+	     http_query_param(req->query, "limit", probe, sizeof(probe))))
+		api_error(a, h, &ri, 400, "ids", NULL, "ids lists submissions by id; status and "
+			  "limit belong to the listing without ids");
+	else if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1))
 		api_get_many(a, h, &ri, ids);
 	else
 		api_list(a, h, &ri, req->query);

@@ -330,6 +330,21 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 		while (ve > value && (ve[-1] == ' ' || ve[-1] == '\t'))
 			ve--;
 		*ve = 0;
+		/* Headers whose second copy would leave it open which one
+		 * counts (the body's length or type, the credentials): 400. */
+		static const struct { const char *name, *why, *field; } single[] = {
+			{ "Content-Length", "Content-Length given twice", "content-length" },
+			{ "Content-Type", "Content-Type given twice", "content-type" },
+			{ "Authorization", "Authorization given twice", "authorization" },
+			{ "X-Runcell-Key", "X-Runcell-Key given twice", "authorization" },
+		};
+		for (size_t k = 0; k < sizeof(single) / sizeof(single[0]); k++) {
+			if (strcasecmp(name, single[k].name))
+				continue;
+			for (size_t j = 0; j < hd->nh; j++)
+				if (!strcasecmp(hd->h[j].name, single[k].name))
+					return refuse(hd, single[k].why, single[k].field);
+		}
 		hd->h[hd->nh].name = name;
 		hd->h[hd->nh].value = value;
 		hd->nh++;
@@ -346,9 +361,6 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 						      "content-length");
 				n = n * 10 + (size_t)(*v - '0');
 			}
-			if (hd->has_cl && n != hd->cl)
-				return refuse(hd, "Content-Length given twice with different values",
-					      "content-length");
 			hd->has_cl = true;
 			hd->cl = n;
 		} else if (!strcasecmp(name, "Transfer-Encoding")) {
@@ -748,8 +760,9 @@ static void server_sweep(struct http_server *s, uint64_t now)
 		next = c->next;
 		if (!c->deadline || now < c->deadline)
 			continue;
-		if (c->phase == P_HEAD && c->out_off == c->out_len) {
-			/* slowloris: headers too slow */
+		if ((c->phase == P_HEAD || c->phase == P_BODY) && c->out_off == c->out_len) {
+			/* slowloris: headers too slow, or a body that stopped
+			 * coming: told so, not just dropped */
 			static const char to[] =
 				"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
 				"Content-Length: 47\r\nConnection: close\r\n\r\n"

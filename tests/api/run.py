@@ -2071,6 +2071,13 @@ def bad_cases():
         ("delete_id_unknown", "DELETE", H + "/" + HX, None, None, 404, "id"),
         ("ids_malformed", "GET", H + "?ids=%s,zz" % HX, None, None, 400, "ids"),
         ("ids_too_many", "GET", H + "?ids=" + ids6, None, None, 400, "ids"),
+        # one big result asked for many times was built as many copies
+        ("ids_repeated", "GET", H + "?ids=%s,%s" % (HX, HX), None, None, 400, "ids"),
+        ("ids_with_status", "GET", H + "?ids=%s&status=done" % HX, None, None, 400, "ids"),
+        ("query_twice", "POST", H + "?wait=true&wait=false", ok, None, 400, "wait"),
+        ("query_no_name", "POST", H + "?=true", ok, None, 400, "query"),
+        ("query_on_languages", "GET", "/v1/languages?x=1", None, None, 400, "x"),
+        ("submissions_trailing_slash", "GET", H + "/", None, None, 404, "path"),
         ("listing_bad_status", "GET", H + "?status=finished", None, None, 400, "status"),
         ("listing_bad_limit", "GET", H + "?limit=abc", None, None, 400, "limit"),
         ("batch_over_max", "POST", H + "/batch", {"submissions": [ok] * 6}, None, (400, 422),

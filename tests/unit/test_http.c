@@ -420,6 +420,14 @@ TEST(http_malformed)
 		{ "GET /hello HTTP/1.1\nHost: x\n\n", "request", "bare LF" },
 		{ "GET /hello HTTP/1.1\r\nHost: x\n\n", "request", "bare LF" },
 		{ "GET /hello HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", "expect", "100-continue" },
+		/* the same value twice too (accepted before): the docs say
+		 * doubled is a 400; as are a doubled type or credential */
+		{ "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nx",
+		  "content-length", "twice" },
+		{ "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n\r\n",
+		  "content-type", "twice" },
+		{ "GET /hello HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n",
+		  "authorization", "twice" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct client *c = cl_open(s);
@@ -508,6 +516,31 @@ TEST(http_mutated_requests)
 	}
 	ASSERT_GT(answered, 1500);
 	ASSERT_EQ(hello_status(s), 200);
+	http_server_stop(s);
+}
+
+TEST(http_body_stall_timeout)
+{
+	/* A body that stops part-way gets a 408 once idle_timeout_ms has
+	 * passed without a byte, as slow headers do (it was closed without a
+	 * word). */
+	struct http_config cfg = { .addr = "127.0.0.1", .port = 0, .max_body = 1024,
+				   .max_header = 4096, .idle_timeout_ms = 300, .handler = handler };
+	char err[256] = "";
+	struct http_server *s = http_server_start(&cfg, err, sizeof(err));
+	if (!s)
+		FAIL("http_server_start: %s", err);
+	struct client *c = cl_open(s);
+	uint64_t t0 = clock_now_ms();
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 408);
+	ASSERT_TRUE(cl_eof(c));
+	uint64_t dt = clock_now_ms() - t0;
+	ASSERT_GE(dt, 250);
+	ASSERT_LT(dt, 3000);
+	cl_close(c);
 	http_server_stop(s);
 }
 
