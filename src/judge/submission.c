@@ -9,6 +9,7 @@
 #include "judge/submission.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,15 +86,25 @@ static int read_limits(const struct json_value *root, const char *prefix,
 			continue;
 		char f[32];
 		snprintf(f, sizeof(f), "limits.%s", sandbox_limit_names[i]);
+		uint64_t cap = sandbox_limit_get(&pol->max, i), least, most;
+		sandbox_limit_range(i, &least, &most);
+		/* An integer beyond int64 (2^63, 1e23) is one, only too large. */
+		if (x->type == JSON_NUMBER && !x->u.num.is_int && x->u.num.d >= 9.2e18 &&
+		    isfinite(x->u.num.d) && trunc(x->u.num.d) == x->u.num.d)
+			return refuse(err, 422, prefix, f, "%s is above this server's maximum of %llu",
+				      f, (unsigned long long)cap);
 		if (x->type != JSON_NUMBER || !x->u.num.is_int)
 			return refuse(err, 422, prefix, f, "%s must be an integer", f);
 		if (x->u.num.i <= 0)
 			return refuse(err, 422, prefix, f, "%s must be positive", f);
-		uint64_t cap = sandbox_limit_get(&pol->max, i);
 		if ((uint64_t)x->u.num.i > cap)
 			return refuse(err, 422, prefix, f,
 				      "%s is %lld, above this server's maximum of %llu", f,
 				      (long long)x->u.num.i, (unsigned long long)cap);
+		if ((uint64_t)x->u.num.i < least)
+			return refuse(err, 422, prefix, f,
+				      "%s is %lld, below the least a cell runs with (%llu)", f,
+				      (long long)x->u.num.i, (unsigned long long)least);
 		sandbox_limit_set(out, i, (uint64_t)x->u.num.i);
 	}
 	const char *bad;

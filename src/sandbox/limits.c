@@ -142,23 +142,38 @@ void sandbox_limits_clamp_host(struct sandbox_limits *l)
 	over_host(l, true, NULL, NULL);
 }
 
+/* What a cell accepts.  Lower bounds: what a program needs to start at all
+ * (a few MB of memory, stdio and a little stack, a box).  Upper bounds keep
+ * arithmetic far from overflow and a run from holding a slot for days. */
+#define DAY_MS (24ull * 3600 * 1000)
+#define TB_KB (1ull << 30)
+static const struct { uint64_t min, max; const char *option; } limit_ranges[SANDBOX_LIMIT_COUNT] = {
+	[SANDBOX_LIMIT_CPU_MS] = { 1, DAY_MS, "cpu_time" },
+	[SANDBOX_LIMIT_WALL_MS] = { 1, DAY_MS, "wall_time" },
+	[SANDBOX_LIMIT_MEMORY_KB] = { 1024, TB_KB, "memory" },
+	[SANDBOX_LIMIT_PROCESSES] = { 1, 1000000, "processes" },
+	[SANDBOX_LIMIT_OUTPUT_KB] = { 1, 1024 * 1024, "output" },
+	[SANDBOX_LIMIT_FILE_SIZE_KB] = { 1, TB_KB, "file_size" },
+	[SANDBOX_LIMIT_OPEN_FILES] = { 4, 1048576, "open_files" },
+	[SANDBOX_LIMIT_STACK_KB] = { 64, TB_KB, "stack" },
+	[SANDBOX_LIMIT_DISK_KB] = { 64, TB_KB, "disk" },
+};
+
+void sandbox_limit_range(size_t i, uint64_t *min, uint64_t *max)
+{
+	*min = limit_ranges[i].min;
+	*max = limit_ranges[i].max;
+}
+
 int sandbox_limits_check(const struct sandbox_limits *l, const char **field)
 {
-	/* Upper bounds keep arithmetic far from overflow and a run from
-	 * holding a slot for days. */
-	static const uint64_t day_ms = 24ull * 3600 * 1000;
-	static const uint64_t tb_kb = 1ull << 30;
-#define CHECK(cond, name) do { if (!(cond)) { *field = name; return -EINVAL; } } while (0)
-	CHECK(l->cpu_ms >= 1 && l->cpu_ms <= day_ms, "cpu_time");
-	CHECK(l->wall_ms >= 1 && l->wall_ms <= day_ms, "wall_time");
-	CHECK(l->memory_kb >= 1024 && l->memory_kb <= tb_kb, "memory");
-	CHECK(l->processes >= 1 && l->processes <= 1000000, "processes");
-	CHECK(l->file_size_kb >= 1 && l->file_size_kb <= tb_kb, "file_size");
-	CHECK(l->output_kb >= 1 && l->output_kb <= 1024 * 1024, "output");
-	CHECK(l->open_files >= 4 && l->open_files <= 1048576, "open_files");
-	CHECK(l->stack_kb >= 64 && l->stack_kb <= tb_kb, "stack");
-	CHECK(l->disk_kb >= 64 && l->disk_kb <= tb_kb, "disk");
-#undef CHECK
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
+		uint64_t v = sandbox_limit_get(l, i);
+		if (v < limit_ranges[i].min || v > limit_ranges[i].max) {
+			*field = limit_ranges[i].option;
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

@@ -102,6 +102,8 @@ enum sandbox_limit_index {
 };
 extern const char *const sandbox_limit_names[SANDBOX_LIMIT_COUNT + 1];
 uint64_t sandbox_limit_get(const struct sandbox_limits *limits, size_t i);
+/* The least and most a cell accepts for limit i (sandbox_limits_check). */
+void sandbox_limit_range(size_t i, uint64_t *min, uint64_t *max);
 void sandbox_limit_set(struct sandbox_limits *limits, size_t i, uint64_t value);
 
 enum sandbox_cgroup_mode {

@@ -2042,6 +2042,12 @@ def bad_cases():
         ("limits_above_max", "POST", H, w(limits={"cpu_ms": 999999}), None, 422,
          "limits.cpu_ms"),
         ("limits_zero", "POST", H, w(limits={"cpu_ms": 0}), None, 422, "limits.cpu_ms"),
+        # below a cell's least: named, not "limits out of range (memory)"
+        ("limits_below_least", "POST", H, w(limits={"memory_kb": 1}), None, 422, "limits.memory_kb"),
+        ("limits_stack_below_least", "POST", H, w(limits={"stack_kb": 5}), None, 422,
+         "limits.stack_kb"),
+        ("limits_beyond_int64", "POST", H, w(limits={"cpu_ms": 9223372036854775808}), None, 422,
+         "limits.cpu_ms"),
         ("limits_negative", "POST", H, w(limits={"memory_kb": -5}), None, 422,
          "limits.memory_kb"),
         ("limits_fraction", "POST", H, w(limits={"wall_ms": 1500.5}), None, 422,
