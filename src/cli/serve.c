@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "queue/queue.h"
 #include "core/dir.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -167,12 +168,23 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		bad = serve_copy(s->data_dir, sizeof(s->data_dir), v);
 	else if (!strcmp(key, "web_dir"))
 		bad = serve_copy(s->web_dir, sizeof(s->web_dir), v);
-	else if (!strcmp(key, "callback_ca_file"))
+	else if (!strcmp(key, "callback_ca_file")) {
+		if (*v && access(v, R_OK) < 0) {
+			snprintf(why, wl, "callback_ca_file %s: %s", v, strerror(errno));
+			return -1;
+		}
 		bad = serve_copy(s->callback_ca_file, sizeof(s->callback_ca_file), v);
-	else if (!strcmp(key, "queue"))
+	} else if (!strcmp(key, "queue")) {
+		if (queue_url_check(v, why, wl) < 0)
+			return -1;
 		bad = serve_copy(s->queue_url, sizeof(s->queue_url), v);
-	else if (!strcmp(key, "admin_key"))
+	} else if (!strcmp(key, "admin_key")) {
+		if (strlen(v) < 8) {
+			snprintf(why, wl, "admin_key needs at least 8 characters");
+			return -1;
+		}
 		bad = serve_copy(s->admin_key, sizeof(s->admin_key), v);
+	}
 	else if (!strcmp(key, "allow_anonymous")) {
 		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
 			s->allow_anonymous = true;
@@ -191,14 +203,22 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		     t = strtok_r(NULL, ", ", &save)) {
 			if (n == SERVE_MAX_KEYS || strlen(t) < 8) {
 				free(copy);
-				snprintf(why, wl, n == SERVE_MAX_KEYS ? "at most %d api_keys"
-								      : "an API key needs at least 8 characters (of %d keys)",
-					 SERVE_MAX_KEYS);
+				if (n == SERVE_MAX_KEYS)
+					snprintf(why, wl, "at most %d api_keys", SERVE_MAX_KEYS);
+				else
+					snprintf(why, wl, "api key %d of the list has fewer than 8 "
+						 "characters", n + 1);
 				return -1;
 			}
 			s->api_keys[n++] = strdup(t);
 		}
 		free(copy);
+		if (n == 0) {
+			/* "api_keys =" must not quietly mean "no authentication" */
+			snprintf(why, wl, "api_keys lists no key (leave the setting out to serve "
+				 "without keys)");
+			return -1;
+		}
 	} else {
 		snprintf(why, wl, "unknown setting '%s' (etc/runcell.conf lists them)", key);
 		return -1;
@@ -372,6 +392,10 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 			config = argv[i] + 9;
 		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config = argv[++i];
+		else if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--config=")) {
+			fprintf(stderr, "runcell serve: --config needs a file\n");
+			return 2;
+		}
 	}
 	if (config && serve_read_config(s, config) < 0)
 		return 2;

@@ -59,6 +59,9 @@ struct queue {
  * jobs live.  0 and *out, or a negative errno with a message in err. */
 int queue_open(const char *url, const char *store_url, struct queue **out, char *err,
 	       size_t errlen);
+/* Whether url names a backend this build has (for checking settings
+ * before anything starts): 0, or -EINVAL with the reason in err. */
+int queue_url_check(const char *url, char *err, size_t errlen);
 int queue_open_embedded(const char *store_url, struct queue **out, char *err, size_t errlen);
 
 static inline const char *queue_errmsg(const struct queue *q) { return q->errmsg; }

@@ -178,6 +178,14 @@ int queue_open_embedded(const char *store_url, struct queue **out, char *err, si
 	return 0;
 }
 
+int queue_url_check(const char *url, char *err, size_t errlen)
+{
+	if (!url || !*url || !strcmp(url, "embedded"))
+		return 0;
+	snprintf(err, errlen, "unknown backend '%s' (this build has: embedded)", url);
+	return -EINVAL;
+}
+
 int queue_open(const char *url, const char *store_url, struct queue **out, char *err,
 	       size_t errlen)
 {

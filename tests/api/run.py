@@ -2265,6 +2265,29 @@ def g_auth(R):
     R.case("auth/open_paths", open_paths)
     R.case("auth/listen_any_refused", listen_any_refused)
     R.case("auth/listen_any_allow_anonymous", listen_any_anonymous)
+
+    def settings_refused():
+        # Each stops the start with exit 2 and the file:line named: an
+        # api_keys line with no key used to turn authentication off, a
+        # short admin_key was taken, an unknown queue backend or a missing
+        # CA file failed later with exit 1 and no line.
+        for name, text, says in (
+                ("keys-empty", "api_keys = ,\n", "lists no key"),
+                ("keys-blank", "api_keys =\n", "lists no key"),
+                ("admin-short", "admin_key = short\n", "at least 8"),
+                ("queue-redis", "queue = redis://x\n", "unknown backend"),
+                ("ca-missing", "callback_ca_file = /no/such/ca.pem\n", "/no/such/ca.pem")):
+            s = R.server("settings-" + name, config=text)
+            rc, out = refused_at_start(s)
+            expect(rc == 2 and says in out and "runcell.conf:1" in out,
+                   "%s: exit %s, %r (want 2, the file:line and %r)" % (name, rc, clip(out), says))
+        data = tempfile.mkdtemp(prefix="noconf-", dir=TMP)
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data, "--config"],
+                           capture_output=True, text=True, timeout=T(15))
+        expect(p.returncode == 2 and "--config needs a file" in p.stderr,
+               "--config without a value: exit %s, %r" % (p.returncode, clip(p.stderr)))
+
+    R.case("auth/settings_refused", settings_refused)
     def listen_ipv6_loopback():
         try:
             t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
