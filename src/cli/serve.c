@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -319,7 +320,8 @@ static void serve_usage(void)
 	       "  --batch-max=N          most submissions per batch (default 100)\n"
 	       "  --allow-anonymous      serve a non-loopback address without api_keys\n"
 	       "\n"
-	       "Flags override the config file.  SIGTERM or SIGINT stops gracefully.\n");
+	       "Flags override the config file.  SIGTERM, SIGINT or SIGHUP stops gracefully;\n"
+	       "a second one cuts the running jobs short (they run again at the next start).\n");
 }
 
 /* Default web/: next to etc/ of this install (../web from the binary). */
@@ -363,6 +365,26 @@ static void serve_raise_nofile(void)
 }
 
 static int serve_main(int argc, char **argv, struct serve_settings *s);
+
+static const char *serve_signal_name(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+}
+
+/* While the server stops: a second signal ends the running jobs at once.
+ * Their cells are killed (sandbox_interrupt); their workers store nothing,
+ * and the next start hands the jobs out again. */
+static void *serve_hurry(void *arg)
+{
+	const sigset_t *sigs = arg;
+	int sig = 0;
+	if (sigwait(sigs, &sig) == 0) {
+		log_warn("%s again: cutting the running jobs short; they run again at the next "
+			 "start", serve_signal_name(sig));
+		sandbox_interrupt(sig);
+	}
+	return NULL;
+}
 
 int cli_serve(int argc, char **argv)
 {
@@ -525,6 +547,7 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);  /* a closed terminal stops it gracefully too */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	struct api_config ac = {
@@ -576,9 +599,15 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 
 	int sig = 0;
 	sigwait(&sigs, &sig);
-	log_info("%s: stopping (running jobs finish, queued ones stay queued)",
-		 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_info("%s: stopping (running jobs finish, queued ones stay queued; a second signal "
+		 "cuts the running ones short)", serve_signal_name(sig));
+	pthread_t hurry;
+	bool hurrying = pthread_create(&hurry, NULL, serve_hurry, &sigs) == 0;
 	api_stop(api);
+	if (hurrying) {
+		pthread_cancel(hurry);  /* sigwait is a cancellation point */
+		pthread_join(hurry, NULL);
+	}
 	lang_registry_free(reg);
 	log_info("stopped");
 	close(lock);

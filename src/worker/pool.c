@@ -233,6 +233,15 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 	struct buf result;
 	buf_init(&result, POOL_MAX_RESULT);
 	const char *verdict = worker_judge(ws, job, &language, &result);
+	if (sandbox_interrupted()) {
+		/* The server was told twice to stop: the job's cell was killed
+		 * under it.  No result: it stays running in the store, and the
+		 * next start hands it out again. */
+		log_warn("worker %d: %s cut short by the stop; it runs again at the next start",
+			 ws->self->number, job->id);
+		buf_free(&result);
+		return;
+	}
 	if (buf_append(&result, "", 1) < 0) { /* NUL-terminated for the store */
 		buf_reset(&result);
 		internal_result(&result, "the result is too large to store");

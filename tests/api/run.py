@@ -1856,8 +1856,44 @@ def g_shutdown(R):
             raise Fail("still running %.0f s after SIGINT" % T(30))
         expect(rc == 0, "exit status %d after SIGINT, expected 0" % rc)
 
+    def second_signal():
+        # SIGHUP stops gracefully as SIGTERM does (it killed the server at
+        # once); a second signal cuts the running job short: the server
+        # exits within seconds, leaves no cell, and the job runs once
+        # more, to completion, at the next start.  (The second signal was
+        # ignored: the server waited out every running job.)
+        s3 = R.server("shutdown-twice", ["--max-workers", "1", "--min-workers", "1"])
+        s3.ensure()
+        sid = s3.submit(py(SLEEP_PRINT % (6, "'long'"), limits={"wall_ms": 15000}))
+        deadline = time.monotonic() + T(20)
+        while s3.status_of([sid])[sid]["status"] != "running":
+            expect(time.monotonic() < deadline, "the job did not start")
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        s3.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        expect(s3.proc.poll() is None, "SIGHUP ended the server at once, not gracefully")
+        s3.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = s3.proc.wait(T(15))
+        except subprocess.TimeoutExpired:
+            s3.kill()
+            raise Fail("still running %.0f s after the second signal" % T(15))
+        took = time.monotonic() - t0
+        expect(rc == 0, "exit status %d after SIGHUP then SIGTERM, expected 0" % rc)
+        expect(took < 4, "stopped %.1f s after the signals; the job had 5 s to go" % took)
+        s3.start()
+        s = s3.wait_done(sid, T(60))
+        expect_verdict(s, "accepted", "long\n")
+        expect(s["attempts"] == 2, "the cut job ran again at the next start: attempts %s" %
+               s["attempts"], s)
+        s3.stop()
+        return "stopped %.1f s after the signals" % took
+
     R.case("shutdown/sigterm_graceful", graceful)
     R.case("shutdown/sigint", sigint)
+    R.case("shutdown/second_signal_cuts_jobs", second_signal)
 
 
 # ---------------------------------------------------------------- 6. backpressure
