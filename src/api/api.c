@@ -589,8 +589,10 @@ static void api_store_failed_in(struct api *a, struct store *st, struct http_han
 				const struct api_reqinfo *ri, int rc)
 {
 	log_error("store: %s", store_errmsg(st));
+	/* Busy or full: a 503 is worth retrying, and says when (a full
+	 * disk may take longer to free than a lock). */
 	api_error(a, h, ri, rc == -ETIMEDOUT || rc == -ENOSPC ? 503 : 500, "store",
-		  rc == -ETIMEDOUT ? "Retry-After: 1\r\n" : NULL,
+		  rc == -ETIMEDOUT ? "Retry-After: 1\r\n" : rc == -ENOSPC ? "Retry-After: 30\r\n" : NULL,
 		  "the submission could not be stored: %s", store_errmsg(st));
 }
 

@@ -248,7 +248,18 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 		verdict = "internal_error";
 		buf_append(&result, "", 1);
 	}
+	/* A full disk or a busy database may pass: the result is worth a few
+	 * tries (about 6 s) before it is given up and the job left to run
+	 * again once its lease runs out. */
 	int rc = store_complete(ws->store, job->id, ws->owner, result.data);
+	for (int i = 0, ms = 100; rc < 0 && rc != -ESTALE && rc != -ENOENT && i < 6 &&
+				  !atomic_load(&p->stopping); i++, ms *= 2) {
+		log_warn("worker %d: cannot store the result of %s (%s); trying again in %d ms",
+			 ws->self->number, job->id, store_errmsg(ws->store), ms);
+		struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		rc = store_complete(ws->store, job->id, ws->owner, result.data);
+	}
 	buf_free(&result);
 	struct pool_job info = {
 		.id = job->id,

@@ -1766,7 +1766,53 @@ def g_durability(R):
         expect(len(again) == 1, "%d 'once more' log lines, expected 1 (the busy kill)" % len(again))
         s4.stop()
 
+    def disk_full():
+        # The data directory's disk fills while a job runs: a POST that
+        # needs room gets 503 with Retry-After (it had none), and the job's
+        # result is stored once room comes back a moment later, attempt 1
+        # (it was dropped, and the job ran again after its lease).
+        mnt = tempfile.mkdtemp(prefix="full-", dir=TMP)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode != 0:
+            raise Skip("cannot mount a tmpfs here")
+        try:
+            s6 = R.server("durability-full", ["--max-workers", "1", "--min-workers", "1"],
+                          data=os.path.join(mnt, "data"))
+            s6.ensure()
+            sid = s6.submit(py("import time\ntime.sleep(1.5)\nprint('x' * 600000)",
+                               limits={"wall_ms": 10000}))
+            deadline = time.monotonic() + T(20)
+            while s6.status_of([sid])[sid]["status"] != "running":
+                expect(time.monotonic() < deadline, "the job did not start")
+                time.sleep(0.05)
+            filler = os.path.join(mnt, "filler")
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+            r = s6.post("/v1/submissions", py("#" + "y" * 400000 + "\nprint(1)"))
+            expect(r.status == 503 and r.header("Retry-After"),
+                   "%s: a POST on a full disk: expected 503 with Retry-After" % r.what())
+            time.sleep(2.5)
+            os.unlink(filler)
+            s = s6.wait_done(sid, T(30))
+            expect_verdict(s, "accepted")
+            expect(s["attempts"] == 1, "stored after the disk had room again, attempt %s"
+                   % s["attempts"], s)
+            again = [e for e in read_events(s6.logs[0]) if "trying again" in e.get("msg", "")]
+            expect(again, "no 'trying again' log line: the disk never refused the result")
+            s6.stop()
+            return "%d tries before it fitted" % (len(again) + 1)
+        finally:
+            for srv_ in list(R.servers):
+                if srv_.name == "durability-full" and srv_.alive():
+                    srv_.kill()
+            subprocess.run(["umount", "-l", mnt])
+
     R.case("durability/kill9_restart", kill9)
+    R.case("durability/disk_full", disk_full)
     R.case("durability/cell_killed", cell_killed)
     R.case("durability/stored_before_reply", stored_before_reply)
     R.case("durability/data_dir_lock", lock)
