@@ -47,10 +47,17 @@ static int only_known(const struct json_value *obj, const char *const *allowed,
 {
 	for (size_t i = 0; i < obj->u.obj.n; i++) {
 		const char *k = obj->u.obj.members[i].key;
-		if (strlen(k) != obj->u.obj.members[i].key_len || !key_in(k, allowed)) {
+		if (strlen(k) != obj->u.obj.members[i].key_len) {
+			/* a NUL inside: the name would be cut at it in a message */
 			char f[64];
-			/* An empty key (or one that starts with NUL) is named as
-			 * "", so the field is never empty. */
+			snprintf(f, sizeof(f), "%s%.40s", where, *k ? k : "\"\"");
+			return refuse(err, 422, prefix, f, "a field name holds a NUL character "
+				      "(after '%.40s')", k);
+		}
+		if (!key_in(k, allowed)) {
+			char f[64];
+			/* An empty key is named as "", so the field is never
+			 * empty. */
 			snprintf(f, sizeof(f), "%s%.40s", where, *k ? k : "\"\"");
 			return refuse(err, 422, prefix, f, "unknown field '%.40s'", k);
 		}
@@ -65,6 +72,18 @@ static int opt_string(const struct json_value *obj, const char *key, const char 
 	int rc = json_get_str(obj, key, out, len);
 	if (rc == -EINVAL)
 		return refuse(err, 422, prefix, key, "%s must be a string", key);
+	return 0;
+}
+
+/* The same for a name-like member (a checker, a URL), which never holds a
+ * NUL: one would cut it short in every message about it. */
+static int opt_text(const struct json_value *obj, const char *key, const char *prefix,
+		    const char **out, size_t *len, struct submission_error *err)
+{
+	if (opt_string(obj, key, prefix, out, len, err) < 0)
+		return -1;
+	if (*out && strlen(*out) != *len)
+		return refuse(err, 422, prefix, key, "%s holds a NUL character", key);
 	return 0;
 }
 
@@ -271,8 +290,10 @@ static int read_tests(const struct json_value *root, const char *prefix,
 		const char *name = NULL;
 		size_t nlen = 0;
 		snprintf(sub, sizeof(sub), "%s.name", tp);
-		if (json_get_str(t, "name", &name, &nlen) == -EINVAL || (name && (nlen == 0 || nlen > 100 || strlen(name) != nlen)))
+		if (json_get_str(t, "name", &name, &nlen) == -EINVAL || (name && (nlen == 0 || nlen > 100)))
 			return refuse(err, 422, prefix, sub, "%s must be a string of 1 to 100 bytes", sub);
+		if (name && strlen(name) != nlen)
+			return refuse(err, 422, prefix, sub, "%s holds a NUL character", sub);
 		if (name)
 			jt->name = name;
 		snprintf(sub, sizeof(sub), "%s.stdin", tp);
@@ -330,7 +351,7 @@ static int read_extras(const struct json_value *root, const char *prefix, struct
 {
 	const char *checker = NULL;
 	size_t len = 0;
-	if (opt_string(root, "checker", prefix, &checker, &len, err) < 0)
+	if (opt_text(root, "checker", prefix, &checker, &len, err) < 0)
 		return -1;
 	if (checker_parse(checker, &s->req.checker) < 0)
 		return refuse(err, 422, prefix, "checker",
@@ -339,7 +360,7 @@ static int read_extras(const struct json_value *root, const char *prefix, struct
 	int rc = json_get_bool(root, "first_failure", &s->req.first_failure);
 	if (rc == -EINVAL)
 		return refuse(err, 422, prefix, "first_failure", "first_failure must be a boolean");
-	if (opt_string(root, "callback_url", prefix, &s->callback_url, &len, err) < 0)
+	if (opt_text(root, "callback_url", prefix, &s->callback_url, &len, err) < 0)
 		return -1;
 	if (s->callback_url) {
 		char why[160];
@@ -397,7 +418,9 @@ int submission_from_json(const struct json_value *obj, const char *prefix,
 		return refuse(err, 422, prefix, "language", "language is required (see GET /v1/languages)");
 	if (rc < 0)
 		return refuse(err, 422, prefix, "language", "language must be a string");
-	s->lang = strlen(lang) == llen && llen < 64 ? lang_find(reg, lang) : NULL;
+	if (strlen(lang) != llen)
+		return refuse(err, 422, prefix, "language", "language holds a NUL character");
+	s->lang = llen < 64 ? lang_find(reg, lang) : NULL;
 	if (!s->lang)
 		return refuse(err, 422, prefix, "language",
 			      "unknown language '%.60s' (see GET /v1/languages)", lang);

@@ -2124,6 +2124,11 @@ def bad_cases():
         ("limits_above_max", "POST", H, w(limits={"cpu_ms": 999999}), None, 422,
          "limits.cpu_ms"),
         ("limits_zero", "POST", H, w(limits={"cpu_ms": 0}), None, 422, "limits.cpu_ms"),
+        # a NUL cut names short in messages ("unknown language 'python3'")
+        ("language_with_nul", "POST", H, w(language="python3\u0000x"), None, 422, "language"),
+        ("checker_with_nul", "POST", H, w(checker="exact\u0000x"), None, 422, "checker"),
+        ("callback_with_nul", "POST", H, w(callback_url="http://a/\u0000"), None, 422,
+         "callback_url"),
         # below a cell's least: named, not "limits out of range (memory)"
         ("limits_below_least", "POST", H, w(limits={"memory_kb": 1}), None, 422, "limits.memory_kb"),
         ("limits_stack_below_least", "POST", H, w(limits={"stack_kb": 5}), None, 422,
