@@ -14,7 +14,7 @@
  * Startup: create and lock the data directory (one server per store, so
  * the requeue below cannot steal a live server's jobs), hand back every
  * job the last server left running (it died: kill -9, power loss), load
- * the languages, start the API, then wait for SIGTERM or SIGINT.
+ * the languages, start the API, then wait for SIGTERM, SIGINT or SIGHUP.
  */
 #include "cli/cli.h"
 
