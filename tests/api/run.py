@@ -469,6 +469,14 @@ class Server:
             time.sleep(0.05)
         raise Fail("submission %s still %r after %.0f s" % (sid, last, timeout or T(60)))
 
+    def wait_running(self, sid, what="the job"):
+        """Waits until a worker holds submission sid."""
+        deadline = time.monotonic() + T(20)
+        while self.get("/v1/submissions/" + sid).json["status"] != "running":
+            if time.monotonic() > deadline:
+                raise Fail("%s never ran" % what)
+            time.sleep(0.02)
+
     def status_of(self, ids):
         """{id: submission or None} through GET ?ids= (in chunks of 50)."""
         out = {}
@@ -1752,10 +1760,7 @@ def g_durability(R):
         s = s4.wait_done(s4.submit(py("print('idle kill')")))
         expect_verdict(s, "accepted", "idle kill\n")
         sid = s4.submit(py(SLEEP_PRINT % (1.5, "'busy kill'")))
-        deadline = time.monotonic() + T(20)
-        while s4.status_of([sid])[sid]["status"] != "running":
-            expect(time.monotonic() < deadline, "the job did not start")
-            time.sleep(0.05)
+        s4.wait_running(sid)
         time.sleep(0.5)
         inits = cell_inits(s4.proc.pid)
         expect(len(inits) == 1, "found %d cell inits under the busy server" % len(inits))
@@ -1780,10 +1785,7 @@ def g_durability(R):
             s6.ensure()
             sid = s6.submit(py("import time\ntime.sleep(1.5)\nprint('x' * 600000)",
                                limits={"wall_ms": 10000}))
-            deadline = time.monotonic() + T(20)
-            while s6.status_of([sid])[sid]["status"] != "running":
-                expect(time.monotonic() < deadline, "the job did not start")
-                time.sleep(0.05)
+            s6.wait_running(sid)
             filler = os.path.join(mnt, "filler")
             with open(filler, "wb") as f:
                 try:
@@ -1827,11 +1829,7 @@ def g_shutdown(R):
     def graceful():
         srv.ensure()
         first = srv.submit(py(SLEEP_PRINT % (2.5, "'first'")))
-        deadline = time.monotonic() + T(20)
-        while srv.get("/v1/submissions/" + first).json["status"] != "running":
-            if time.monotonic() > deadline:
-                raise Fail("the first job never ran")
-            time.sleep(0.02)
+        srv.wait_running(first, "the first job")
         queued = [srv.submit(py(SLEEP_PRINT % (0.05, i))) for i in range(4)]
         # a client held by ?wait=true on a queued submission
         held = {}
@@ -1911,10 +1909,7 @@ def g_shutdown(R):
         s3 = R.server("shutdown-twice", ["--max-workers", "1", "--min-workers", "1"])
         s3.ensure()
         sid = s3.submit(py(SLEEP_PRINT % (6, "'long'"), limits={"wall_ms": 15000}))
-        deadline = time.monotonic() + T(20)
-        while s3.status_of([sid])[sid]["status"] != "running":
-            expect(time.monotonic() < deadline, "the job did not start")
-            time.sleep(0.05)
+        s3.wait_running(sid)
         time.sleep(0.3)
         t0 = time.monotonic()
         s3.proc.send_signal(signal.SIGHUP)
@@ -2613,11 +2608,7 @@ def g_waiters(R):
     def thousand():
         srv.ensure()
         blocker = srv.submit(py(SLEEP_PRINT % (4, "'blocker'")))
-        deadline = time.monotonic() + T(20)
-        while srv.get("/v1/submissions/" + blocker).json["status"] != "running":
-            if time.monotonic() > deadline:
-                raise Fail("the blocking job never ran")
-            time.sleep(0.02)
+        srv.wait_running(blocker, "the blocking job")
         body = json.dumps(py("print(1)")).encode()
         req = (b"POST /v1/submissions?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
