@@ -469,6 +469,15 @@ class Server:
             time.sleep(0.05)
         raise Fail("submission %s still %r after %.0f s" % (sid, last, timeout or T(60)))
 
+    def wait_exit(self, secs, after):
+        """The exit status once the process ends by itself within secs
+        (after says what it was told); killed and a Fail past that."""
+        try:
+            return self.proc.wait(T(secs))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail("still running %.0f s after %s" % (T(secs), after))
+
     def wait_running(self, sid, what="the job"):
         """Waits until a worker holds submission sid."""
         deadline = time.monotonic() + T(20)
@@ -1856,11 +1865,7 @@ def g_shutdown(R):
         if r is not None:
             expect(r.status == 503, "%s: a POST after SIGTERM should be refused or 503" %
                    r.what())
-        try:
-            rc = srv.proc.wait(T(30))
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            raise Fail("still running %.0f s after SIGTERM" % T(30))
+        rc = srv.wait_exit(30, "SIGTERM")
         took = time.monotonic() - t0
         th.join(T(10))
         expect(rc == 0, "exit status %d after SIGTERM, expected 0" % rc)
@@ -1893,11 +1898,7 @@ def g_shutdown(R):
         sid = s2.submit(py("print('i')"))
         s2.wait_done(sid)
         s2.proc.send_signal(signal.SIGINT)
-        try:
-            rc = s2.proc.wait(T(30))
-        except subprocess.TimeoutExpired:
-            s2.kill()
-            raise Fail("still running %.0f s after SIGINT" % T(30))
+        rc = s2.wait_exit(30, "SIGINT")
         expect(rc == 0, "exit status %d after SIGINT, expected 0" % rc)
 
     def second_signal():
@@ -1916,11 +1917,7 @@ def g_shutdown(R):
         time.sleep(0.5)
         expect(s3.proc.poll() is None, "SIGHUP ended the server at once, not gracefully")
         s3.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = s3.proc.wait(T(15))
-        except subprocess.TimeoutExpired:
-            s3.kill()
-            raise Fail("still running %.0f s after the second signal" % T(15))
+        rc = s3.wait_exit(15, "the second signal")
         took = time.monotonic() - t0
         expect(rc == 0, "exit status %d after SIGHUP then SIGTERM, expected 0" % rc)
         expect(took < 4, "stopped %.1f s after the signals; the job had 5 s to go" % took)
