@@ -253,7 +253,7 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 	 * again once its lease runs out. */
 	int rc = store_complete(ws->store, job->id, ws->owner, result.data);
 	for (int i = 0, ms = 100; rc < 0 && rc != -ESTALE && rc != -ENOENT && i < 6 &&
-				  !atomic_load(&p->stopping); i++, ms *= 2) {
+				  !sandbox_interrupted(); i++, ms *= 2) {
 		log_warn("worker %d: cannot store the result of %s (%s); trying again in %d ms",
 			 ws->self->number, job->id, store_errmsg(ws->store), ms);
 		struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
