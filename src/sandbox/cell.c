@@ -760,10 +760,11 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	else if (cg->kind == CG_V2)
 		fds[nfds++] = cg->dir_fd;
 	uint32_t ncg = (uint32_t)(nfds - 3);
-	if (cg->kind == CG_V1) {
+	if (cg->kind == CG_V1 && cg->reused) {
 		/* init resets the peak and reads what is charged after it has
 		 * wiped the box: a warm cell's last run may have left files
-		 * there that are charged to this group until then. */
+		 * there that are charged to this group until then.  (A new
+		 * group starts at 0: nothing to do, no time spent.) */
 		fds[nfds++] = cg->peak_fd;
 		fds[nfds++] = cg->usage_fd;
 		nmem = 2;
@@ -917,7 +918,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	struct cg_stats st;
 	memset(&st, 0, sizeof(st));
 	if (cg->kind == CG_V1)
-		cg->base_usage = dmsg.mem_base_known ? dmsg.mem_base_bytes : 0;
+		cg->base_usage = dmsg.mem_base_known ? dmsg.mem_base_bytes : 0;  /* 0: a new group */
 	bool have_stats = cg->kind != CG_NONE && sandbox__cg_stats(cg, &st) == 0;
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,

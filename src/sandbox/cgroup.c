@@ -87,8 +87,10 @@ int sandbox__cg_begin(struct cg_run *cg, enum cg_kind kind, unsigned slot,
 {
 	if (cg->live && kind == CG_V1) {
 		int rc = sandbox__cgv1_reset(cg, limits, why, len);
-		if (rc == 0)
+		if (rc == 0) {
+			cg->reused = true;
 			return 0;
+		}
 		sandbox__cg_destroy(cg);  /* start over with a new group */
 	}
 	sandbox__cg_clear(cg, kind);

@@ -80,6 +80,7 @@ struct cg_run {
 	int kill_fd;  /* cgroup.kill (v2, kernel 5.14+) */
 	int usage_fd; /* memory.usage_in_bytes (v1) */
 	bool live;    /* created; a v1 group is kept for the cell's next run */
+	bool reused;  /* v1: this run has the group of an earlier run */
 	struct sandbox_limits applied;  /* limits written to it */
 	uint64_t base_usage;  /* v1: memory charged before the run (cache), as
 			       * init read it after wiping the box */
