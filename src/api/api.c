@@ -927,8 +927,12 @@ static void api_get_one(struct api *a, struct http_handle *h, const struct api_r
 	store_submission_free(&row);
 }
 
-/* The largest answer to GET ?ids=, built whole in memory. */
-#define API_MAX_ANSWER (64u << 20)
+/* The largest answer to GET ?ids=, built whole in memory: the output of
+ * four results of max_result_kb (64 MiB by default). */
+static size_t api_max_answer(const struct api *a)
+{
+	return a->cfg.max_result_bytes ? 4 * (size_t)a->cfg.max_result_bytes : (64u << 20);
+}
 
 static void api_get_many(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 			 const char *list)
@@ -983,14 +987,14 @@ static void api_get_many(struct api *a, struct http_handle *h, const struct api_
 			api_render(&w, &rows[i]);
 		else
 			json_null(&w);
-		too_big = b.len > API_MAX_ANSWER;
+		too_big = b.len > api_max_answer(a);
 		store_submission_free(&rows[i]);
 	}
 	free(rows);
 	if (too_big) {
 		buf_free(&b);
 		api_error(a, h, ri, 413, "ids", NULL, "the results of these %zu ids take more than "
-			  "%u MiB together; ask for fewer at a time", n, API_MAX_ANSWER >> 20);
+			  "%zu KB together; ask for fewer at a time", n, api_max_answer(a) >> 10);
 		goto out;
 	}
 	api_list_send(a, h, ri, &w, &b);

@@ -1323,6 +1323,15 @@ def g_verdict(R):
         outs = [(len(t["stdout"]), t["stdout_truncated"]) for t in s["result"]["tests"]]
         expect(outs == [(40960, False), (24576, True), (0, True)],
                "stored stdout lengths and truncated flags %s, expected 40960/24576/0" % outs, s)
+        # GET ?ids= of several such results: past 4 x max_result_kb (256
+        # KB here) the answer is 413, not built whole however large.
+        ids = [sid for sid in (s["id"],)]
+        for i in range(4):
+            ids.append(s3.run(sub)["id"])
+        r = s3.get("/v1/submissions?ids=" + ",".join(ids[:2]))
+        expect(r.status == 200, "%s: two results fit" % r.what())
+        r = s3.get("/v1/submissions?ids=" + ",".join(ids))
+        expect_error(r, 413, "ids")
         s3.stop()
 
     R.case("verdict/result_capped", result_capped)
