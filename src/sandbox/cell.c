@@ -252,24 +252,12 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 	return sandbox__msg_send(c->sock, msg, off, NULL, 0);
 }
 
-/* An absolute path in its one plain spelling: no empty, "." or ".."
- * part, no trailing slash.  A cell path is compared with the paths the
- * cell manages by its text, so /./proc or //dev must not get past. */
+/* An absolute path in its one plain spelling (path.c).  A cell path is
+ * compared with the paths the cell manages by its text, so /./proc or
+ * //dev must not get past. */
 static bool path_plain(const char *p)
 {
-	if (p[0] != '/')
-		return false;
-	if (p[1] == '\0')
-		return true;
-	for (const char *c = p + 1;;) {
-		const char *slash = strchr(c, '/');
-		size_t n = slash ? (size_t)(slash - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		if (!slash)
-			return true;
-		c = slash + 1;
-	}
+	return p[0] == '/' && (p[1] == '\0' || sandbox__path_parts_ok(p + 1));
 }
 
 static int check_binds(const struct sandbox_cell_config *cfg, char *why, size_t len)
@@ -516,7 +504,7 @@ static int spec_check(const struct sandbox_run_spec *spec, char *why, size_t len
 	}
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		const char *p = spec->files[i].path;
-		if (!p || !*p || *p == '/' || strstr(p, "..") || strlen(p) > 1024) {
+		if (!p || !sandbox__path_parts_ok(p)) {  /* "..c" is a name, "../c" is not */
 			snprintf(why, len, "invalid file name for /box: %s", p ? p : "");
 			return -EINVAL;
 		}

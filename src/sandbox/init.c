@@ -283,22 +283,6 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 
 /* ---- init's side ------------------------------------------------------- */
 
-static bool path_ok(const char *p)
-{
-	if (!*p || *p == '/' || strlen(p) > 1024)
-		return false;
-	for (const char *c = p; *c;) {
-		const char *slash = strchr(c, '/');
-		size_t n = slash ? (size_t)(slash - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += n;
-		if (*c == '/')
-			c++;
-	}
-	return true;
-}
-
 /* Writes all of buf: a full box shows as ENOSPC, not as a short write. */
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -322,7 +306,7 @@ static int place_file(struct init_state *s, const struct cell_file_msg *m,
 {
 	const char *path = (const char *)(m + 1);
 	size_t plen = strnlen(path, mlen - sizeof(*m));
-	if (plen == mlen - sizeof(*m) || !path_ok(path)) {
+	if (plen == mlen - sizeof(*m) || !sandbox__path_parts_ok(path)) {
 		snprintf(why, wlen, "invalid file name in /box");
 		return -EINVAL;
 	}
@@ -903,7 +887,7 @@ static void handle_fetch(struct init_state *s, size_t len)
 	const char *path = s->msg + sizeof(struct cell_fetch_msg);
 	int fd = -1;
 	if (len <= sizeof(struct cell_fetch_msg) || !memchr(path, '\0', len - sizeof(struct cell_fetch_msg)) ||
-	    !path_ok(path) || s->run.active) {
+	    !sandbox__path_parts_ok(path) || s->run.active) {
 		reply.err = EINVAL;
 	} else {
 		/* Relative to /box, no link anywhere on the way, not even a
@@ -967,7 +951,7 @@ static void handle_list(struct init_state *s, size_t len)
 	const char *path = s->msg + sizeof(struct cell_fetch_msg);
 	int fd = -1;
 	if (len <= sizeof(struct cell_fetch_msg) || !memchr(path, '\0', len - sizeof(struct cell_fetch_msg)) ||
-	    (*path && !path_ok(path)) || s->run.active)
+	    (*path && !sandbox__path_parts_ok(path)) || s->run.active)
 		r->err = EINVAL;
 	else if ((fd = open_box_dir(s, path)) < 0)
 		r->err = -fd;

@@ -279,6 +279,12 @@ struct init_config {
 	size_t nbinds;
 };
 
+/* ---- path.c ---- */
+
+/* A relative path of non-empty parts, none "." or "..", at most 1024
+ * bytes, no trailing slash. */
+bool sandbox__path_parts_ok(const char *p);
+
 /* Builds the cell's root and pivots into it; returns 0 or -errno with the
  * failing step in why, and *bind_fault true when that step was one of the
  * caller's binds (a bad --bind, not a failure of runcell). */

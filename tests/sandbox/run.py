@@ -934,6 +934,8 @@ def run_box_tree(case):
     os.chmod(os.path.join(box, "run.sh"), 0o755)
     with open(os.path.join(box, "none"), "w") as f:
         f.write("x\n")
+    with open(os.path.join(box, "..x"), "w") as f:   # a name, not a way up: it was refused
+        f.write("x\n")
     os.chmod(os.path.join(box, "none"), 0)   # arrived as 0644 before
     os.chmod(os.path.join(box, "empty"), 0o700)
     os.chmod(os.path.join(box, "locked"), 0o500)
@@ -946,7 +948,7 @@ def run_box_tree(case):
     res = parse(rc, out, err)
     if isinstance(res, str):
         return [res], cmd
-    want = ("drwx------ ./empty\ndr-x------ ./locked\ndrwxr-xr-x ./locked/in\n"
+    want = ("-rw-r--r-- ./..x\ndrwx------ ./empty\ndr-x------ ./locked\ndrwxr-xr-x ./locked/in\n"
             "-rw-r--r-- ./locked/in/g\n---------- ./none\n-rwxr-xr-x ./run.sh\ninside\nran\n")
     return schema(res[0]) + expect("ok", code=0, out=want)(res[0], case), cmd
 
