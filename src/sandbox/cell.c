@@ -911,6 +911,11 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,
 		      c->cg_why, out_over);
+	/* Sockets the run left alive stay charged to its group until the
+	 * kernel frees them: the next run gets a new group, not their
+	 * charge (init gives it a new network namespace too). */
+	if (dmsg.sockets_left && cg->live)
+		sandbox__cg_destroy(cg);
 out:
 	rc = 0;
 out_rc:

@@ -418,10 +418,66 @@ static ssize_t read_network_state(char *buf, size_t cap)
 	return (ssize_t)len;
 }
 
+/*
+ * Sockets can outlive every process of a run: one that holds its own
+ * descriptor in its queue (SCM_RIGHTS) is freed only when the kernel's
+ * unix garbage collector runs, and until then it keeps its abstract name,
+ * a TCP listener passed the same way keeps its port, and their buffers
+ * stay charged to the cell's memory group.  Binding and listening send no
+ * packet, so the counters above do not show them; the per-namespace
+ * socket counts of /proc/net/protocols (its third column) do.  Read before
+ * DONE (~10 us): a run that leaves sockets gets its namespace replaced and
+ * its memory group too (cell.c), so the next run neither sees them nor
+ * carries their charge.
+ */
+static char socket_snapshot[2048];
+static ssize_t socket_snapshot_len = -1;
+
+/* "NAME COUNT\n" for each protocol, from /proc/net/protocols. */
+static ssize_t read_socket_counts(char *out, size_t cap)
+{
+	static char buf[8192];
+	int fd = open("/proc/net/protocols", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	size_t o = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[32];
+		long size, sockets;
+		if (sscanf(line, "%31s %ld %ld", name, &size, &sockets) != 3)
+			continue;  /* the header */
+		int w = snprintf(out + o, cap - o, "%s %ld\n", name, sockets);
+		if (w < 0 || (size_t)w >= cap - o)
+			return -1;
+		o += (size_t)w;
+	}
+	return (ssize_t)o;
+}
+
+/* Whether the run left sockets in the namespace (an unreadable table
+ * counts as yes: a new namespace is the safe answer). */
+static bool sockets_left(struct init_state *s)
+{
+	if (s->cfg.net || s->cfg.oneshot || socket_snapshot_len < 0)
+		return false;
+	char now[sizeof(socket_snapshot)];
+	ssize_t n = read_socket_counts(now, sizeof(now));
+	return n < 0 || n != socket_snapshot_len || memcmp(now, socket_snapshot, (size_t)n) != 0;
+}
+
 static void snapshot_network(struct init_state *s)
 {
 	if (!s->cfg.net && !s->cfg.oneshot && net_snapshot_len < 0)
 		net_snapshot_len = read_network_state(net_snapshot, sizeof(net_snapshot));
+	if (!s->cfg.net && !s->cfg.oneshot && socket_snapshot_len < 0)
+		socket_snapshot_len = read_socket_counts(socket_snapshot, sizeof(socket_snapshot));
 }
 
 static bool network_touched(struct init_state *s)
@@ -460,6 +516,10 @@ static void send_done(struct init_state *s)
 	d.wall_killed = r->wall_killed;
 	d.mem_base_known = r->mem_base_known;
 	d.mem_base_bytes = r->mem_base;
+	if (sockets_left(s)) {
+		d.sockets_left = 1;
+		s->net_used = true;  /* renewed right after DONE, below */
+	}
 	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
@@ -472,7 +532,7 @@ static void send_done(struct init_state *s)
 		_exit(0);
 	/* After DONE, while the caller reads the result: a namespace the run
 	 * changed is replaced now, not when the next run is waiting. */
-	if (network_touched(s)) {
+	if (s->net_used || network_touched(s)) {
 		char why[200];
 		renew_network(s, why, sizeof(why));  /* if it fails, the next RUN retries and reports */
 	}
@@ -584,7 +644,8 @@ static int empty_dir(int dfd, int *budget, int depth)
 }
 
 /* The top directories themselves: what the program may have changed on
- * them (mode, extended attributes) is put back. */
+ * them (mode, extended attributes, times: run N could set any mtime as a
+ * message to run N+1) is put back. */
 static int reset_top(int fd, mode_t mode)
 {
 	char names[4096];
@@ -593,6 +654,8 @@ static int reset_top(int fd, mode_t mode)
 		if (fremovexattr(fd, names + i) < 0)
 			return -errno;
 	if (n < 0 && errno != ENOTSUP)
+		return -errno;
+	if (futimens(fd, NULL) < 0)  /* now, as if just made */
 		return -errno;
 	return fchmod(fd, mode) < 0 ? -errno : 0;
 }
@@ -673,6 +736,7 @@ static int renew_network(struct init_state *s, char *why, size_t len)
 	}
 	s->net_used = false;
 	net_snapshot_len = -1;
+	socket_snapshot_len = -1;
 	int rc = sandbox__netns_setup(why, len);
 	if (rc == 0)
 		snapshot_network(s);

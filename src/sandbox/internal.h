@@ -216,6 +216,8 @@ struct cell_done_msg {
 	uint64_t rusage_maxrss_kb;
 	uint32_t wall_killed;    /* init ended the run at its wall limit */
 	uint32_t mem_base_known; /* v1: init reset the peak after the wipe */
+	uint32_t sockets_left;   /* the run left sockets alive (see init.c) */
+	uint32_t pad;
 	uint64_t mem_base_bytes; /* v1: memory charged then (cache of earlier runs) */
 	char error[256];         /* set when init failed during the run */
 };

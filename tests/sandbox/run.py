@@ -748,6 +748,43 @@ def run_interrupted(case):
     return errs, shown
 
 
+SOCK_LOOK = ("import socket\n"
+             "u = open('/proc/net/unix').read()\n"
+             "print('name seen' if 'runcell-left' in u else 'name gone')\n"
+             "try:\n"
+             "    socket.create_connection(('127.0.0.1', 4242), timeout=2)\n"
+             "    print('listener reached')\n"
+             "except OSError:\n"
+             "    print('no listener')\n"
+             "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+             "s.bind('\\0runcell-left')\n"
+             "print('name free')\n")
+
+
+def run_sockets_left(case):
+    """Sockets kept alive by a descriptor cycle after every process of a
+    run is gone (only the kernel's unix collector frees them) kept their
+    abstract name and TCP port for the next run of a warm cell, which saw
+    and reached them, and their buffers stayed charged to the cell's
+    memory group, lowering the next run's memory_kb by ~30 MB.  The next
+    run gets a new network namespace and a new memory group."""
+    argv = (t("sock_leave") + [":::", "/usr/bin/python3", "-c", SOCK_LOOK] + [":::"] +
+            t("mem_touch", "30") + [":::"] + t("sock_leave", "40") + [":::"] + t("mem_touch", "30"))
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=5)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = ["run 1: " + e for e in expect("ok", code=0, out="left 0 KB queued\n")(res[0], case)]
+    errs += ["run 2: " + e for e in
+             expect("ok", code=0, out="name gone\nno listener\nname free\n")(res[1], case)]
+    errs += ["run 4: " + e for e in expect("ok", code=0, out_has=["left"])(res[3], case)]
+    for i in (2, 4):
+        errs += ["run %d: %s" % (i + 1, e)
+                 for e in expect("ok", code=0, mem=(28 * MB, 40 * MB))(res[i], case)]
+    return errs, cmd
+
+
 def run_flood_kill_race(case):
     """A one-shot cell's init exits right after reporting a run.  When
     the output cap makes the supervisor send KILL while init already
@@ -1322,6 +1359,7 @@ def build_cases(listeners):
         ["--memory=64", "--cpu-time=%g" % (2 * SLOWDOWN), "--wall-time=%g" % (5 * SLOWDOWN)],
         T("memory_limit"), "memory")
     add("mem_after_left_files_warm", [], run=run_mem_after_left_files, group="memory")
+    add("sockets_left_warm", [], run=run_sockets_left, group="network")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
