@@ -785,6 +785,21 @@ def run_sockets_left(case):
     return errs, cmd
 
 
+def run_box_times_reset(case):
+    """Run N set the times of /box, /tmp and /dev/shm (any value: a
+    message); run N+1 found them.  The wipe sets them to now."""
+    argv = ["/bin/sh", "-c", "touch -d '2001-02-03 04:05:06' /box /tmp /dev/shm", ":::",
+            "/bin/sh", "-c", "stat -c %y /box /tmp /dev/shm | cut -c1-4"]
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    year = time.strftime("%Y", time.gmtime())
+    return ["run 2: " + e for e in
+            expect("ok", code=0, out=(year + "\n") * 3)(res[1], case)], cmd
+
+
 def run_flood_kill_race(case):
     """A one-shot cell's init exits right after reporting a run.  When
     the output cap makes the supervisor send KILL while init already
@@ -1360,6 +1375,7 @@ def build_cases(listeners):
         T("memory_limit"), "memory")
     add("mem_after_left_files_warm", [], run=run_mem_after_left_files, group="memory")
     add("sockets_left_warm", [], run=run_sockets_left, group="network")
+    add("fs_box_times_reset_warm", [], run=run_box_times_reset, group="symlinks")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
