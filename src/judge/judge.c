@@ -380,10 +380,11 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 	return 0;
 }
 
-/* A memory file holding data, for placing an artifact before each test. */
-static int memfile(const char *name, const struct buf *data)
+/* A memory file holding data, for placing an artifact before each test.
+ * Its own name is fixed: memfd names stop at 249 bytes, file names at 255. */
+static int memfile(const struct buf *data)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
+	int fd = memfd_create("runcell-file", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (size_t off = 0; off < data->len;) {
@@ -562,8 +563,10 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 	/* The artifacts go read-only into each run's wiped box, from memory
 	 * files read again from the start every time. */
 	for (; nfiles < art->n; nfiles++) {
-		int fd = memfile(art->files[nfiles].name, &art->files[nfiles].data);
+		int fd = memfile(&art->files[nfiles].data);
 		if (fd < 0) {
+			snprintf(res->message, sizeof(res->message), "cannot hold %.200s in memory: %s",
+				 art->files[nfiles].name, strerror(-fd));
 			rc = fd;
 			goto out;
 		}

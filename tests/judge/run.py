@@ -709,6 +709,11 @@ def build_cases():
         ("multi/python3", case_multi("python3", [m + "/py/main.py", m + "/py/helper.py"],
                                      "hello\n"), "python3"),
         ("multi/c", case_multi("c", [m + "/c/main.c", m + "/c/add.c"], "42\n"), "c"),
+        # a name of 255 bytes, the most a file name may have: it failed with
+        # an empty message (memfd names stop at 249 bytes)
+        ("multi/name_255_bytes", case_multi("python3", [
+            tmpfile("long/main.py", b"import glob\nprint(len(glob.glob('/box/' + 'n' * 252 + '.py')[0]))\n"),
+            tmpfile("long/" + "n" * 252 + ".py", b"x = 1\n")], "260\n"), "python3"),
         ("misc/output_limit", case_simple("python3", os.path.join(HERE, "misc", "output.py"),
                                           ["--output=64"], "output_limit"), "python3"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
