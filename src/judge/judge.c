@@ -259,6 +259,12 @@ static int collect_artifacts(struct sandbox_cell *cell, const struct lang *l,
 			if (rc == 0)
 				rc = artifact_add(a, name, &data);
 			buf_free(&data);
+			if (rc == -E2BIG) {
+				snprintf(why, len, "the compile made more than %d files (%s); a program "
+					 "may have at most %d", JUDGE_MAX_ARTIFACTS, *p, JUDGE_MAX_ARTIFACTS);
+				buf_free(&names);
+				return rc;
+			}
 			if (rc < 0) {
 				snprintf(why, len, "cannot read back %s: %s", name, strerror(-rc));
 				buf_free(&names);
@@ -317,12 +323,12 @@ static enum judge_verdict verdict_of(enum sandbox_status s)
 /* A runtime with a heap limit of its own (a JVM's -Xmx set from the
  * memory limit) fails with an error instead of being killed by the cell:
  * that is still the memory limit. */
-static bool runtime_out_of_memory(const struct lang *l, const struct buf *err)
+static const char *runtime_out_of_memory(const struct lang *l, const struct buf *err)
 {
 	for (char **p = l->memory_errors; p && *p && err->data; p++)
 		if (memmem(err->data, err->len, *p, strlen(*p)))
-			return true;
-	return false;
+			return *p;
+	return NULL;
 }
 
 static int compile(struct sandbox_cell *cell, const struct judge_request *req, char **env,
@@ -521,8 +527,15 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		return rc;
 	}
 	tr->verdict = verdict_of(tr->run.status);
-	if (tr->verdict == JUDGE_RUNTIME_ERROR && runtime_out_of_memory(req->lang, &tr->run.err))
+	const char *oom = tr->verdict == JUDGE_RUNTIME_ERROR
+				  ? runtime_out_of_memory(req->lang, &tr->run.err) : NULL;
+	if (oom) {
+		/* the message says why the verdict is not the status */
 		tr->verdict = JUDGE_MEMORY_LIMIT;
+		size_t used = strlen(tr->run.message);
+		snprintf(tr->run.message + used, sizeof(tr->run.message) - used,
+			 "; the runtime ran out of memory (%s)", oom);
+	}
 	if (tr->verdict == JUDGE_ACCEPTED && test->expected &&
 	    !checker_accepts(&req->checker, tr->run.out.data ? tr->run.out.data : "",
 			     tr->run.out.len, test->expected, test->expected_len))

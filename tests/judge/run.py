@@ -366,6 +366,33 @@ def case_multi(lang, files, want_out):
     return run
 
 
+def case_too_many_classes():
+    # 260 anonymous classes: more compiled files than a program may carry
+    # to its runs; said so as a compile_error (it was "cannot read back
+    # Main$I.class: Argument list too long").
+    def run():
+        need("java")
+        src = ["public class Main {", "  interface I { int f(); }",
+               "  public static void main(String[] a) {", "    int s = 0;"]
+        src += ["    s += new I() { public int f() { return %d; } }.f();" % i for i in range(260)]
+        src += ["    System.out.println(s);", "  }", "}"]
+        path = tmpfile("many/Main.java", ("\n".join(src) + "\n").encode())
+        r, res = exec_json(["--lang", "java", path], "java")
+        expect(res["verdict"] == "compile_error", r, "verdict compile_error expected")
+        expect("more than 256 files" in res["message"], r, "the message should give the cap")
+    return run
+
+
+def case_oom(lang, path, says):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang, path], lang)
+        expect(res["verdict"] == "memory_limit", r, "verdict memory_limit expected")
+        expect("ran out of memory (" in res["message"] and says in res["message"], r,
+               "the message should say the runtime ran out of memory (%s)" % says)
+    return run
+
+
 def case_simple(lang, path, opts, want):
     def run():
         need(lang)
@@ -718,6 +745,20 @@ def build_cases():
                                           ["--output=64"], "output_limit"), "python3"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
         ("misc/data_file_readonly", case_data_file(), "c"),
+        ("misc/java_too_many_classes", case_too_many_classes(), "java"),
+        # out of threads is not out of memory, though the JVM calls it an
+        # OutOfMemoryError (it was memory_limit); Ruby's and C++'s failed
+        # allocations are memory_limit, as Python's were (they were
+        # runtime_error), and the message says why
+        ("misc/java_out_of_threads", case_simple("java", tmpfile("thr/Main.java", (
+            b"public class Main { public static void main(String[] a) { for (;;) {"
+            b" Thread t = new Thread(() -> { try { Thread.sleep(100000); } catch (Exception e) {} });"
+            b" t.setDaemon(true); t.start(); } } }\n")), [], "runtime_error"), "java"),
+        ("misc/ruby_no_memory", case_oom("ruby", tmpfile("oom/main.rb", b"x = 'x' * (10**11)\n"),
+                                         "NoMemoryError"), "ruby"),
+        ("misc/cpp_bad_alloc", case_oom("cpp", tmpfile("oom/main.cpp", (
+            b"#include <vector>\nint main() { std::vector<char> v; v.reserve(1ull << 40);"
+            b" return (int)v.size(); }\n")), "std::bad_alloc"), "cpp"),
         ("misc/args_after_double_dash", case_args([], ["--", "a", "b c"], "a|b c\n"),
          "python3"),
         ("misc/tests_wiped_between_runs",
