@@ -239,6 +239,13 @@ static int read_files(const struct json_value *root, const char *prefix, struct 
 	return 0;
 }
 
+static int test_name_cmp(const void *a, const void *b)
+{
+	const struct judge_test *x = *(const struct judge_test *const *)a;
+	const struct judge_test *y = *(const struct judge_test *const *)b;
+	return strcmp(x->name, y->name);
+}
+
 static int read_tests(const struct json_value *root, const char *prefix,
 		      const struct submission_policy *pol, struct submission *s,
 		      struct submission_error *err)
@@ -312,6 +319,25 @@ static int read_tests(const struct json_value *root, const char *prefix,
 		jt->expected_len = explen;
 	}
 	s->req.ntests = n;
+	/* Names are how results and messages ("test x: ...") tell tests
+	 * apart: two alike, given or numbered, are refused. */
+	const struct judge_test **byname = malloc(n * sizeof(*byname));
+	if (!byname)
+		return refuse(err, 500, prefix, "tests", "out of memory");
+	for (size_t i = 0; i < n; i++)
+		byname[i] = &s->tests[i];
+	qsort(byname, n, sizeof(*byname), test_name_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(byname[i - 1]->name, byname[i]->name)) {
+			const struct judge_test *later = byname[i] > byname[i - 1] ? byname[i] : byname[i - 1];
+			char sub[48];
+			snprintf(sub, sizeof(sub), "tests[%zu].name", (size_t)(later - s->tests));
+			int r = refuse(err, 422, prefix, sub, "test name '%.100s' given twice (a test "
+				       "without a name is named by its place: 1, 2, ...)", byname[i]->name);
+			free(byname);
+			return r;
+		}
+	free(byname);
 	return 0;
 }
 

@@ -2125,6 +2125,13 @@ def bad_cases():
         ("limits_above_max", "POST", H, w(limits={"cpu_ms": 999999}), None, 422,
          "limits.cpu_ms"),
         ("limits_zero", "POST", H, w(limits={"cpu_ms": 0}), None, 422, "limits.cpu_ms"),
+        # two tests of one name: "test x: ..." would not say which
+        ("tests_name_twice", "POST", H, w(stdin=DROP, tests=[{"name": "x", "stdin": ""},
+                                                            {"name": "x", "stdin": ""}]),
+         None, 422, "tests[1].name"),
+        ("tests_name_like_number", "POST", H, w(stdin=DROP, tests=[{"name": "2", "stdin": ""},
+                                                                  {"stdin": ""}]),
+         None, 422, "tests[1].name"),
         # a NUL cut names short in messages ("unknown language 'python3'")
         ("language_with_nul", "POST", H, w(language="python3\u0000x"), None, 422, "language"),
         ("checker_with_nul", "POST", H, w(checker="exact\u0000x"), None, 422, "checker"),
