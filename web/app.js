@@ -64,13 +64,19 @@ function show(sub) {
   const compileOut = c ? [c.stdout, c.stderr].filter(Boolean).join('\n') : '';
   $('compile').textContent = compileOut;
   $('compile-box').hidden = !compileOut;
-  $('stdout').textContent = (t.stdout || '') + (t.stdout_truncated ? '\n[truncated]' : '');
-  $('stderr').textContent = (t.stderr || '') + (t.stderr_truncated ? '\n[truncated]' : '');
+  // Output that is not UTF-8 comes as *_base64 (the exact bytes): shown
+  // decoded as far as it can be, and said so.
+  const text = (s, b64) => b64 === undefined ? (s || '') :
+    new TextDecoder().decode(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))) +
+    '\n[not UTF-8: the exact bytes are in the result\'s base64 field]';
+  $('stdout').textContent = text(t.stdout, t.stdout_base64) + (t.stdout_truncated ? '\n[truncated]' : '');
+  $('stderr').textContent = text(t.stderr, t.stderr_base64) + (t.stderr_truncated ? '\n[truncated]' : '');
   $('result').hidden = false;
 }
 
 async function run(ev) {
   ev.preventDefault();
+  if ($('run').disabled) return;  // one run at a time (Ctrl+Enter too)
   showError('');
   $('result').hidden = true;
   $('run').disabled = true;
@@ -98,6 +104,9 @@ async function run(ev) {
 
 $('run-form').addEventListener('submit', run);
 $('run-form').addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('run-form').requestSubmit();
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !$('run').disabled) $('run-form').requestSubmit();
 });
+// With api_keys set, the first load gets 401: the list is loaded again
+// once a key is typed.
+$('apikey').addEventListener('change', loadLanguages);
 loadLanguages();

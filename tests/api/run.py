@@ -2383,6 +2383,23 @@ def g_auth(R):
                "--config without a value: exit %s, %r" % (p.returncode, clip(p.stderr)))
 
     R.case("auth/settings_refused", settings_refused)
+
+    def web_page_with_keys():
+        # The page's own code (web/app.js) against a server with api_keys,
+        # in node with a stub DOM: the language list loads once a key is
+        # typed (it stayed "(unavailable)"), a second submit during a run
+        # sends nothing, output that is not UTF-8 is said to be so.
+        node = shutil.which("node") or "/usr/bin/node"
+        s = R.server("web-keys", ["--max-workers", "1"], config=config_text(api_keys=K1))
+        s.start()
+        p = subprocess.run([node, os.path.join(HERE, "web_page.js"), s.url, K1],
+                           capture_output=True, text=True, timeout=T(60))
+        s.stop()
+        expect(p.returncode == 0 and "FAIL" not in p.stdout,
+               "web/app.js: %s %s" % (clip(p.stdout), clip(p.stderr)))
+        return "%d checks" % p.stdout.count("ok ")
+
+    R.case("auth/web_page_with_keys", web_page_with_keys)
     def listen_ipv6_loopback():
         try:
             t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
