@@ -915,7 +915,9 @@ int http_respond(struct http_handle *h, const struct http_response *r)
 	int ll = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
 	size_t ctl = r->content_type ? strlen(r->content_type) : 0;
 	size_t xl = r->headers ? strlen(r->headers) : 0;
-	size_t cap = (size_t)ll + ctl + 16 + 40 + xl + blen;
+	/* Every answer: what it says it is, it is (no content sniffing). */
+	static const char nosniff[] = "X-Content-Type-Options: nosniff\r\n";
+	size_t cap = (size_t)ll + ctl + 16 + 40 + sizeof(nosniff) + xl + blen;
 	char *out = malloc(cap);
 	if (!out)
 		return -1;
@@ -932,6 +934,8 @@ int http_respond(struct http_handle *h, const struct http_response *r)
 	}
 	if (!nobody)
 		n += (size_t)snprintf(out + n, 40, "Content-Length: %zu\r\n", blen);
+	memcpy(out + n, nosniff, sizeof(nosniff) - 1);
+	n += sizeof(nosniff) - 1;
 	if (xl) {
 		memcpy(out + n, r->headers, xl);
 		n += xl;
@@ -1279,6 +1283,10 @@ int http_serve_file(struct http_handle *h, int root_fd, const char *url_path)
 		n += 10;
 	}
 	rel[n] = 0;
+	/* Hidden files are not served: a web_dir that is a checkout would
+	 * give away .git/, an editor's backups, an .env. */
+	if (rel[0] == '.' || strstr(rel, "/."))
+		return respond_err(h, 404, "not found");
 	int fd = open_beneath(root_fd, rel);
 	if (fd < 0)
 		return respond_err(h, 404, "not found");
@@ -1307,9 +1315,16 @@ int http_serve_file(struct http_handle *h, int root_fd, const char *url_path)
 		free(data);
 		return respond_err(h, 500, "read error");
 	}
-	struct http_response r = { .status = 200, .content_type = http_mime_type(rel),
+	/* Pages are checked again on each load (they change with runcell),
+	 * may run only their own scripts, and may not be framed. */
+	const char *type = http_mime_type(rel);
+	bool html = !strncmp(type, "text/html", 9);
+	struct http_response r = { .status = 200, .content_type = type,
 				   .body = data, .body_len = size,
-				   .headers = "X-Content-Type-Options: nosniff\r\n" };
+				   .headers = html ? "Cache-Control: no-cache\r\n"
+						     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n"
+						     "X-Frame-Options: DENY\r\n"
+						   : "Cache-Control: no-cache\r\n" };
 	http_respond(h, &r);
 	free(data);
 	return 200;

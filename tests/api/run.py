@@ -776,6 +776,9 @@ def make_web():
     write(os.path.join(web, "sub", "index.html"), "<p>sub</p>\n")
     os.symlink("/etc/passwd", os.path.join(web, "escape.txt"))
     os.mkfifo(os.path.join(web, "fifo.html"))  # its open waited for a writer, and the loop with it
+    write(os.path.join(web, ".env"), "SECRET=1\n")  # hidden files were served
+    os.mkdir(os.path.join(web, ".git"))
+    write(os.path.join(web, ".git", "config"), "[core]\n")
     return web
 
 
@@ -1071,6 +1074,20 @@ def g_api(R):
             expect(r.status == 200 and got == ct and want in r.text,
                    "%s: expected 200 %s with %r (Content-Type %r)" % (r.what(), ct, want, got))
 
+    def static_headers():
+        # the page: checked again on each load, only its own scripts, never
+        # framed; every answer, JSON too: no content sniffing
+        r = srv.get("/")
+        for name, want in (("Cache-Control", "no-cache"), ("X-Frame-Options", "DENY"),
+                           ("Content-Security-Policy", "frame-ancestors 'none'"),
+                           ("X-Content-Type-Options", "nosniff")):
+            expect(want in (r.header(name) or ""), "%s: %s %r, want %r" % (r.what(), name,
+                   r.header(name), want))
+        for path in ("/healthz", "/v1/languages", "/nope"):
+            r = srv.get(path)
+            expect(r.header("X-Content-Type-Options") == "nosniff",
+                   "%s: no X-Content-Type-Options: nosniff" % r.what())
+
     def static_mime():
         for path, ct, body in (("/a.wasm", "application/wasm", b"\x00asm\x01\x00\x00\x00"),
                                ("/b.mjs", "text/javascript", b"export const x = 1;\n")):
@@ -1084,6 +1101,9 @@ def g_api(R):
         expect_error(srv.get("/nope.html"), 404, "path")
         expect_error(srv.get("/../etc/passwd"), 403, "path")
         expect_error(srv.get("/fifo.html", timeout=T(5)), 404, "path")
+        expect_error(srv.get("/.env"), 404, "path")
+        expect_error(srv.get("/.git/config"), 404, "path")
+        expect_error(srv.get("/sub/../.env"), (403, 404), "path")
         expect(srv.get("/healthz").status == 200, "the server stopped answering after a FIFO")
 
     def curl_example():
@@ -1146,6 +1166,7 @@ def g_api(R):
     R.case("api/metrics_grow", metrics_grow)
     R.case("api/static_index", static_index)
     R.case("api/static_mime", static_mime)
+    R.case("api/static_headers", static_headers)
     R.case("api/static_errors_json_field", static_errors)
     R.case("api/static_traversal", static_traversal)
     R.case("api/curl_example", curl_example)
