@@ -65,6 +65,7 @@ struct delivery {
 	char id[CALLBACK_ID_MAX + 1];
 	char err[192]; /* the last attempt's error */
 	char *url;
+	char *shown;   /* url for the log: its query (often a token) left out */
 	char *body;
 	size_t len;
 };
@@ -98,6 +99,7 @@ static void delivery_free(struct delivery *d)
 {
 	if (d) {
 		free(d->url);
+		free(d->shown);
 		free(d->body);
 		free(d);
 	}
@@ -552,27 +554,27 @@ static void *sender_main(void *arg)
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
 			log_info("callback delivered: id=%s url=%s attempts=%d status=%d", d->id,
-				 d->url, d->attempts, status);
+				 d->shown, d->attempts, status);
 			delivery_free(d);
 		} else if (res == ATTEMPT_ABORTED) {
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
 			if (dropped++ < DROP_LOG_MAX)
 				log_warn("callback dropped at stop: id=%s url=%s attempts=%d "
-					 "(attempt cut short)", d->id, d->url, d->attempts);
+					 "(attempt cut short)", d->id, d->shown, d->attempts);
 			delivery_free(d);
 		} else if (d->attempts >= s->max_attempts) {
 			s->stats.failed++;
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
 			log_warn("callback failed: id=%s url=%s attempts=%d last error: %s", d->id,
-				 d->url, d->attempts, d->err);
+				 d->shown, d->attempts, d->err);
 			delivery_free(d);
 		} else {
 			s->stats.retried++;
 			d->due_ms = clock_now_ms() + retry_delay_ms(s, d->attempts);
 			log_debug("callback retry: id=%s url=%s attempt=%d error: %s", d->id,
-				  d->url, d->attempts, d->err);
+				  d->shown, d->attempts, d->err);
 			heap_push(s, d); /* room: heap_alloc >= pending */
 		}
 	}
@@ -582,7 +584,7 @@ static void *sender_main(void *arg)
 		s->pending_bytes -= d->len;
 		if (dropped++ < DROP_LOG_MAX)
 			log_warn("callback dropped at stop: id=%s url=%s attempts=%d%s%s", d->id,
-				 d->url, d->attempts, d->err[0] ? " last error: " : "", d->err);
+				 d->shown, d->attempts, d->err[0] ? " last error: " : "", d->err);
 		delivery_free(d);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -697,6 +699,14 @@ int callback_send(struct callback_sender *s, const char *url, const char *id,
 		delivery_free(d);
 		return -EINVAL;
 	}
+	size_t before_query = strcspn(url, "?");
+	d->shown = malloc(before_query + 5);
+	if (!d->shown) {
+		delivery_free(d);
+		return -ENOMEM;
+	}
+	snprintf(d->shown, before_query + 5, "%.*s%s", (int)before_query, url,
+		 url[before_query] ? "?..." : "");
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	d->body = malloc(len ? len : 1);
 	if (!d->body) {

@@ -1459,14 +1459,19 @@ def _g_callback(R, srv, lst):
 
     def success():
         want["delivered"] += 1
-        s = srv.run(py("print('cb')", callback_url=lst.url("/ok")))
+        # a query is where receivers put their tokens: never in the log
+        s = srv.run(py("print('cb')", callback_url=lst.url("/ok?token=SECRET-TOKEN-1")))
         expect_verdict(s, "accepted", "cb\n")
         hits = lst.wait("/ok", 1, T(10))
         expect(len(hits) == 1, "one callback POST expected within %.0f s, got %d" %
                (T(10), len(hits)))
         check_hit(hits[0], s)
+        expect(hits[0][0].endswith("?token=SECRET-TOKEN-1"), "the query reached the receiver")
         time.sleep(1.0)
         expect(len(lst.for_path("/ok")) == 1, "a delivered callback was sent again")
+        logged = "\n".join(open(l, errors="replace").read() for l in srv.logs)
+        expect("SECRET-TOKEN-1" not in logged, "the callback's query (a token) is in the log")
+        expect("/ok?..." in logged, "the delivered callback's log line should show /ok?...")
 
     def retry():
         want["delivered"] += 1
