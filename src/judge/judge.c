@@ -282,27 +282,67 @@ static int collect_artifacts(struct sandbox_cell *cell, const struct lang *l,
 	return 0;
 }
 
-static void cache_key_for(const struct judge_request *req, char key[65])
+static size_t list_len(char **v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* A list as parts: its name and length, then every item.  Each part is
+ * length-prefixed in the key (cache_key), so no item can pass for one of
+ * another list, and no list is cut short. */
+static size_t key_list(struct cache_part *parts, size_t n, char *head, size_t head_cap,
+		       const char *name, char **v)
+{
+	snprintf(head, head_cap, "%s:%zu", name, list_len(v));
+	parts[n++] = (struct cache_part){ head, strlen(head) };
+	for (size_t i = 0; v && v[i]; i++)
+		parts[n++] = (struct cache_part){ v[i], strlen(v[i]) };
+	return n;
+}
+
+/* The key of a compile: everything that can change what the compiler
+ * makes: the language's id and detected version, its compile command,
+ * environment, artifacts and binds, the compile limits (the command may
+ * name {memory_mb}), and every source with its name in the box.  0, or
+ * -ENOMEM (then the compile is not cached). */
+static int cache_key_for(const struct judge_request *req, char key[65])
 {
 	const struct lang *l = req->lang;
-	struct cache_part parts[4 + 64 + 2 * JUDGE_MAX_FILES];
+	size_t cap = 9 + list_len(l->compile) + list_len(l->env) + list_len(l->artifacts) +
+		     list_len(l->binds) + 2 * req->nsources;
+	/* 3 fixed parts, 4 list heads, the limits and the sources' head */
+	struct cache_part *parts = calloc(cap, sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
+	char heads[5][32];
 	size_t n = 0;
-	parts[n++] = (struct cache_part){ "runcell-compile-1", 17 };
+	parts[n++] = (struct cache_part){ "runcell-compile-2", 17 };
 	parts[n++] = (struct cache_part){ l->id, strlen(l->id) };
 	const char *ver = l->version ? l->version : "";
 	parts[n++] = (struct cache_part){ ver, strlen(ver) };
-	for (char **c = l->compile; c && *c && n < 4 + 32; c++)
-		parts[n++] = (struct cache_part){ *c, strlen(*c) };
-	for (char **e = l->env; e && *e && n < 4 + 48; e++)
-		parts[n++] = (struct cache_part){ *e, strlen(*e) };
-	for (char **p = l->artifacts; p && *p && n < 4 + 64; p++)
-		parts[n++] = (struct cache_part){ *p, strlen(*p) };
+	n = key_list(parts, n, heads[0], sizeof(heads[0]), "compile", l->compile);
+	n = key_list(parts, n, heads[1], sizeof(heads[1]), "env", l->env);
+	n = key_list(parts, n, heads[2], sizeof(heads[2]), "artifacts", l->artifacts);
+	n = key_list(parts, n, heads[3], sizeof(heads[3]), "binds", l->binds);
+	char limits[24 * SANDBOX_LIMIT_COUNT];
+	size_t lo = 0;
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++)
+		lo += (size_t)snprintf(limits + lo, sizeof(limits) - lo, "%" PRIu64 ",",
+				       sandbox_limit_get(&l->compile_limits, i));
+	parts[n++] = (struct cache_part){ limits, lo };
+	snprintf(heads[4], sizeof(heads[4]), "sources:%zu", req->nsources);
+	parts[n++] = (struct cache_part){ heads[4], strlen(heads[4]) };
 	for (size_t i = 0; i < req->nsources; i++) {
 		const char *bn = box_name(req, i);
 		parts[n++] = (struct cache_part){ bn, strlen(bn) };
 		parts[n++] = (struct cache_part){ req->sources[i].data, req->sources[i].len };
 	}
 	cache_key(parts, n, key);
+	free(parts);
+	return 0;
 }
 
 static enum judge_verdict verdict_of(enum sandbox_status s)
@@ -449,8 +489,8 @@ static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_reque
 	} else {
 		char key[65] = "";
 		struct cache_entry e;
-		if (req->cache) {
-			cache_key_for(req, key);
+		bool cacheable = req->cache && cache_key_for(req, key) == 0;
+		if (cacheable) {
 			if (cache_get(req->cache, key, &e) == 0) {
 				for (size_t i = 0; i < e.nfiles && art->n < JUDGE_MAX_ARTIFACTS; i++) {
 					art->files[art->n++] = e.files[i];
@@ -465,7 +505,7 @@ static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_reque
 			rc = compile(cell, req, env, res, art);
 			if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
 				return rc;
-			if (req->cache)
+			if (cacheable)
 				cache_put(req->cache, key, art->files, art->n);  /* failing: a miss later */
 		}
 	}

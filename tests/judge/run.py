@@ -564,6 +564,30 @@ def bad_cases():
 
 # ---------------------------------------------------------------- 5. cache
 
+def case_cache_whole_command():
+    # Two language files whose compile commands differ only past their
+    # 33rd word (-DVAL=1 against -DVAL=2): the key took only the first
+    # 32 words, so the second ran the first's program (printed 1).
+    need("c")
+    cache = tempfile.mkdtemp(prefix="cache-", dir=TMP)
+    outs = []
+    for v in ("1", "2", "1"):
+        langs = tempfile.mkdtemp(prefix="langs-", dir=TMP)
+        for f in os.listdir(os.path.join(ROOT, "etc", "languages")):
+            shutil.copy(os.path.join(ROOT, "etc", "languages", f), langs)
+        p = os.path.join(langs, "c.json")
+        j = json.load(open(p))
+        j["compile"] = ["/usr/bin/gcc"] + ["-Wno-unused"] * 32 + ["-DVAL=" + v, "-o", "main",
+                                                                 "{sources}"]
+        json.dump(j, open(p, "w"))
+        src = tmpfile("val/val.c", b'#include <stdio.h>\nint main(void) { printf("%d\\n", VAL); }\n')
+        r, res = exec_json(["--lang", "c", src], "c",
+                           env={"RUNCELL_CACHE_DIR": cache, "RUNCELL_LANGUAGES": langs})
+        outs.append((res["tests"][0]["stdout"], res["compile"].get("cached")))
+    expect(outs == [("1\n", False), ("2\n", False), ("1\n", True)], r,
+           "stdout and compile.cached per run %s, expected 1 (new), 2 (new), 1 (cached)" % outs)
+
+
 def case_cache():
     need("cpp")
     cache = tempfile.mkdtemp(prefix="cache-", dir=TMP)
@@ -814,6 +838,7 @@ def main():
                        "runcell languages --json says available false; its cases are not run")
         cases = build_cases()
         cases.append(("cache/compile_cache", case_cache, "cpp"))
+        cases.append(("cache/whole_command_in_key", case_cache_whole_command, "c"))
         cases.append(("cache/version_record_new_dir", case_version_record, "python3"))
         cases.append(("cache/languages_records", case_languages_records, "python3"))
         if o.k:
