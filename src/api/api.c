@@ -159,6 +159,25 @@ static void api_note(struct api *a, const struct api_reqinfo *ri, int status, co
 	log_event_end(&w, &b);
 }
 
+/* An answer the HTTP layer gave by itself (a malformed request, a
+ * timeout, a full house): counted and logged like any other, with why. */
+static void api_refused(void *user, int status, const char *why)
+{
+	struct api *a = user;
+	if (status >= 100 && status < 600)
+		atomic_fetch_add(&a->by_code[status], 1);
+	if (!log_enabled(LOG_INFO))
+		return;
+	struct buf b;
+	struct json_writer w;
+	log_event_begin(&w, &b, LOG_INFO, "request");
+	json_field_null(&w, "method");
+	json_field_null(&w, "path");
+	json_field_int(&w, "status", status);
+	json_field_string(&w, "error", why ? why : "");
+	log_event_end(&w, &b);
+}
+
 static void api_send_json(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
 			  int status, struct buf *b, const char *headers, const char *id)
 {
@@ -1424,6 +1443,7 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		.max_body = cfg->max_body,
 		.max_connections = max_connections,
 		.handler = api_handle,
+		.on_refused = api_refused,
 		.user = a,
 	};
 	a->http = http_server_start(&hc, err, errlen);

@@ -104,6 +104,11 @@ struct http_config {
 	int drain_timeout_ms;  /* graceful stop bound; 0 = 10000 */
 	http_handler_fn handler;
 	void *user;
+	/* Called (on the loop thread) for each answer the HTTP layer gives by
+	 * itself, without the handler: a malformed request (400, 411, 413,
+	 * 431, 505), a timeout (408), too many connections (503); for logs and
+	 * metrics.  NULL: none. */
+	void (*on_refused)(void *user, int status, const char *why);
 };
 
 struct http_server;

@@ -1074,6 +1074,24 @@ def g_api(R):
             expect(r.status == 200 and got == ct and want in r.text,
                    "%s: expected 200 %s with %r (Content-Type %r)" % (r.what(), ct, want, got))
 
+    def refused_counted():
+        # Requests the HTTP layer refuses by itself (a malformed request
+        # line, two Host headers, a chunked body) are counted and logged
+        # like the rest; they were in neither.
+        before = metric_value(srv.metrics().text, "runcell_http_requests_total", {"code": "400"})
+        before411 = metric_value(srv.metrics().text, "runcell_http_requests_total", {"code": "411"}) or 0
+        for raw in (b"GET /x\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                    b"POST /v1/submissions HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"):
+            raw_request(srv.host, srv.port, raw)
+        m = srv.metrics().text
+        after = metric_value(m, "runcell_http_requests_total", {"code": "400"})
+        after411 = metric_value(m, "runcell_http_requests_total", {"code": "411"})
+        expect(after == (before or 0) + 2 and after411 == before411 + 1,
+               "400s counted %s -> %s, 411s %s -> %s; expected +2 and +1" %
+               (before, after, before411, after411))
+        lines = [e for e in srv.events("request") if e.get("path") is None and e.get("error")]
+        expect(len(lines) >= 3, "%d log lines for refused requests, expected 3" % len(lines))
+
     def static_headers():
         # the page: checked again on each load, only its own scripts, never
         # framed; every answer, JSON too: no content sniffing
@@ -1167,6 +1185,7 @@ def g_api(R):
     R.case("api/static_index", static_index)
     R.case("api/static_mime", static_mime)
     R.case("api/static_headers", static_headers)
+    R.case("api/refused_counted", refused_counted)
     R.case("api/static_errors_json_field", static_errors)
     R.case("api/static_traversal", static_traversal)
     R.case("api/curl_example", curl_example)
