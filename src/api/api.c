@@ -137,11 +137,11 @@ static void api_send(struct api *a, struct http_handle *h, const struct api_reqi
 	api_note(a, ri, status, id);
 }
 
-/* The request's metrics and its log line. */
-static void api_note(struct api *a, const struct api_reqinfo *ri, int status, const char *id)
+/* A request's count by status and its log line: method and path null
+ * when the request was never read whole, ms when known, why for a refusal. */
+static void api_log_request(struct api *a, const char *method, const char *path, int status,
+			    double secs, const char *id, const char *why)
 {
-	double secs = (double)(clock_now_ns() - ri->start_ns) / 1e9;
-	metrics_histogram_observe(&a->request_seconds, secs);
 	if (status >= 100 && status < 600)
 		atomic_fetch_add(&a->by_code[status], 1);
 	if (!log_enabled(LOG_INFO))
@@ -149,33 +149,38 @@ static void api_note(struct api *a, const struct api_reqinfo *ri, int status, co
 	struct buf b;
 	struct json_writer w;
 	log_event_begin(&w, &b, LOG_INFO, "request");
-	json_field_string(&w, "method", ri->method);
-	json_field_string(&w, "path", ri->path);
+	if (method) {
+		json_field_string(&w, "method", method);
+		json_field_string(&w, "path", path);
+	} else {
+		json_field_null(&w, "method");
+		json_field_null(&w, "path");
+	}
 	json_field_int(&w, "status", status);
-	json_key(&w, "ms");
-	json_double(&w, (double)(int64_t)(secs * 1e5) / 100.0);
+	if (secs >= 0) {
+		json_key(&w, "ms");
+		json_double(&w, (double)(int64_t)(secs * 1e5) / 100.0);
+	}
 	if (id)
 		json_field_string(&w, "id", id);
+	if (why)
+		json_field_string(&w, "error", why);
 	log_event_end(&w, &b);
+}
+
+/* The request's metrics and its log line. */
+static void api_note(struct api *a, const struct api_reqinfo *ri, int status, const char *id)
+{
+	double secs = (double)(clock_now_ns() - ri->start_ns) / 1e9;
+	metrics_histogram_observe(&a->request_seconds, secs);
+	api_log_request(a, ri->method, ri->path, status, secs, id, NULL);
 }
 
 /* An answer the HTTP layer gave by itself (a malformed request, a
  * timeout, a full house): counted and logged like any other, with why. */
 static void api_refused(void *user, int status, const char *why)
 {
-	struct api *a = user;
-	if (status >= 100 && status < 600)
-		atomic_fetch_add(&a->by_code[status], 1);
-	if (!log_enabled(LOG_INFO))
-		return;
-	struct buf b;
-	struct json_writer w;
-	log_event_begin(&w, &b, LOG_INFO, "request");
-	json_field_null(&w, "method");
-	json_field_null(&w, "path");
-	json_field_int(&w, "status", status);
-	json_field_string(&w, "error", why ? why : "");
-	log_event_end(&w, &b);
+	api_log_request(user, NULL, NULL, status, -1, NULL, why ? why : "");
 }
 
 static void api_send_json(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
