@@ -1268,12 +1268,12 @@ static void api_handle(void *user, struct http_handle *h, const struct http_requ
 	char *ids = malloc(strlen(req->query) + 1);
 	if (!ids)
 		return api_error(a, h, &ri, 500, "ids", NULL, "out of memory");
-	if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1) &&
-	    (http_query_param(req->query, "status", probe, sizeof(probe)) ||
-	     http_query_param(req->query, "limit", probe, sizeof(probe))))
+	bool by_ids = http_query_param(req->query, "ids", ids, strlen(req->query) + 1);
+	if (by_ids && (http_query_param(req->query, "status", probe, sizeof(probe)) ||
+		       http_query_param(req->query, "limit", probe, sizeof(probe))))
 		api_error(a, h, &ri, 400, "ids", NULL, "ids lists submissions by id; status and "
 			  "limit belong to the listing without ids");
-	else if (http_query_param(req->query, "ids", ids, strlen(req->query) + 1))
+	else if (by_ids)
 		api_get_many(a, h, &ri, ids);
 	else
 		api_list(a, h, &ri, req->query);

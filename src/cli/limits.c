@@ -36,65 +36,54 @@ static int bad(const char *cmd, const char *opt, const char *value, const char *
 	return -1;
 }
 
-/* A positive decimal number times scale, at least 1 after scaling. */
-static int parse_scaled(const char *cmd, const char *opt, const char *v, double scale,
-			double max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	/* Plain decimals only: strtod would also take " 1", "0x10", "1e2". */
-	bool plain = v[0] && strspn(v, "0123456789.") == strlen(v);
-	double x = plain ? strtod(v, &end) : 0;
-	if (!plain || errno || end == v || *end || !isfinite(x) || x <= 0)
-		return bad(cmd, opt, v, "expected a positive decimal number, such as 2 or 0.5");
-	double scaled = x * scale;
-	if (scaled > max)
-		return bad(cmd, opt, v, "too large");
-	if (scaled < 1)
-		return bad(cmd, opt, v, "too small");
-	*out = (uint64_t)llround(scaled);
-	return 0;
-}
-
-static int parse_count(const char *cmd, const char *opt, const char *v, uint32_t max,
-		       uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	bool plain = v[0] && strspn(v, "0123456789") == strlen(v);  /* no " 1", "+1" */
-	unsigned long long x = plain ? strtoull(v, &end, 10) : 0;
-	if (!plain || errno || end == v || *end || x == 0)
-		return bad(cmd, opt, v, "expected a positive whole number");
-	if (x > max)
-		return bad(cmd, opt, v, "too large");
-	*out = (uint32_t)x;
-	return 0;
-}
+/* Each option: the limit it sets, how many of the limit's units one of
+ * the option's is, and the option's unit for messages.  The range is the
+ * cell's own (sandbox_limit_range), so the two never disagree. */
+static const struct {
+	size_t index;
+	double scale;
+	const char *unit;
+	bool whole;  /* a count: no fractions */
+} limit_opts[CLI_LIMIT_COUNT] = {
+	{ SANDBOX_LIMIT_CPU_MS, 1000, " s", false },
+	{ SANDBOX_LIMIT_WALL_MS, 1000, " s", false },
+	{ SANDBOX_LIMIT_MEMORY_KB, 1024, " MB", false },
+	{ SANDBOX_LIMIT_PROCESSES, 1, "", true },
+	{ SANDBOX_LIMIT_FILE_SIZE_KB, 1024, " MB", false },
+	{ SANDBOX_LIMIT_OUTPUT_KB, 1, " KB", false },
+	{ SANDBOX_LIMIT_OPEN_FILES, 1, "", true },
+	{ SANDBOX_LIMIT_STACK_KB, 1024, " MB", false },
+	{ SANDBOX_LIMIT_DISK_KB, 1024, " MB", false },
+};
 
 int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limits *l)
 {
-	const double tb_kb = 1024.0 * 1024 * 1024;
 	int i = val - CLI_LIMIT_BASE;
 	if (i < 0 || i >= CLI_LIMIT_COUNT)
 		return -1;
 	const char *opt = cli_limit_options[i].name;
-	switch (i) {
-	case 0: return parse_scaled(cmd, opt, v, 1000, 86400e3, &l->cpu_ms);
-	case 1: return parse_scaled(cmd, opt, v, 1000, 86400e3, &l->wall_ms);
-	case 2:
-		if (parse_scaled(cmd, opt, v, 1024, tb_kb, &l->memory_kb) < 0)
-			return -1;
-		return l->memory_kb < 1024 ? bad(cmd, opt, v, "at least 1 MB") : 0;
-	case 3: return parse_count(cmd, opt, v, 1000000, &l->processes);
-	case 4: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->file_size_kb);
-	case 5: return parse_scaled(cmd, opt, v, 1, 1024 * 1024, &l->output_kb);
-	case 6:
-		if (parse_count(cmd, opt, v, 1048576, &l->open_files) < 0)
-			return -1;
-		return l->open_files < 4 ? bad(cmd, opt, v, "at least 4") : 0;
-	case 7: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->stack_kb);
-	default: return parse_scaled(cmd, opt, v, 1024, tb_kb, &l->disk_kb);
+	/* Plain decimals only: strtod would also take " 1", "0x10", "1e2". */
+	bool whole = limit_opts[i].whole;
+	bool plain = v[0] && strspn(v, whole ? "0123456789" : "0123456789.") == strlen(v);
+	char *end;
+	errno = 0;
+	double x = plain ? strtod(v, &end) : 0;
+	if (!plain || errno || end == v || *end || !isfinite(x) || x <= 0)
+		return bad(cmd, opt, v, whole ? "expected a positive whole number"
+					      : "expected a positive decimal number, such as 2 or 0.5");
+	uint64_t least, most;
+	sandbox_limit_range(limit_opts[i].index, &least, &most);
+	double scaled = x * limit_opts[i].scale;
+	if (scaled > (double)most)
+		return bad(cmd, opt, v, "too large");
+	if (scaled < (double)least) {
+		char why[64];
+		snprintf(why, sizeof(why), "at least %g%s", (double)least / limit_opts[i].scale,
+			 limit_opts[i].unit);
+		return bad(cmd, opt, v, why);
 	}
+	sandbox_limit_set(l, limit_opts[i].index, (uint64_t)llround(scaled));
+	return 0;
 }
 
 int cli_limits_check_host(const char *cmd, const struct sandbox_limits *l)

@@ -426,21 +426,29 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 	return 0;
 }
 
-/* A memory file holding data, for placing an artifact before each test.
- * Its own name is fixed: memfd names stop at 249 bytes, file names at 255. */
-static int memfile(const struct buf *data)
+/* A memory file holding data, read from its start: an artifact placed
+ * before each test, or a test's stdin.  Its own name is fixed: memfd
+ * names stop at 249 bytes, file names at 255. */
+static int memfile(const void *data, size_t len)
 {
 	int fd = memfd_create("runcell-file", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (size_t off = 0; off < data->len;) {
-		ssize_t w = write(fd, data->data + off, data->len - off);
-		if (w < 0) {
-			int e = errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
 			close(fd);
 			return -e;
 		}
 		off += (size_t)w;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
 	}
 	return fd;
 }
@@ -517,26 +525,9 @@ static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_reque
 /* Stdin given in memory, copied into an anonymous file the cell reads. */
 static int input_memfd(const struct judge_test *test, char *why, size_t len)
 {
-	int fd = memfd_create("runcell-stdin", MFD_CLOEXEC);
-	size_t done = 0;
-	while (fd >= 0 && done < test->input_len) {
-		ssize_t n = write(fd, test->input + done, test->input_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			fd = -1;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		int e = errno ? errno : EIO;
-		snprintf(why, len, "cannot stage the test's input: %s", strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
+	int fd = memfile(test->input, test->input_len);
+	if (fd < 0)
+		snprintf(why, len, "cannot stage the test's input: %s", strerror(-fd));
 	return fd;
 }
 
@@ -616,7 +607,7 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 	/* The artifacts go read-only into each run's wiped box, from memory
 	 * files read again from the start every time. */
 	for (; nfiles < art->n; nfiles++) {
-		int fd = memfile(&art->files[nfiles].data);
+		int fd = memfile(art->files[nfiles].data.data, art->files[nfiles].data.len);
 		if (fd < 0) {
 			snprintf(res->message, sizeof(res->message), "cannot hold %.200s in memory: %s",
 				 art->files[nfiles].name, strerror(-fd));

@@ -189,9 +189,10 @@ int queue_url_check(const char *url, char *err, size_t errlen)
 int queue_open(const char *url, const char *store_url, struct queue **out, char *err,
 	       size_t errlen)
 {
-	if (!url || !*url || !strcmp(url, "embedded"))
+	char why[200];
+	if (queue_url_check(url, why, sizeof(why)) == 0)
 		return queue_open_embedded(store_url, out, err, errlen);
 	*out = NULL;
-	snprintf(err, errlen, "queue: unknown backend '%s' (this build has: embedded)", url);
+	snprintf(err, errlen, "queue: %s", why);
 	return -EINVAL;
 }
