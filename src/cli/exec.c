@@ -56,9 +56,13 @@ static void exec_usage(void)
 }
 
 /* Reads a whole regular file, refusing more than cap bytes. */
-static int read_file(const char *path, size_t cap, char **data, size_t *len, char *why, size_t wl)
+/* Reads a whole file of at most cap bytes.  With streams_ok, a pipe or a
+ * character device (--expected <(...), /dev/stdin) is read to its end as
+ * well; otherwise only a regular file is taken, so that a FIFO in a test
+ * directory or named as a source is refused instead of waited on. */
+static int read_file(const char *path, size_t cap, bool streams_ok, char **data, size_t *len,
+		     char *why, size_t wl)
 {
-	/* O_NONBLOCK: a FIFO must be refused below, not waited on. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -67,27 +71,55 @@ static int read_file(const char *path, size_t cap, char **data, size_t *len, cha
 			close(fd);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, wl, "%s: not a regular file", path);
+	bool stream = streams_ok && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));
+	if (!S_ISREG(st.st_mode) && !stream) {
+		snprintf(why, wl, "%s: not a regular file%s", path, streams_ok ? " or a pipe" : "");
 		close(fd);
 		return -1;
 	}
-	if ((uint64_t)st.st_size > cap) {
+	if (stream)
+		(void)fcntl(fd, F_SETFL, 0);	/* wait for the writer's data */
+	else if ((uint64_t)st.st_size > cap) {
 		snprintf(why, wl, "%s: larger than %zu bytes", path, cap);
 		close(fd);
 		return -1;
 	}
-	char *p = malloc((size_t)st.st_size + 1);
+	/* a regular file is read to its size at open; a stream to its end */
+	size_t want = stream ? cap + 1 : (size_t)st.st_size;
+	size_t size = stream ? 65536 : want + 1;
+	char *p = malloc(size);
 	size_t got = 0;
-	while (p && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n <= 0)
+	bool failed = false;
+	while (p && got < want) {
+		if (got + 1 >= size) {
+			size_t grown = size * 2 > cap + 2 ? cap + 2 : size * 2;
+			char *q = realloc(p, grown);
+			if (!q) {
+				free(p);
+				p = NULL;
+				break;
+			}
+			p = q;
+			size = grown;
+		}
+		size_t room = size - 1 - got;
+		ssize_t n = read(fd, p + got, room < want - got ? room : want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			failed = n < 0;
 			break;
+		}
 		got += (size_t)n;
 	}
 	close(fd);
-	if (!p || got != (size_t)st.st_size) {
+	if (!p || failed || (!stream && got != want)) {
 		snprintf(why, wl, "%s: cannot read", path);
+		free(p);
+		return -1;
+	}
+	if (got > cap) {
+		snprintf(why, wl, "%s: larger than %zu bytes", path, cap);
 		free(p);
 		return -1;
 	}
@@ -176,7 +208,7 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 		t->input_path = strdup(path);
 		snprintf(path, sizeof(path), "%s/%s", dir, pair);
 		char *exp;
-		if (read_file(path, EXEC_MAX_EXPECTED, &exp, &t->expected_len, why, wl) < 0)
+		if (read_file(path, EXEC_MAX_EXPECTED, false, &exp, &t->expected_len, why, wl) < 0)
 			rc = -1;
 		else
 			t->expected = exp;
@@ -368,7 +400,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	for (int i = 0; i < nfiles; i++) {
 		char *data;
 		size_t len;
-		if (read_file(files[i], JUDGE_MAX_SOURCE, &data, &len, why, sizeof(why)) < 0)
+		if (read_file(files[i], JUDGE_MAX_SOURCE, false, &data, &len, why, sizeof(why)) < 0)
 			return fail("%s", why);
 		const char *base = strrchr(files[i], '/');
 		src[i] = (struct judge_source){ base ? base + 1 : files[i], data, len };
@@ -382,7 +414,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	for (size_t i = 0; i < nextras; i++) {
 		char *data;
 		size_t len;
-		if (read_file(extra_paths[i], JUDGE_MAX_SOURCE, &data, &len, why, sizeof(why)) < 0)
+		if (read_file(extra_paths[i], JUDGE_MAX_SOURCE, false, &data, &len, why, sizeof(why)) < 0)
 			return fail("invalid --file: %s", why);
 		const char *base = strrchr(extra_paths[i], '/');
 		extras[i] = (struct judge_source){ base ? base + 1 : extra_paths[i], data, len };
@@ -405,7 +437,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		return fail("invalid --stdin: %s is a directory", stdin_path);
 	if (expected_path) {
 		char *exp;
-		if (read_file(expected_path, EXEC_MAX_EXPECTED, &exp, &single.expected_len, why,
+		if (read_file(expected_path, EXEC_MAX_EXPECTED, true, &exp, &single.expected_len, why,
 			      sizeof(why)) < 0)
 			return fail("invalid --expected: %s", why);
 		single.expected = o->expected = exp;

@@ -445,6 +445,43 @@ def case_compile_under_low_hard_rlimit():
     return run
 
 
+def case_pipes(expected, want):
+    """--stdin and --expected given as FIFOs (as `<(...)` gives them): both
+    are read to their end, and the verdict compares with what was written."""
+    def run():
+        d = tempfile.mkdtemp(dir=TMP)
+        feeds = {os.path.join(d, "in"): b"piped input\n", os.path.join(d, "out"): expected}
+        for path in feeds:
+            os.mkfifo(path)
+
+        def feed(path, data):
+            try:
+                with open(path, "wb") as f:
+                    f.write(data)
+            except OSError:
+                pass   # the reader went away: the verdict check below fails
+        threads = [threading.Thread(target=feed, args=kv, daemon=True) for kv in feeds.items()]
+        for t in threads:
+            t.start()
+        try:
+            r, res = exec_json(["--lang", "python3", "--stdin", os.path.join(d, "in"),
+                                "--expected", os.path.join(d, "out"),
+                                lang_file("python3", "echo")], "python3")
+        finally:
+            for path in feeds:   # unblock a writer that nobody opened
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                    os.close(fd)
+                except OSError:
+                    pass
+            for t in threads:
+                t.join(5)
+            shutil.rmtree(d, ignore_errors=True)
+        expect(verdicts(res) == [want], r, "one test, %s, expected" % want)
+        expect(res["tests"][0]["stdout"] == "piped input\n", r, "the piped stdin echoed")
+    return run
+
+
 def case_args(opts, tail, want_out):
     def run():
         path = os.path.join(HERE, "misc", "args.py")
@@ -767,6 +804,9 @@ def build_cases():
             tmpfile("long/" + "n" * 252 + ".py", b"x = 1\n")], "260\n"), "python3"),
         ("misc/output_limit", case_simple("python3", os.path.join(HERE, "misc", "output.py"),
                                           ["--output=64"], "output_limit"), "python3"),
+        ("misc/stdin_and_expected_from_pipes", case_pipes(b"piped input\n", "accepted"),
+         "python3"),
+        ("misc/expected_from_pipe_differs", case_pipes(b"other\n", "wrong_answer"), "python3"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
         ("misc/data_file_readonly", case_data_file(), "c"),
         ("misc/java_too_many_classes", case_too_many_classes(), "java"),
