@@ -38,6 +38,20 @@ size_t buf_room(const struct buf *b)
 	return b->len >= b->cap ? 0 : b->cap - b->len;
 }
 
+void buf_cut(struct buf *b, size_t len)
+{
+	if (b->len <= len)
+		return;
+	b->len = len;
+	b->truncated = true;
+	char *smaller = realloc(b->data, len + 1);
+	if (smaller) {
+		b->data = smaller;
+		b->alloc = len + 1;
+	}
+	b->data[len] = '\0';
+}
+
 static int buf_grow(struct buf *b, size_t need)
 {
 	if (need + 1 <= b->alloc)

@@ -29,6 +29,9 @@ int buf_append(struct buf *b, const void *data, size_t len);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Keeps the first len bytes; when that cuts, marks b truncated and gives
+ * the rest of the storage back. */
+void buf_cut(struct buf *b, size_t len);
 /* Room left under the cap (SIZE_MAX when uncapped). */
 size_t buf_room(const struct buf *b);
 /* Hands the storage to the caller (who frees it) and empties b. */

@@ -574,9 +574,19 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 	return 0;
 }
 
+/* Cuts r's output to what is left of the budget *left (stdout first). */
+static void keep_output_of(struct sandbox_result *r, size_t *left)
+{
+	buf_cut(&r->out, *left);
+	*left -= r->out.len;
+	buf_cut(&r->err, *left);
+	*left -= r->err.len;
+}
+
 int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		 struct judge_result *res)
 {
+	size_t output_left = req->keep_output ? req->keep_output : SIZE_MAX;
 	memset(res, 0, sizeof(*res));
 	sandbox_result_init(&res->compile);
 	int rc = judge_check(req, res->message, sizeof(res->message));
@@ -595,6 +605,8 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		goto out;
 	}
 	rc = prepare_artifacts(cell, req, env, res, art);
+	if (res->compiled && !res->cached)
+		keep_output_of(&res->compile, &output_left);
 	if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
 		goto out;
 	if (!artifacts_fit(art, req->limits.disk_kb, res->message, sizeof(res->message))) {
@@ -646,6 +658,7 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		rc = run_test(cell, req, &req->tests[t], &base, tr, res->message, sizeof(res->message));
 		if (rc < 0)
 			goto out;
+		keep_output_of(&tr->run, &output_left);
 		if (tr->run.cpu_ms > res->cpu_ms_max)
 			res->cpu_ms_max = tr->run.cpu_ms;
 		if (tr->run.wall_ms > res->wall_ms_max)

@@ -69,6 +69,12 @@ struct judge_request {
 	/* The caller closes the cell after this request: the final test's
 	 * run is the cell's last (sandbox_run_spec.last_run). */
 	bool cell_last_use;
+	/* Bytes of stdout and stderr the result keeps over the compile and
+	 * all tests, in report order (the compile's, then each test's stdout
+	 * and stderr); what is over is dropped once a run is judged, so that
+	 * many tests with large outputs do not pile up in memory.  A cut
+	 * stream is marked truncated.  0: keep everything. */
+	size_t keep_output;
 };
 
 struct judge_test_result {

@@ -183,6 +183,9 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 		verdict = "internal_error";
 	} else {
 		sub.req.cache = ws->cache;
+		/* Output past what the stored result keeps is dropped as each
+		 * test is judged, not held to the end of the job. */
+		sub.req.keep_output = (size_t)p->cfg.max_result_bytes;
 		struct judge_result res;
 		int rc = judge_submit(ws->cell, &sub.req, &res);
 		if (rc == 0 && res.verdict == JUDGE_INTERNAL_ERROR && !sandbox_interrupted()) {

@@ -1372,6 +1372,18 @@ def g_verdict(R):
         expect(r.status == 200, "%s: two results fit" % r.what())
         r = s3.get("/v1/submissions?ids=" + ",".join(ids))
         expect_error(r, 413, "ids")
+        # 24 tests printing 3 MiB each: the worker keeps 64 KB of it as
+        # each test is judged (it used to hold all 72 MiB to the end).
+        def peak_kb():
+            with open("/proc/%d/status" % s3.proc.pid) as f:
+                return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+        before = peak_kb()
+        s = s3.run(py("import sys\nsys.stdout.write('y' * (3 << 20))",
+                      tests=[{"stdin": ""}] * 24), timeout=T(120))
+        expect_verdict(s, "accepted")
+        grew = peak_kb() - before
+        expect(grew < 32 << 10, "server peak RSS grew by %d KB over a job of 24 x 3 MiB "
+               "of output with max_result_kb = 64; expected under 32 MiB" % grew, s)
         s3.stop()
 
     R.case("verdict/result_capped", result_capped)

@@ -104,3 +104,24 @@ TEST(buf_steal_hands_over)
 	ASSERT_STR(p, "");
 	free(p);
 }
+
+TEST(buf_cut_keeps_head_and_marks)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (int i = 0; i < 1000; i++)
+		buf_puts(&b, "0123456789");
+	ASSERT_FALSE(b.truncated);
+	buf_cut(&b, 20000);		/* longer than it is: nothing changes */
+	ASSERT_EQ(b.len, 10000);
+	ASSERT_FALSE(b.truncated);
+	buf_cut(&b, 12);
+	ASSERT_EQ(b.len, 12);
+	ASSERT_STR(b.data, "012345678901");
+	ASSERT_TRUE(b.truncated);
+	ASSERT_EQ(b.alloc, 13);		/* the rest was given back */
+	buf_cut(&b, 0);
+	ASSERT_EQ(b.len, 0);
+	ASSERT_STR(b.data, "");
+	buf_free(&b);
+}
