@@ -520,6 +520,26 @@ static void cond_wait_until(struct callback_sender *s, uint64_t until_ms)
 	pthread_cond_timedwait(&s->cond, &s->mu, &ts);
 }
 
+/* One "callback" event per outcome: delivered, retry, failed, dropped. */
+static void log_outcome(enum log_level level, const char *outcome, const struct delivery *d,
+			int status, const char *error)
+{
+	if (!log_enabled(level))
+		return;
+	struct buf b;
+	struct json_writer w;
+	log_event_begin(&w, &b, level, "callback");
+	json_field_string(&w, "outcome", outcome);
+	json_field_string(&w, "id", d->id);
+	json_field_string(&w, "url", d->shown);
+	json_field_int(&w, "attempts", d->attempts);
+	if (status)
+		json_field_int(&w, "status", status);
+	if (error && *error)
+		json_field_string(&w, "error", error);
+	log_event_end(&w, &b);
+}
+
 static void *sender_main(void *arg)
 {
 	struct callback_sender *s = arg;
@@ -553,28 +573,24 @@ static void *sender_main(void *arg)
 			s->stats.delivered++;
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
-			log_info("callback delivered: id=%s url=%s attempts=%d status=%d", d->id,
-				 d->shown, d->attempts, status);
+			log_outcome(LOG_INFO, "delivered", d, status, NULL);
 			delivery_free(d);
 		} else if (res == ATTEMPT_ABORTED) {
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
 			if (dropped++ < DROP_LOG_MAX)
-				log_warn("callback dropped at stop: id=%s url=%s attempts=%d "
-					 "(attempt cut short)", d->id, d->shown, d->attempts);
+				log_outcome(LOG_WARN, "dropped", d, 0, "attempt cut short by the stop");
 			delivery_free(d);
 		} else if (d->attempts >= s->max_attempts) {
 			s->stats.failed++;
 			s->stats.pending--;
 			s->pending_bytes -= d->len;
-			log_warn("callback failed: id=%s url=%s attempts=%d last error: %s", d->id,
-				 d->shown, d->attempts, d->err);
+			log_outcome(LOG_WARN, "failed", d, 0, d->err);
 			delivery_free(d);
 		} else {
 			s->stats.retried++;
 			d->due_ms = clock_now_ms() + retry_delay_ms(s, d->attempts);
-			log_debug("callback retry: id=%s url=%s attempt=%d error: %s", d->id,
-				  d->shown, d->attempts, d->err);
+			log_outcome(LOG_DEBUG, "retry", d, 0, d->err);
 			heap_push(s, d); /* room: heap_alloc >= pending */
 		}
 	}
@@ -583,8 +599,7 @@ static void *sender_main(void *arg)
 		s->stats.pending--;
 		s->pending_bytes -= d->len;
 		if (dropped++ < DROP_LOG_MAX)
-			log_warn("callback dropped at stop: id=%s url=%s attempts=%d%s%s", d->id,
-				 d->shown, d->attempts, d->err[0] ? " last error: " : "", d->err);
+			log_outcome(LOG_WARN, "dropped", d, 0, d->err);
 		delivery_free(d);
 	}
 	pthread_mutex_unlock(&s->mu);

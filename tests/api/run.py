@@ -1502,7 +1502,11 @@ def _g_callback(R, srv, lst):
         expect(len(lst.for_path("/ok")) == 1, "a delivered callback was sent again")
         logged = "\n".join(open(l, errors="replace").read() for l in srv.logs)
         expect("SECRET-TOKEN-1" not in logged, "the callback's query (a token) is in the log")
-        expect("/ok?..." in logged, "the delivered callback's log line should show /ok?...")
+        ev = [e for e in srv.events() if e.get("event") == "callback" and e.get("id") == s["id"]]
+        expect(len(ev) == 1 and ev[0].get("outcome") == "delivered" and ev[0].get("status") == 200
+               and ev[0].get("attempts") == 1 and ev[0].get("url") == lst.url("/ok?..."),
+               "one callback event expected: outcome delivered, status 200, attempts 1, url "
+               "/ok?... (query left out); got %s" % clip(json.dumps(ev), 400))
 
     def retry():
         want["delivered"] += 1
@@ -1676,20 +1680,22 @@ def _g_callback_tls(R, srv, good, untrusted, wrong, pki_dir):
         deadline = time.monotonic() + T(15)
         lines = []
         while time.monotonic() < deadline:
-            lines = [e for e in srv.events() if s["id"] in json.dumps(e) and
-                     "callback failed" in json.dumps(e)]
+            lines = [e for e in srv.events() if e.get("event") == "callback" and
+                     e.get("outcome") == "failed" and e.get("id") == s["id"]]
             if lines:
                 break
             time.sleep(0.1)
-        expect(lines, "no 'callback failed' log line for %s within %.0f s" % (s["id"], T(15)))
-        text = json.dumps(lines[0])
-        expect("certificate verify failed" in text and "attempts=2" in text,
-               "the give-up line should say attempts=2 and why (%s): %s" % (why, clip(text, 300)))
+        expect(lines, "no callback event with outcome failed for %s within %.0f s"
+               % (s["id"], T(15)))
+        e = lines[0]
+        expect("certificate verify failed" in str(e.get("error")) and e.get("attempts") == 2
+               and e.get("url") == lst.url(path),
+               "the give-up event should have attempts 2, the URL and why (%s): %s"
+               % (why, clip(json.dumps(e), 300)))
         expect(not lst.for_path(path), "the receiver got a POST over a refused connection")
         expect(srv.get("/v1/submissions/" + s["id"]).json == s,
                "the stored result changed after the refused callback")
-        m = re.search(r"last error: ([^\"]*)", text)
-        return "%s: %s" % (why, m.group(1) if m else "?")
+        return "%s: %s" % (why, e.get("error"))
 
     def bad_ca_file():
         missing = os.path.join(pki_dir, "no-such-ca.pem")
