@@ -20,7 +20,10 @@
  *         digits with at most one '.', at least one digit, an optional
  *         exponent e/E [sign] digits) that strtod in the C locale parses
  *         whole to finite values a (output) and b (expected), they match
- *         when a == b, |a-b| <= abs_tol or |a-b| <= rel_tol * |b|.  Any
+ *         when a == b, |a-b| <= abs_tol or |a-b| <= rel_tol * |b|, give
+ *         or take a few units in the last place of a double (rounding
+ *         from decimal); two integers of up to 36 digits are subtracted
+ *         exactly.  Any
  *         other pair of tokens (nan, inf, hex, 1e999 which overflows,
  *         words) must be equal as strings.  Token counts must match.
  *
@@ -35,6 +38,7 @@
 #include "judge/checker.h"
 
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -143,6 +147,39 @@ static bool parse_number(const char *s, size_t n, double *out)
 	return ok;
 }
 
+/* Parses s[0..n) when it is a plain integer ([+-] digits) of at most 36
+ * significant digits, which __int128 holds exactly. */
+static bool parse_integer(const char *s, size_t n, __int128 *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i == n)
+		return false;
+	while (i + 1 < n && s[i] == '0')
+		i++;
+	if (n - i > 36)
+		return false;
+	__int128 v = 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* Tolerances are met when the difference is within the larger of
+ * abs_tol and rel_tol * |expected|, give or take what decimal-to-binary
+ * rounding puts into a double: a few units in the last place of the
+ * numbers and of that bound (0.500001 against 0.5 is 1.00000000003e-6
+ * apart as doubles, yet within abs = 1e-6).  Integers of up to 36 digits
+ * are subtracted exactly first, so 12345678901234567891 and ...890 differ
+ * by 1 even where doubles cannot tell them apart. */
+#define FLOAT_SLACK (4 * DBL_EPSILON)
+
 static bool floats_match(const struct checker *c, const char *a, size_t alen,
 			 const char *b, size_t blen)
 {
@@ -150,6 +187,14 @@ static bool floats_match(const struct checker *c, const char *a, size_t alen,
 
 	if (mem_eq(a, alen, b, blen))
 		return true;
+	__int128 ix, iy;
+	if (parse_integer(a, alen, &ix) && parse_integer(b, blen, &iy)) {
+		if (ix == iy)
+			return true;
+		long double diff = (long double)(ix > iy ? ix - iy : iy - ix);
+		long double bound = fmaxl(c->abs_tol, c->rel_tol * fabsl((long double)iy));
+		return diff <= bound * (1 + FLOAT_SLACK);
+	}
 	if (!parse_number(a, alen, &x) || !parse_number(b, blen, &y))
 		return false;
 	if (x == y)
@@ -157,7 +202,8 @@ static bool floats_match(const struct checker *c, const char *a, size_t alen,
 	d = fabs(x - y);
 	if (!isfinite(d)) /* e.g. 1e308 vs -1e308 */
 		return false;
-	return d <= c->abs_tol || d <= c->rel_tol * fabs(y);
+	double bound = fmax(c->abs_tol, c->rel_tol * fabs(y));
+	return d <= bound + FLOAT_SLACK * (fmax(fabs(x), fabs(y)) + bound);
 }
 
 /* ---- checkers ---------------------------------------------------------- */

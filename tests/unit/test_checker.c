@@ -360,6 +360,38 @@ TEST(checker_float_relative)
 	NO("float:1e-9", "3.14", "3.1415");
 }
 
+TEST(checker_float_at_the_tolerance)
+{
+	/* exactly at the tolerance is a match, whichever way decimal to
+	 * binary rounding goes (0.500001 - 0.5 is 1.00000000003e-6 as doubles) */
+	YES("float", "0.500001", "0.5");
+	YES("float", "0.499999", "0.5");
+	YES("float", "0.100001", "0.1");
+	YES("float", "0.300001", "0.3");
+	YES("float:abs=1e-6", "2.000001", "2");
+	YES("float:abs=1e-6", "1000000.000001", "1000000");
+	YES("float:abs=0.01", "1.01", "1");
+	YES("float:abs=0.01", "0.99", "1");
+	YES("float:rel=1e-6", "1000001", "1000000");
+	YES("float:rel=1e-6", "1000001.0", "1000000.0");
+	/* just past it is not */
+	NO("float", "0.5000011", "0.5");
+	NO("float:abs=0.01", "1.0101", "1");
+	NO("float:abs=1e-6", "1000000.0000011", "1000000");
+	NO("float:rel=1e-6", "1000002", "1000000");
+	/* integers beyond a double's 53 bits are subtracted exactly */
+	NO("float:0", "12345678901234567891", "12345678901234567890");
+	NO("float:abs=0,rel=0", "9007199254740993", "9007199254740992");
+	YES("float:abs=1", "12345678901234567891", "12345678901234567890");
+	NO("float:abs=1", "12345678901234567892", "12345678901234567890");
+	YES("float:0", "-0", "0");
+	YES("float:0", "007", "7");
+	YES("float:0", "+12345678901234567890", "12345678901234567890");
+	NO("float:0", "-12345678901234567890", "12345678901234567890");
+	YES("float:0", "123456789012345678901234567890123456", "123456789012345678901234567890123456");
+	NO("float:0", "123456789012345678901234567890123457", "123456789012345678901234567890123456");
+}
+
 TEST(checker_float_huge_and_special)
 {
 	/* huge numbers */
