@@ -12,6 +12,13 @@
  * Knobs:
  *   memory.limit_in_bytes        the cell's memory, all processes together
  *   memory.memsw.limit_in_bytes  the same value, so swap cannot extend it
+ *   memory.kmem.tcp.limit_in_bytes  the same value again, for TCP socket
+ *                                buffers: v1 charges them to a counter of
+ *                                their own, and only once it has a limit;
+ *                                without one a cell under --memory=16 queued
+ *                                934 MB in loopback connections, from the
+ *                                host-wide tcp_mem every other socket of the
+ *                                host draws on (v2 charges them to memory.max)
  *   pids.max                     processes and threads together
  *   cpuacct.usage                CPU of every task; "0" resets it
  *   memory.max_usage_in_bytes    peak; "0" resets it to the current usage
@@ -92,6 +99,12 @@ static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 		if (rc == 0 && !grow) {
 			/* Absent when the kernel has no swap accounting. */
 			int r = sandbox__write_in(mem, "memory.memsw.limit_in_bytes", v);
+			if (r < 0 && r != -ENOENT)
+				rc = r;
+		}
+		if (rc == 0) {
+			/* Absent on a kernel without kernel-memory accounting. */
+			int r = sandbox__write_in(mem, "memory.kmem.tcp.limit_in_bytes", v);
 			if (r < 0 && r != -ENOENT)
 				rc = r;
 		}

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <grp.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -644,10 +646,17 @@ static int empty_dir(int dfd, int *budget, int depth)
 }
 
 /* The top directories themselves: what the program may have changed on
- * them (mode, extended attributes, times: run N could set any mtime as a
- * message to run N+1) is put back. */
+ * them (mode, extended attributes, inode flags such as nodump and
+ * noatime, times: run N could set any mtime as a message to run N+1) is
+ * put back. */
 static int reset_top(int fd, mode_t mode)
 {
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && flags != 0) {
+		flags = 0;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+			return -errno;
+	}
 	char names[4096];
 	ssize_t n = flistxattr(fd, names, sizeof(names));
 	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)

@@ -47,12 +47,25 @@
 #ifndef SYS_open_tree_attr
 #define SYS_open_tree_attr 467  /* Linux 6.15 */
 #endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463      /* Linux 6.13 */
+#endif
+
+#ifndef NETLINK_KOBJECT_UEVENT
+#define NETLINK_KOBJECT_UEVENT 15
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#define FADV_DONTNEED 4         /* POSIX_FADV_DONTNEED on 64-bit Linux */
 
 enum rule_kind {
 	RULE_ERRNO,       /* return an errno */
-	RULE_SOCKET,      /* allow only AF_UNIX, AF_INET, AF_INET6, AF_NETLINK */
+	RULE_SOCKET,      /* allow only AF_UNIX, AF_INET, AF_INET6, AF_NETLINK,
+			   * and of these not MPTCP nor kernel uevents */
 	RULE_IOCTL,       /* deny TIOCSTI and TIOCLINUX on the low 32 bits */
 	RULE_CLONE,       /* deny namespace flags */
+	RULE_FADVISE,     /* make POSIX_FADV_DONTNEED do nothing */
 };
 
 struct rule {
@@ -116,6 +129,33 @@ static const struct rule filter_rules[] = {
 #endif
 	/* Advice on another process's memory (page it out, collapse it). */
 	DENY(process_madvise, EPERM),
+	/* Extended attributes, ACLs among them: the kernel memory of a POSIX
+	 * ACL is charged to no cgroup, and tmpfs counts it against neither
+	 * its size nor its inodes, so 16384 files inheriting a 64 KiB default
+	 * ACL held 2 GB of the host's memory under --memory=16.  As on a file
+	 * system without xattrs: EOPNOTSUPP, which cp, tar and Python's
+	 * shutil take in their stride. */
+	DENY(setxattr, EOPNOTSUPP),
+	DENY(lsetxattr, EOPNOTSUPP),
+	DENY(fsetxattr, EOPNOTSUPP),
+	DENY(setxattrat, EOPNOTSUPP),
+	/* Legacy AIO contexts come from one host-wide pool (fs.aio-max-nr):
+	 * one io_setup(65536) took all of it, and every io_setup on the host
+	 * failed while the cell ran.  ENOSYS, as a kernel without AIO says;
+	 * glibc's POSIX aio uses threads and still works. */
+	DENY(io_setup, ENOSYS),
+	/* An inotify watch on the shared /usr reports every open of a file
+	 * there, by the host and by other cells: what they run, and a covert
+	 * channel between cells.  ENOSYS, as a kernel without inotify says. */
+#ifdef SYS_inotify_init
+	DENY(inotify_init, ENOSYS),
+#endif
+	DENY(inotify_init1, ENOSYS),
+	/* POSIX_FADV_DONTNEED drops a file's pages from the host's page cache
+	 * with no permission check: a cell could evict the host's and the
+	 * other cells' /usr, and make them read it from disk again.  It is
+	 * only advice: the call succeeds and does nothing. */
+	{ SYS_fadvise64, RULE_FADVISE, 0 },
 	/* Whole-machine operations; they need capabilities the program does
 	 * not have, denied here as a second wall. */
 	DENY(kexec_load, EPERM),
@@ -158,7 +198,11 @@ static const struct rule filter_rules[] = {
 #endif
 	/* Families other than unix, inet, inet6 and netlink reach kernel
 	 * code outside the network namespace (AF_VSOCK talks to the
-	 * hypervisor) or raw frames (AF_PACKET). */
+	 * hypervisor) or raw frames (AF_PACKET).  Two protocols of those go
+	 * too: netlink's kernel uevents reach every network namespace of the
+	 * initial user namespace (the host's device events and their count),
+	 * and MPTCP is a large protocol no judged program needs
+	 * (EPROTONOSUPPORT, as for a kernel without them). */
 	{ SYS_socket, RULE_SOCKET, EAFNOSUPPORT },
 	{ SYS_socketpair, RULE_SOCKET, EAFNOSUPPORT },
 	/* TIOCSTI pushes keystrokes into a terminal's input (CVE-2017-5226);
@@ -215,12 +259,26 @@ static void emit_rule_block(struct emitter *e, const struct rule *r)
 		emit_ret(e, SECCOMP_RET_ALLOW);
 		break;
 	case RULE_SOCKET:
-		emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
-		emit(e, BPF_JMP | BPF_JEQ | BPF_K, 4, 0, AF_UNIX);
-		emit(e, BPF_JMP | BPF_JEQ | BPF_K, 3, 0, AF_INET);
-		emit(e, BPF_JMP | BPF_JEQ | BPF_K, 2, 0, AF_INET6);
-		emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AF_NETLINK);
-		emit_ret(e, SECCOMP_RET_ERRNO | (unsigned)r->err);
+		/* 0 */ emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
+		/* 1 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 6, 0, AF_UNIX);      /* -> 8 */
+		/* 2 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 6, 0, AF_INET);      /* -> 9 */
+		/* 3 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 5, 0, AF_INET6);     /* -> 9 */
+		/* 4 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AF_NETLINK);   /* -> 6 */
+		/* 5 */ emit_ret(e, SECCOMP_RET_ERRNO | (unsigned)r->err);
+		/* 6: netlink, but not the kernel's uevents */
+		/* 6 */ emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(2));
+		/* 7 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 3, 0, NETLINK_KOBJECT_UEVENT); /* -> 11 */
+		/* 8 */ emit_ret(e, SECCOMP_RET_ALLOW);
+		/* 9: inet and inet6, but not MPTCP */
+		/* 9 */ emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(2));
+		/* 10 */ emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, IPPROTO_MPTCP);
+		/* 11 */ emit_ret(e, SECCOMP_RET_ERRNO | EPROTONOSUPPORT);
+		/* 12 */ emit_ret(e, SECCOMP_RET_ALLOW);
+		break;
+	case RULE_FADVISE:
+		emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(3));
+		emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, FADV_DONTNEED);
+		emit_ret(e, SECCOMP_RET_ERRNO | 0u);
 		emit_ret(e, SECCOMP_RET_ALLOW);
 		break;
 	case RULE_IOCTL:

@@ -800,6 +800,62 @@ def run_box_times_reset(case):
             expect("ok", code=0, out=(year + "\n") * 3)(res[1], case)], cmd
 
 
+def tcp_queued_check(most_mb):
+    def more(res):
+        m = re.match(r"queued (\d+) MB", res.get("stdout") or "")
+        if not m:
+            return ["no 'queued N MB' line: %r" % (res.get("stdout") or "")[:200]]
+        if int(m.group(1)) >= most_mb:
+            return ["the cell queued %s MB in TCP buffers under --memory=16 (at most %d MB "
+                    "expected)" % (m.group(1), most_mb)]
+        return []
+    return more
+
+
+def run_inode_flags_reset(case):
+    """Run N set inode flags (nodump, noatime) on /box, /tmp and /dev/shm;
+    run N+1 saw them (two bits from one run to the next).  The wipe
+    clears them."""
+    argv = t("inode_flags", "set") + [":::"] + t("inode_flags", "show")
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = expect("ok", code=0, out="/box 0xc0\n/tmp 0xc0\n/dev/shm 0xc0\n")(res[0], case)
+    errs += ["run 2: " + e for e in
+             expect("ok", code=0, out="/box 0\n/tmp 0\n/dev/shm 0\n")(res[1], case)]
+    return errs, cmd
+
+
+def resident_bytes(path):
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.split()[0])
+
+
+def run_fadvise_evict(case):
+    """POSIX_FADV_DONTNEED on a /usr file from the cell dropped the host's
+    cached pages of it (123 MB of the JDK's modules went to 0).  It is
+    now a no-op that answers 0."""
+    path = os.path.realpath("/usr/bin/python3")
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+    before = resident_bytes(path)
+    cmd = runcell_cmd(case, t("host_shared", path), [])
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = clean()(res[0], case)
+    after = resident_bytes(path)
+    if after < before * 0.9:
+        errs.append("%s: %d bytes cached before the run, %d after: the cell evicted the "
+                    "host's page cache" % (path, before, after))
+    return errs, cmd
+
+
 def run_flood_kill_race(case):
     """A one-shot cell's init exits right after reporting a run.  When
     the output cap makes the supervisor send KILL while init already
@@ -1376,6 +1432,7 @@ def build_cases(listeners):
     add("mem_after_left_files_warm", [], run=run_mem_after_left_files, group="memory")
     add("sockets_left_warm", [], run=run_sockets_left, group="network")
     add("fs_box_times_reset_warm", [], run=run_box_times_reset, group="symlinks")
+    add("fs_inode_flags_reset_warm", [], run=run_inode_flags_reset, group="symlinks")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
@@ -1506,6 +1563,8 @@ def build_cases(listeners):
     add("net_raw_packet_vsock", t("net_raw"), [], clean(), "network")
     add("net_unix_host", t("net_unix", HOST_UNIX, HOST_ABSTRACT), [], clean(), "network")
     add("net_listen", [], run=run_net_listen, group="network", parallel=False)
+    add("net_tcp_buffers_bounded", t("tcp_buffers", "125"), ["--memory=16", "--cpu-time=8"],
+        T("ok", code=0, more=tcp_queued_check(128)), "network")
     add("net_traffic_left", t("net_traffic"), [], clean(out_has=["good lo bytes after"]), "network")
     add("net_fresh_per_cell", [], run=run_net_fresh_per_cell, group="network", parallel=False)
     add("net_killed_holder", [], run=run_net_killed_holder, group="network", parallel=False)
@@ -1523,6 +1582,8 @@ def build_cases(listeners):
     add("priv_reboot_modules", t("reboot"), [], clean(), "privilege")
     add("priv_keyctl", t("keyctl", "store"), [], clean(), "privilege")
     add("priv_bpf_perf_uffd_uring", t("kernel_surface"), [], clean(), "privilege")
+    add("host_shared_acl_aio_inotify", t("host_shared"), [], clean(), "privilege")
+    add("host_page_cache_kept", [], run=run_fadvise_evict, group="privilege", parallel=False)
     add("priv_tiocsti", t("tiocsti"), [], clean(), "privilege")
     add("priv_int80", t("int80"), [], T("signaled", sig=31, out=""), "privilege", skip=int80_skip)
     add("priv_x32", t("x32"), [], T("signaled", sig=31, out=""), "privilege")

@@ -48,7 +48,7 @@ static uint32_t bpf_run(const struct sandbox_filter *f, const struct seccomp_dat
 	return 0xdeadbeef;  /* fell off the end */
 }
 
-static uint32_t verdict(int nr, uint64_t a0, uint64_t a1)
+static uint32_t verdict4(int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	struct sandbox_filter f;
 	if (sandbox__filter_build(&f, false) < 0)
@@ -63,7 +63,14 @@ static uint32_t verdict(int nr, uint64_t a0, uint64_t a1)
 	d.nr = nr;
 	d.args[0] = a0;
 	d.args[1] = a1;
+	d.args[2] = a2;
+	d.args[3] = a3;
 	return bpf_run(&f, &d);
+}
+
+static uint32_t verdict(int nr, uint64_t a0, uint64_t a1)
+{
+	return verdict4(nr, a0, a1, 0, 0);
 }
 
 #define ERRNO(e) (SECCOMP_RET_ERRNO | (e))
@@ -94,6 +101,14 @@ TEST(seccomp_denies_kernel_surface)
 		/* Newer than some build hosts' headers: by number. */
 		{ 440 /* process_madvise */, 0, EPERM }, { 467 /* open_tree_attr */, 0, EPERM },
 		{ SYS_pidfd_getfd, 0, EPERM },
+		/* memory no cgroup counts (ACLs), host-wide pools (AIO), the
+		 * host's file activity (inotify) */
+		{ SYS_setxattr, 0, EOPNOTSUPP }, { SYS_lsetxattr, 0, EOPNOTSUPP },
+		{ SYS_fsetxattr, 0, EOPNOTSUPP }, { 463 /* setxattrat */, 0, EOPNOTSUPP },
+		{ SYS_io_setup, 0, ENOSYS }, { SYS_inotify_init1, 0, ENOSYS },
+#ifdef SYS_inotify_init
+		{ SYS_inotify_init, 0, ENOSYS },
+#endif
 	};
 	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
 		ASSERT_EQ(verdict(denied[i].nr, denied[i].a0, 0), ERRNO(denied[i].err));
@@ -120,6 +135,23 @@ TEST(seccomp_socket_families)
 	ASSERT_EQ(verdict(SYS_socket, AF_PACKET, SOCK_RAW), ERRNO(EAFNOSUPPORT));
 	ASSERT_EQ(verdict(SYS_socket, AF_ALG, SOCK_SEQPACKET), ERRNO(EAFNOSUPPORT));
 	ASSERT_EQ(verdict(SYS_socketpair, AF_VSOCK, SOCK_STREAM), ERRNO(EAFNOSUPPORT));
+	/* protocols: not the kernel's uevents, not MPTCP */
+	ASSERT_EQ(verdict4(SYS_socket, AF_NETLINK, SOCK_DGRAM, 15, 0), ERRNO(EPROTONOSUPPORT));
+	ASSERT_EQ(verdict4(SYS_socket, AF_NETLINK, SOCK_RAW, 0 /* route */, 0), SECCOMP_RET_ALLOW);
+	ASSERT_EQ(verdict4(SYS_socket, AF_INET, SOCK_STREAM, 262, 0), ERRNO(EPROTONOSUPPORT));
+	ASSERT_EQ(verdict4(SYS_socket, AF_INET6, SOCK_STREAM, 262, 0), ERRNO(EPROTONOSUPPORT));
+	ASSERT_EQ(verdict4(SYS_socket, AF_INET, SOCK_STREAM, 6 /* tcp */, 0), SECCOMP_RET_ALLOW);
+	ASSERT_EQ(verdict4(SYS_socket, AF_INET6, SOCK_DGRAM, 17 /* udp */, 0), SECCOMP_RET_ALLOW);
+	ASSERT_EQ(verdict4(SYS_socket, AF_UNIX, SOCK_STREAM, 15, 0), SECCOMP_RET_ALLOW);
+	ASSERT_EQ(verdict4(SYS_socket, AF_VSOCK, SOCK_STREAM, 0, 0), ERRNO(EAFNOSUPPORT));
+}
+
+TEST(seccomp_fadvise_dontneed_does_nothing)
+{
+	/* POSIX_FADV_DONTNEED (4) "succeeds" without running; other advice runs */
+	ASSERT_EQ(verdict4(SYS_fadvise64, 3, 0, 0, 4), ERRNO(0));
+	ASSERT_EQ(verdict4(SYS_fadvise64, 3, 0, 0, 2 /* SEQUENTIAL */), SECCOMP_RET_ALLOW);
+	ASSERT_EQ(verdict4(SYS_fadvise64, 3, 0, 0, 3 /* WILLNEED */), SECCOMP_RET_ALLOW);
 }
 
 TEST(seccomp_tiocsti_low_32_bits)
