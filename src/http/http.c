@@ -204,6 +204,7 @@ static void conn_error(struct conn *c, int status, const char *msg, const char *
 		      field ? field : "request");
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+			  "X-Content-Type-Options: nosniff\r\n"
 			  "Content-Length: %d\r\nConnection: close\r\n\r\n",
 			  status, reason(status), bl);
 	out_add(c, head, (size_t)hl);
@@ -703,6 +704,7 @@ static void server_accept(struct http_server *s)
 		if (s->nconns >= s->cfg.max_connections) {
 			static const char busy[] =
 				"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+				"X-Content-Type-Options: nosniff\r\n"
 				"Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
 				"{\"error\":\"too many connections\",\"field\":\"connection\"}";
 			ssize_t n = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
@@ -775,6 +777,7 @@ static void server_sweep(struct http_server *s, uint64_t now)
 			 * coming: told so, not just dropped */
 			static const char to[] =
 				"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+				"X-Content-Type-Options: nosniff\r\n"
 				"Content-Length: 47\r\nConnection: close\r\n\r\n"
 				"{\"error\":\"request timed out\",\"field\":\"request\"}";
 			ssize_t n = send(c->fd, to, sizeof(to) - 1, MSG_NOSIGNAL);

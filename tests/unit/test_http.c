@@ -343,6 +343,8 @@ TEST(http_limits)
 	ASSERT_TRUE(cl_read(c, &r));
 	ASSERT_EQ(r.status, 413);
 	ASSERT_TRUE(has_header(&r, "Content-Type: application/json\r\n"));
+	/* the answers the HTTP layer writes by itself say nosniff too */
+	ASSERT_TRUE(has_header(&r, "X-Content-Type-Options: nosniff\r\n"));
 	r.body[r.body_len] = 0;
 	ASSERT_STR(r.body, "{\"error\":\"request body too large\",\"field\":\"body\"}");
 	ASSERT_TRUE(cl_eof(c));
@@ -443,6 +445,7 @@ TEST(http_malformed)
 		if (!strstr(r.body, field) || !strstr(r.body, bad[i].says))
 			FAIL("case %zu: body %s, want %s and '%s'", i, r.body, field, bad[i].says);
 		ASSERT_TRUE(has_header(&r, "Connection: close\r\n"));
+		ASSERT_TRUE(has_header(&r, "X-Content-Type-Options: nosniff\r\n"));
 		ASSERT_TRUE(cl_eof(c));
 		cl_close(c);
 	}
@@ -529,6 +532,7 @@ static void expect_408(struct http_server *s, const char *partial)
 	struct resp r;
 	ASSERT_TRUE(cl_read(c, &r));
 	ASSERT_EQ(r.status, 408);
+	ASSERT_TRUE(has_header(&r, "X-Content-Type-Options: nosniff\r\n"));
 	ASSERT_TRUE(cl_eof(c));
 	uint64_t dt = clock_now_ms() - t0;
 	ASSERT_GE(dt, 250);
