@@ -140,8 +140,8 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		if (strcmp(key, ints[i].name))
 			continue;
 		if (serve_int(v, ints[i].lo, ints[i].hi, &x) < 0) {
-			snprintf(why, wl, "%s must be an integer from %lld to %lld", key, ints[i].lo,
-				 ints[i].hi);
+			snprintf(why, wl, "%s must be an integer from %lld to %lld, not '%.60s'%s", key,
+				 ints[i].lo, ints[i].hi, v, strchr(v, '=') ? " (one setting per line)" : "");
 			return -1;
 		}
 		if (ints[i].ip)
@@ -157,7 +157,8 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		if (!is_def && !is_max)
 			continue;
 		if (serve_int(v, 1, INT32_MAX, &x) < 0) {
-			snprintf(why, wl, "%s must be a positive integer", key);
+			snprintf(why, wl, "%s must be a positive integer, not '%.60s'%s", key, v,
+				 strchr(v, '=') ? " (one setting per line)" : "");
 			return -1;
 		}
 		sandbox_limit_set(is_def ? &s->defaults : &s->max, i, (uint64_t)x);

@@ -2931,6 +2931,7 @@ def g_docs(R):
     it names)."""
     if not shutil.which("curl"):
         raise Fail("curl is not installed (scripts/deps.sh installs it)")
+    R.case("docs/runcell.conf_uncommented", conf_uncommented, R)
     srv = R.server("docs")
     srv.start()
     keyed = None
@@ -2950,6 +2951,27 @@ def g_docs(R):
             name = "docs/%s:%s#%d" % (os.path.basename(doc), re.sub(r"\W+", "_", heading).strip("_"),
                                       k + 1)
             R.case(name, run_doc_block, target, block)
+
+
+def conf_uncommented(R):
+    """etc/runcell.conf with every example setting uncommented (but the CA
+    file, whose path is only an example): each line must be one a server
+    takes.  Two settings on one line used to stop the start."""
+    out = []
+    with open(os.path.join(ROOT, "etc", "runcell.conf")) as f:
+        for line in f:
+            m = re.match(r"^# ([a-z_]+) = ", line)
+            if m and m.group(1) != "callback_ca_file":
+                line = line[2:]
+            out.append(line)
+    srv = R.server("conf_uncommented", config="".join(out))
+    try:
+        srv.start(timeout=T(20))
+    except Fail as e:
+        raise Fail("etc/runcell.conf with its examples uncommented: %s" % e)
+    r = srv.get("/healthz")
+    expect(r.status == 200, "%s: expected 200" % r.what())
+    srv.stop()
 
 
 GROUPS = [("api", g_api), ("verdict", g_verdict), ("badinput", g_badinput),
