@@ -812,6 +812,26 @@ def tcp_queued_check(most_mb):
     return more
 
 
+def run_small_mem_warm(case):
+    """Six identical small runs in one warm cell: each reports the memory
+    it was charged.  A reused v1 group's base held what the kernel's last
+    charge batch had left, and every third run read 0 KB."""
+    argv = []
+    for i in range(6):
+        argv += (t("mem_touch", "0") if i == 0 else [":::"] + t("mem_touch", "0"))
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=6)
+    if isinstance(res, str):
+        return [res], cmd
+    mems = [r.get("memory_kb") for r in res]
+    if any(not isinstance(m, int) or m <= 0 for m in mems):
+        return ["memory_kb of six identical runs %s: a run that ran was charged something" % mems], cmd
+    if max(mems) > 4 * min(mems):
+        return ["memory_kb of six identical runs %s: far apart" % mems], cmd
+    return [], cmd
+
+
 def run_inode_flags_reset(case):
     """Run N set inode flags (nodump, noatime) on /box, /tmp and /dev/shm;
     run N+1 saw them (two bits from one run to the next).  The wipe
@@ -1433,6 +1453,7 @@ def build_cases(listeners):
     add("sockets_left_warm", [], run=run_sockets_left, group="network")
     add("fs_box_times_reset_warm", [], run=run_box_times_reset, group="symlinks")
     add("fs_inode_flags_reset_warm", [], run=run_inode_flags_reset, group="symlinks")
+    add("mem_small_runs_warm", [], run=run_small_mem_warm, group="memory")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
