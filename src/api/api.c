@@ -44,7 +44,7 @@
 
 struct api_reqinfo {
 	uint64_t start_ns;
-	char method[8];
+	char method[32];  /* a longer method is cut, with "..." */
 	char path[160];
 };
 
@@ -116,7 +116,8 @@ struct api {
 static void api_reqinfo_init(struct api_reqinfo *ri, const struct http_request *req)
 {
 	ri->start_ns = clock_now_ns();
-	snprintf(ri->method, sizeof(ri->method), "%s", req->method);
+	if (snprintf(ri->method, sizeof(ri->method), "%s", req->method) >= (int)sizeof(ri->method))
+		memcpy(ri->method + sizeof(ri->method) - 4, "...", 4);
 	snprintf(ri->path, sizeof(ri->path), "%s", req->path);
 }
 
@@ -484,7 +485,7 @@ static int api_auth(struct api *a, struct http_handle *h, const struct api_reqin
 	const char *key = http_request_header(req, "X-Runcell-Key");
 	const char *auth = http_request_header(req, "Authorization");
 	if (!key && auth && !strncasecmp(auth, "Bearer ", 7))
-		key = auth + 7;
+		key = auth + 7 + strspn(auth + 7, " ");  /* 1*SP after the scheme */
 	bool is_admin = key && a->cfg.admin_key && api_key_equal(key, a->cfg.admin_key);
 	bool is_user = is_admin;
 	for (const char *const *k = a->cfg.api_keys; !is_user && k && *k && key; k++)
@@ -1050,7 +1051,7 @@ static void api_list(struct api *a, struct http_handle *h, const struct api_reqi
 		char *end;
 		errno = 0;
 		long long l = strtoll(v, &end, 10);
-		if (errno || *end || end == v || l < 1 || l > API_LIST_MAX) {
+		if (errno || *end || !(v[0] >= '0' && v[0] <= '9') || l < 1 || l > API_LIST_MAX) {
 			api_error(a, h, ri, 400, "limit", NULL, "limit must be 1 to %d", API_LIST_MAX);
 			return;
 		}

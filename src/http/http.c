@@ -110,6 +110,9 @@ struct conn {
 	bool read_eof;
 	bool rdhup; /* the peer shut down its side (seen once) */
 	uint64_t deadline; /* ms, 0 = none */
+	uint64_t body_start; /* ms: when the body phase began */
+	size_t scanned;    /* bytes of an incomplete head already looked at */
+	bool method_ok;    /* the head's method token was checked whole */
 	uint32_t events;
 	struct http_handle *pending;
 	struct http_server *srv;
@@ -123,6 +126,7 @@ struct http_server {
 	pthread_t thread;
 	struct conn *conns, *dead;
 	int nconns;
+	size_t buffered; /* request bytes held past each connection's allowance */
 	bool stopping, listen_paused;
 	uint64_t drain_deadline, listen_resume;
 };
@@ -204,14 +208,59 @@ static void conn_error(struct conn *c, int status, const char *msg, const char *
 		      field ? field : "request");
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-			  "X-Content-Type-Options: nosniff\r\n"
+			  "X-Content-Type-Options: nosniff\r\n%s"
 			  "Content-Length: %d\r\nConnection: close\r\n\r\n",
-			  status, reason(status), bl);
+			  status, reason(status), status == 503 ? "Retry-After: 1\r\n" : "", bl);
 	out_add(c, head, (size_t)hl);
 	out_add(c, body, (size_t)bl);
 	c->close_after_out = true;
 	c->in_len = 0;
+	c->scanned = 0;
 	c->phase = P_IDLE;
+}
+
+/* A connection holds up to IN_ALLOWANCE bytes of input buffer freely;
+ * what it holds beyond counts against max_buffered, for all together:
+ * 4096 connections each half-way through a 4 MiB body would otherwise
+ * hold 17 GiB. */
+#define IN_ALLOWANCE (64u << 10)
+
+static size_t in_charge(size_t cap)
+{
+	return cap > IN_ALLOWANCE ? cap - IN_ALLOWANCE : 0;
+}
+
+/* Sets c's input buffer to cap bytes (0 frees it).  False when that
+ * would take the server past max_buffered, or memory is short. */
+static bool in_resize(struct http_server *s, struct conn *c, size_t cap)
+{
+	size_t before = in_charge(c->in_cap), after = in_charge(cap);
+	if (after > before && s->buffered + (after - before) > s->cfg.max_buffered)
+		return false;
+	if (cap == 0) {
+		free(c->in);
+		c->in = NULL;
+	} else {
+		char *p = realloc(c->in, cap);
+		if (!p)
+			return false;
+		c->in = p;
+	}
+	c->in_cap = cap;
+	s->buffered = s->buffered - before + after;
+	return true;
+}
+
+/* After a request left c->in: a buffer grown for a large body goes back,
+ * so that an idle keep-alive connection holds little. */
+static void in_shrink(struct http_server *s, struct conn *c)
+{
+	if (c->in_cap <= IN_ALLOWANCE)
+		return;
+	if (c->in_len == 0)
+		in_resize(s, c, 0);
+	else if (c->in_len <= 8192)
+		in_resize(s, c, 8192);
 }
 
 static void conn_close(struct http_server *s, struct conn *c)
@@ -229,7 +278,7 @@ static void conn_close(struct http_server *s, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
-	free(c->in);
+	in_resize(s, c, 0);
 	free(c->out);
 	c->in = c->out = NULL;
 	c->fd = -1;
@@ -358,6 +407,9 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 		hd->h[hd->nh].value = value;
 		hd->nh++;
 		if (!strcasecmp(name, "Content-Length")) {
+			/* leading zeros do not make a length larger */
+			while (value[0] == '0' && value[1] >= '0' && value[1] <= '9')
+				value++;
 			if (!*value || strlen(value) > 18)
 				return strlen(value) > 18 && strspn(value, "0123456789") == strlen(value)
 					       ? 413
@@ -384,8 +436,10 @@ static int parse_head(char *buf, size_t len, struct head *hd, size_t max_body)
 				t += strspn(t, ", \t");
 			}
 		} else if (!strcasecmp(name, "Expect")) {
+			/* an HTTP/1.0 client knows no 100 (RFC 9110 10.1.1):
+			 * its expectation is ignored */
 			if (!strcasecmp(value, "100-continue"))
-				hd->expect_continue = true;
+				hd->expect_continue = hd->minor == 1;
 			else
 				return refuse(hd, "unsupported Expect (only 100-continue)", "expect");
 		} else if (!strcasecmp(name, "Host")) {
@@ -474,7 +528,9 @@ static void conn_set_deadline(struct http_server *s, struct conn *c, int ms)
 /* Appends the response of h (responded) to c's output. */
 static void conn_emit(struct http_server *s, struct conn *c, struct http_handle *h)
 {
-	bool close = h->close_after || s->stopping || c->read_eof;
+	/* A peer that shut down its side is answered every request it sent
+	 * before; conn_progress closes once they are all out. */
+	bool close = h->close_after || s->stopping;
 	out_add(c, h->out, h->out_head);
 	const char *cl = close ? "Connection: close\r\n\r\n" : "\r\n";
 	out_add(c, cl, strlen(cl));
@@ -499,6 +555,8 @@ static int conn_step(struct http_server *s, struct conn *c)
 		if (skip) {
 			memmove(c->in, c->in + skip, c->in_len - skip);
 			c->in_len -= skip;
+			c->scanned = 0;
+			c->method_ok = false;
 		}
 		if (c->in_len == 0)
 			return 0;
@@ -507,22 +565,29 @@ static int conn_step(struct http_server *s, struct conn *c)
 			conn_set_deadline(s, c, s->cfg.header_timeout_ms);
 		}
 		size_t lim = c->in_len < s->cfg.max_header ? c->in_len : s->cfg.max_header;
-		char *e = memmem(c->in, lim, "\r\n\r\n", 4);
+		/* Bytes already looked at are not looked at again: a head sent
+		 * a byte at a time would otherwise cost its length squared. */
+		size_t from = c->scanned > 3 ? c->scanned - 3 : 0;
+		char *e = lim > from ? memmem(c->in + from, lim - from, "\r\n\r\n", 4) : NULL;
 		if (!e) {
 			if (c->in_len >= s->cfg.max_header)
 				return handle_error_status(c, 431, NULL, NULL);
 			/* reject obvious garbage early: NUL or non-token bytes
 			 * in the method */
-			for (size_t i = 0; i < c->in_len && c->in[i] != ' '; i++)
-				if (!is_tchar((unsigned char)c->in[i]))
+			for (size_t i = c->scanned; !c->method_ok && i < c->in_len; i++) {
+				if (c->in[i] == ' ')
+					c->method_ok = true;
+				else if (!is_tchar((unsigned char)c->in[i]))
 					return handle_error_status(c, 400, BAD_REQUEST_LINE, "request");
+			}
 			/* a line ended by a bare LF: the CRLF CRLF that ends a
 			 * head would never come */
-			for (const char *lf = memchr(c->in, '\n', lim); lf;
+			for (const char *lf = memchr(c->in + c->scanned, '\n', lim - c->scanned); lf;
 			     lf = memchr(lf + 1, '\n', lim - (size_t)(lf + 1 - c->in)))
 				if (lf == c->in || lf[-1] != '\r')
 					return handle_error_status(c, 400, "lines must end with CRLF, not a bare LF",
 								   "request");
+			c->scanned = lim;
 			return 0;
 		}
 		size_t head_len = (size_t)(e - c->in) + 4;
@@ -543,6 +608,9 @@ static int conn_step(struct http_server *s, struct conn *c)
 		c->head_len = head_len;
 		c->body_len = cl;
 		c->phase = P_BODY;
+		c->scanned = 0;
+		c->method_ok = false;
+		c->body_start = clock_now_ms();
 		conn_set_deadline(s, c, s->cfg.idle_timeout_ms);
 		if (expect && c->in_len < head_len + cl) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -557,6 +625,7 @@ static int conn_step(struct http_server *s, struct conn *c)
 	struct http_handle *h = handle_new(s, c);
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
+	in_shrink(s, c);
 	if (!h)
 		return handle_error_status(c, 500, NULL, NULL);
 	h->conn = c;
@@ -649,6 +718,19 @@ static bool conn_progress(struct http_server *s, struct conn *c)
 	return true;
 }
 
+/* A body's deadline: idle_timeout_ms without a byte, and no slower than
+ * body_min_rate bytes a second once header_timeout_ms have passed; a
+ * body trickled a byte every few seconds held its connection for ever. */
+static void body_deadline(struct http_server *s, struct conn *c)
+{
+	uint64_t now = clock_now_ms();
+	size_t got = c->in_len > c->head_len ? c->in_len - c->head_len : 0;
+	uint64_t by_rate = c->body_start + (uint64_t)s->cfg.header_timeout_ms +
+			   (uint64_t)got * 1000 / s->cfg.body_min_rate;
+	uint64_t by_idle = now + (uint64_t)s->cfg.idle_timeout_ms;
+	c->deadline = by_rate < by_idle ? by_rate : by_idle;
+}
+
 static void conn_readable(struct http_server *s, struct conn *c)
 {
 	size_t cap_max = s->cfg.max_header + s->cfg.max_body;
@@ -657,13 +739,15 @@ static void conn_readable(struct http_server *s, struct conn *c)
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 			if (cap > cap_max)
 				cap = cap_max;
-			char *p = realloc(c->in, cap);
-			if (!p) {
-				conn_close(s, c);
+			if (!in_resize(s, c, cap)) {
+				if (c->in_cap - c->in_len > 0)
+					break;  /* read what fits; grow later */
+				conn_error(c, 503, "too many request bodies are being received at once; "
+					   "retry", "body");
+				refused(s, 503, "request data over max_buffered");
+				conn_progress(s, c);
 				return;
 			}
-			c->in = p;
-			c->in_cap = cap;
 		}
 		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (n < 0) {
@@ -680,7 +764,7 @@ static void conn_readable(struct http_server *s, struct conn *c)
 		}
 		c->in_len += (size_t)n;
 		if (c->phase == P_BODY)
-			conn_set_deadline(s, c, s->cfg.idle_timeout_ms);
+			body_deadline(s, c);
 	}
 	conn_progress(s, c);
 }
@@ -1031,6 +1115,10 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err, 
 		s->cfg.idle_timeout_ms = 60000;
 	if (s->cfg.drain_timeout_ms <= 0)
 		s->cfg.drain_timeout_ms = 10000;
+	if (!s->cfg.body_min_rate)
+		s->cfg.body_min_rate = 1024;
+	if (!s->cfg.max_buffered)
+		s->cfg.max_buffered = 16 * (s->cfg.max_header + s->cfg.max_body);
 	if (!s->cfg.handler)
 		FAILF("no handler");
 	if (s->cfg.max_header < 64 || s->cfg.max_body > ((size_t)1 << 40))
@@ -1188,7 +1276,10 @@ bool http_query_param(const char *query, const char *name, char *out, size_t len
 			while (v < vend && o + 1 < len) {
 				int hi, lo;
 				if (*v == '%' && vend - v >= 3 && (hi = hexval(v[1])) >= 0 &&
-				    (lo = hexval(v[2])) >= 0) {
+				    (lo = hexval(v[2])) >= 0 && (hi | lo)) {
+					/* %00 stays as it is: decoded, it would cut
+					 * the value short ("5%00x" read as 5); as
+					 * three bytes it fails every check */
 					out[o++] = (char)(hi * 16 + lo);
 					v += 3;
 				} else {
@@ -1203,13 +1294,14 @@ bool http_query_param(const char *query, const char *name, char *out, size_t len
 	return false;
 }
 
-/* Opens rel below root: openat2 RESOLVE_BENEATH, or (old kernels) a walk
- * refusing every symlink.  O_NONBLOCK: opening a FIFO for reading would
+/* Opens rel below root, following no symlink (one inside web_dir could
+ * name a hidden file: visible -> .env): openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS, or (old kernels) a walk with O_NOFOLLOW.  O_NONBLOCK: opening a FIFO for reading would
  * otherwise wait for a writer, and with it the event loop. */
 static int open_beneath(int root_fd, const char *rel)
 {
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
 	long fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
 	if (fd >= 0 || errno != ENOSYS)
 		return (int)fd;

@@ -15,8 +15,12 @@
  *   - "Expect: 100-continue" is honoured.
  * Timeouts: the request line and headers must arrive within
  * header_timeout_ms of their first byte (slowloris: 408 and close); a body
- * or a response write that makes no progress for idle_timeout_ms, and an
- * idle keep-alive connection after idle_timeout_ms, are closed.  A
+ * gets 408 when it stalls for idle_timeout_ms or, after header_timeout_ms,
+ * falls below body_min_rate bytes a second; a response write that makes no
+ * progress for idle_timeout_ms, and an idle keep-alive connection after
+ * idle_timeout_ms, are closed.  Input buffers past 64 KiB a connection
+ * share max_buffered bytes (503 beyond) and shrink once a request is
+ * taken.  A
  * suspended request has no timeout (the layer above owns it).
  *
  * The handler runs on the loop thread and must not block.  It either
@@ -102,6 +106,11 @@ struct http_config {
 	int header_timeout_ms; /* 0 = 10000 */
 	int idle_timeout_ms;   /* 0 = 60000 */
 	int drain_timeout_ms;  /* graceful stop bound; 0 = 10000 */
+	size_t body_min_rate;  /* bytes a second a body must keep up once
+				* header_timeout_ms have passed (408); 0 = 1024 */
+	size_t max_buffered;   /* request bytes held at once past 64 KiB per
+				* connection (503 and close beyond);
+				* 0 = 16 x (max_header + max_body) */
 	http_handler_fn handler;
 	void *user;
 	/* Called (on the loop thread) for each answer the HTTP layer gives by

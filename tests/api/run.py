@@ -2244,6 +2244,11 @@ def bad_cases():
         ("submissions_trailing_slash", "GET", H + "/", None, None, 404, "path"),
         ("listing_bad_status", "GET", H + "?status=finished", None, None, 400, "status"),
         ("listing_bad_limit", "GET", H + "?limit=abc", None, None, 400, "limit"),
+        # %00 kept as written (decoded, "5%00x" was read as 5), no sign
+        ("listing_limit_nul", "GET", H + "?limit=5%00x", None, None, 400, "limit"),
+        ("listing_limit_plus", "GET", H + "?limit=%2B5", None, None, 400, "limit"),
+        ("listing_status_nul", "GET", H + "?status=done%00x", None, None, 400, "status"),
+        ("wait_nul", "POST", H + "?wait=true%00junk", ok, None, 400, "wait"),
         ("batch_over_max", "POST", H + "/batch", {"submissions": [ok] * 6}, None, (400, 422),
          "submissions"),
         ("batch_not_array", "POST", H + "/batch", {"submissions": ok}, None, (400, 422),
@@ -2258,6 +2263,7 @@ def bad_cases():
         ("unknown_path_v1_root", "GET", "/v1/", None, None, 404, "path"),
         ("method_get_batch", "GET", H + "/batch", None, None, 405, "method"),
         ("method_put", "PUT", H, ok, None, 405, "method"),
+        ("method_long_name", "PROPFIND", H, None, None, 405, "method"),
         ("method_delete_languages", "DELETE", "/v1/languages", None, None, 405, "method"),
         ("method_post_on_id", "POST", H + "/" + HX, ok, None, 405, "method"),
     ]
@@ -2295,6 +2301,8 @@ def g_badinput(R):
             expect_error(r, status, field)
             if status == 405:
                 expect(r.header("Allow"), "%s: 405 needs an Allow header" % r.what())
+                expect(method in r.json.get("error", ""),
+                       "%s: the message should name the method %s whole" % (r.what(), method))
         return fn
 
     def nothing_stored():
@@ -2346,6 +2354,9 @@ def g_auth(R):
         st["b"] = s["id"]
         r = srv.get("/v1/submissions/" + s["id"], headers={"Authorization": "Bearer " + K2})
         expect(r.status == 200, "%s: the second key k2 should work" % r.what())
+        # 1*SP between the scheme and the key (RFC 9110 11.4)
+        r = srv.get("/v1/submissions/" + s["id"], headers={"Authorization": "Bearer   " + K2})
+        expect(r.status == 200, "%s: Bearer with spaces before the key should work" % r.what())
 
     def x_key():
         s = srv.run(py("print('x')"), headers={"X-Runcell-Key": K1})

@@ -719,6 +719,11 @@ TEST(http_static_files)
 	ASSERT_EQ(symlink("/etc/passwd", link), 0);
 	snprintf(link, sizeof(link), "%s/inside", sub);
 	ASSERT_EQ(symlink("app.js", link), 0);
+	/* a link inside the tree to a hidden file (served once: its
+	 * target was never checked for the hidden-file rule) */
+	write_file(sub, ".env", "TOKEN=x");
+	snprintf(link, sizeof(link), "%s/visible", sub);
+	ASSERT_EQ(symlink(".env", link), 0);
 	static_root = open(sub, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	ASSERT_GE(static_root, 0);
 
@@ -736,7 +741,9 @@ TEST(http_static_files)
 		{ "/static/blob", 200, "application/octet-stream", "raw" },
 		{ "/static/a%20b.txt", 200, "text/plain; charset=utf-8", "space" },
 		{ "/static/./app.js", 200, "text/javascript; charset=utf-8", "x=1" },
-		{ "/static/inside", 200, "application/octet-stream", "x=1" },
+		{ "/static/inside", 404, NULL, NULL },   /* no link is followed */
+		{ "/static/visible", 404, NULL, NULL },
+		{ "/static/.env", 404, NULL, NULL },
 		{ "/static/../secret.txt", 403, NULL, NULL },
 		{ "/static/%2e%2e/secret.txt", 403, NULL, NULL },
 		{ "/static/x/../../secret.txt", 403, NULL, NULL },
@@ -810,4 +817,143 @@ TEST(http_query_param_decodes)
 	ASSERT_STR(v, "%zz%4"); /* bad escapes kept as written */
 	ASSERT_TRUE(http_query_param("a=0123456789abcdefXYZ", "a", v, 8));
 	ASSERT_STR(v, "0123456"); /* cut to the buffer */
+	/* %00 is kept as written: decoded, "5%00x" read as 5 */
+	ASSERT_TRUE(http_query_param("limit=5%00x", "limit", v, sizeof(v)));
+	ASSERT_STR(v, "5%00x");
+	ASSERT_TRUE(http_query_param("wait=true%00", "wait", v, sizeof(v)));
+	ASSERT_STR(v, "true%00");
+}
+
+static struct http_server *start_cfg(struct http_config cfg)
+{
+	cfg.addr = "127.0.0.1";
+	cfg.handler = handler;
+	char err[256] = "";
+	struct http_server *s = http_server_start(&cfg, err, sizeof(err));
+	if (!s)
+		FAIL("http_server_start: %s", err);
+	return s;
+}
+
+TEST(http_body_trickle_timeout)
+{
+	/* A body that keeps coming, a byte every 50 ms, below body_min_rate:
+	 * 408 once header_timeout_ms have passed (its deadline was reset by
+	 * every byte, so it held the connection for ever). */
+	struct http_server *s = start_cfg((struct http_config){ .max_body = 100000,
+		.max_header = 4096, .header_timeout_ms = 300, .idle_timeout_ms = 5000,
+		.body_min_rate = 1000 });
+	struct client *c = cl_open(s);
+	uint64_t t0 = clock_now_ms();
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{");
+	bool answered = false;
+	for (int i = 0; i < 100 && !answered; i++) {
+		sleep_ms(50);
+		if (send(c->fd, " ", 1, MSG_NOSIGNAL) < 0)
+			break;
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		answered = poll(&p, 1, 0) == 1;
+	}
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 408);
+	ASSERT_LT(clock_now_ms() - t0, 2500);
+	cl_close(c);
+	/* a body sent at a fair pace is fine */
+	c = cl_open(s);
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n");
+	char chunk[1000];
+	memset(chunk, 'a', sizeof(chunk));
+	for (int i = 0; i < 4; i++) {
+		sleep_ms(150);
+		cl_send(c, chunk, sizeof(chunk));
+	}
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_EQ(r.body_len, 4000);
+	cl_close(c);
+	http_server_stop(s);
+}
+
+TEST(http_half_close_answers_every_request)
+{
+	/* Requests pipelined, then the client shuts down its side: each is
+	 * answered (only the first was, when it was suspended or at times). */
+	struct http_server *s = start(0, 0);
+	for (int round = 0; round < 10; round++) {
+		struct client *c = cl_open(s);
+		cl_sends(c, "GET /wait?30 HTTP/1.1\r\nHost: x\r\n\r\n"
+			    "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+			    "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+		shutdown(c->fd, SHUT_WR);
+		struct resp r;
+		for (int k = 0; k < 3; k++) {
+			if (!cl_read(c, &r))
+				FAIL("round %d: response %d of 3 missing", round, k + 1);
+			ASSERT_EQ(r.status, 200);
+		}
+		ASSERT_TRUE(cl_eof(c));
+		cl_close(c);
+	}
+	http_server_stop(s);
+}
+
+TEST(http_buffered_bodies_bounded)
+{
+	/* Bodies being received share max_buffered past 64 KiB each: a
+	 * second large body that does not fit gets 503 with Retry-After;
+	 * once the first is taken, its buffer is given back. */
+	struct http_server *s = start_cfg((struct http_config){ .max_body = 1u << 20,
+		.max_header = 4096, .max_buffered = 1u << 20 });
+	static char part[800 << 10];
+	memset(part, 'b', sizeof(part));
+	const char *head = "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n";
+	struct client *a = cl_open(s), *b = cl_open(s);
+	cl_sends(a, head);
+	cl_send(a, part, sizeof(part));
+	sleep_ms(100);
+	cl_sends(b, head);
+	cl_send(b, part, sizeof(part));
+	struct resp r;
+	ASSERT_TRUE(cl_read(b, &r));
+	ASSERT_EQ(r.status, 503);
+	ASSERT_TRUE(has_header(&r, "Retry-After: 1\r\n"));
+	ASSERT_TRUE(strstr(r.body, "\"field\":\"body\"") != NULL);
+	cl_close(b);
+	cl_send(a, part, 900000 - sizeof(part));
+	ASSERT_TRUE(cl_read(a, &r));
+	ASSERT_EQ(r.status, 200);
+	/* a's buffer went back when its request was taken: a new large body fits */
+	struct client *d = cl_open(s);
+	cl_sends(d, head);
+	cl_send(d, part, sizeof(part));
+	cl_send(d, part, 900000 - sizeof(part));
+	ASSERT_TRUE(cl_read(d, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(d);
+	cl_close(a);
+	http_server_stop(s);
+}
+
+TEST(http_length_zeros_and_expect_10)
+{
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	/* leading zeros do not make a length "too large" */
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 000000000000000000002\r\n\r\nab");
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_MEM(r.body, r.body_len, "ab", 2);
+	cl_close(c);
+	/* HTTP/1.0 knows no 100 Continue: the expectation is ignored */
+	c = cl_open(s);
+	cl_sends(c, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+	sleep_ms(100);
+	cl_sends(c, "cd");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	ASSERT_MEM(r.body, r.body_len, "cd", 2);
+	cl_close(c);
+	http_server_stop(s);
 }
