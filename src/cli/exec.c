@@ -29,7 +29,9 @@
 #include "judge/report.h"
 
 #define EXEC_MAX_TESTS 10000
-#define EXEC_MAX_EXPECTED (64u << 20)
+#define EXEC_MAX_EXPECTED (64u << 20)        /* one .out file or --expected */
+#define EXEC_MAX_EXPECTED_ALL (512ull << 20) /* the .out files of --tests together */
+#define EXEC_KEEP_OUTPUT (64u << 20)         /* stdout and stderr printed, over all runs */
 #define EXEC_CACHE_MAX_BYTES (512ull << 20)
 
 static void exec_usage(void)
@@ -150,11 +152,19 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
+		if (count == 2 * EXEC_MAX_TESTS) {
+			snprintf(why, wl, "--tests=%s: more than %d files (at most %d tests)", dir,
+				 2 * EXEC_MAX_TESTS, EXEC_MAX_TESTS);
+			rc = -1;
+			break;
+		}
 		if (count == cap) {
 			cap = cap ? cap * 2 : 64;
-			char **nn = cap > 2 * EXEC_MAX_TESTS ? NULL : realloc(names, cap * sizeof(*names));
+			if (cap > 2 * EXEC_MAX_TESTS)
+				cap = 2 * EXEC_MAX_TESTS;
+			char **nn = realloc(names, cap * sizeof(*names));
 			if (!nn) {
-				snprintf(why, wl, "--tests=%s: too many files", dir);
+				snprintf(why, wl, "--tests=%s: out of memory", dir);
 				rc = -1;
 				break;
 			}
@@ -170,6 +180,7 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 	closedir(d);
 	struct judge_test *tests = rc < 0 ? NULL : calloc(count / 2 + 1, sizeof(*tests));
 	size_t nt = 0;
+	uint64_t expected_all = 0;
 	if (!tests) {
 		if (rc == 0)
 			snprintf(why, wl, "--tests=%s: out of memory", dir);
@@ -208,10 +219,17 @@ static int load_tests(const char *dir, struct judge_test **out, size_t *n, char 
 		t->input_path = strdup(path);
 		snprintf(path, sizeof(path), "%s/%s", dir, pair);
 		char *exp;
-		if (read_file(path, EXEC_MAX_EXPECTED, false, &exp, &t->expected_len, why, wl) < 0)
+		if (read_file(path, EXEC_MAX_EXPECTED, false, &exp, &t->expected_len, why, wl) < 0) {
 			rc = -1;
-		else
+		} else {
 			t->expected = exp;
+			expected_all += t->expected_len;
+			if (expected_all > EXEC_MAX_EXPECTED_ALL) {
+				snprintf(why, wl, "--tests=%s: the .out files add up to more than %llu MiB",
+					 dir, EXEC_MAX_EXPECTED_ALL >> 20);
+				rc = -1;
+			}
+		}
 	}
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
@@ -432,9 +450,14 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	struct stat in_st;
 	if (stdin_path && access(stdin_path, R_OK) < 0)
 		return fail("invalid --stdin: %s", strerror(errno));
-	/* a pipe (--stdin <(...)) is fine; a directory would be the stdin */
-	if (stdin_path && stat(stdin_path, &in_st) == 0 && S_ISDIR(in_st.st_mode))
+	/* a pipe (--stdin <(...)) is fine; a directory would be the stdin,
+	 * and a socket cannot be opened at all */
+	if (stdin_path && stat(stdin_path, &in_st) < 0)
+		return fail("invalid --stdin: %s", strerror(errno));
+	if (stdin_path && S_ISDIR(in_st.st_mode))
 		return fail("invalid --stdin: %s is a directory", stdin_path);
+	if (stdin_path && S_ISSOCK(in_st.st_mode))
+		return fail("invalid --stdin: %s is a socket", stdin_path);
 	if (expected_path) {
 		char *exp;
 		if (read_file(expected_path, EXEC_MAX_EXPECTED, true, &exp, &single.expected_len, why,
@@ -463,6 +486,9 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 			strerror(errno));
 	req.cache = cache;
 	req.cell_last_use = true;  /* the cell is closed right after */
+	/* Output past this is dropped as each test is judged (and marked
+	 * truncated), so many tests of large output do not pile up. */
+	req.keep_output = EXEC_KEEP_OUTPUT;
 
 	size_t nbinds = 0;
 	for (char **b = l->binds; b && *b; b++)

@@ -324,6 +324,10 @@ static int parse_tol(const char *s, size_t n, double *out)
 
 	if (!parse_number(s, n, &v) || !(v >= 0))
 		return -EINVAL;
+	/* a tolerance too small for a double (1e-400) is not silently 0 */
+	for (size_t i = 0; v == 0 && i < n && s[i] != 'e' && s[i] != 'E'; i++)
+		if (s[i] >= '1' && s[i] <= '9')
+			return -EINVAL;
 	*out = v == 0 ? 0.0 : v; /* -0 -> 0 */
 	return 0;
 }

@@ -395,6 +395,12 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 	/* The compile's limits are runcell's choice, not the caller's: where
 	 * the host's hard rlimits are lower, the compile gets what they allow. */
 	struct sandbox_limits compile_limits = l->compile_limits;
+	/* What the runs may hold, the compile may write: a binary that fits
+	 * the runs' --disk must not fail to link on a smaller compile disk. */
+	if (req->limits.disk_kb > compile_limits.disk_kb)
+		compile_limits.disk_kb = req->limits.disk_kb;
+	if (req->limits.file_size_kb > compile_limits.file_size_kb)
+		compile_limits.file_size_kb = req->limits.file_size_kb;
 	sandbox_limits_clamp_host(&compile_limits);
 	struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
 		.env = (const char *const *)env, .limits = compile_limits, .stdin_fd = -1,

@@ -24,6 +24,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -482,6 +483,67 @@ def case_pipes(expected, want):
     return run
 
 
+def many_tests_dir(name, n):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        for ext, data in (("in", b"1 2\n"), ("out", b"no\n")):
+            with open(os.path.join(d, "%05d.%s" % (i, ext)), "wb") as f:
+                f.write(data)
+    return d
+
+
+def case_many_tests():
+    """8193 tests are listed (16385 files used to be 'too many'), and the
+    first failure stops the run; 10001 are refused before any run."""
+    def run():
+        d = many_tests_dir("tests-8193", 8193)
+        r, res = exec_json(["--lang", "python3", "--tests", d, "--first-failure",
+                            lang_file("python3", "hello")], "python3")
+        expect(verdicts(res) == ["wrong_answer"], r, "one test run, wrong_answer")
+        d = many_tests_dir("tests-10001", 10001)
+        case_bad(["--lang", "python3", "--tests", d, lang_file("python3", "hello")],
+                 "at most 10000 tests")()
+    return run
+
+
+def case_output_kept():
+    """24 tests printing 3 MiB each: exec prints 64 MiB of output in all,
+    the rest marked truncated (it held and printed all 72 MiB)."""
+    def run():
+        d = os.path.join(TMP, "big-out")
+        os.makedirs(d, exist_ok=True)
+        for i in range(24):
+            for ext in ("in", "out"):
+                with open(os.path.join(d, "%02d.%s" % (i, ext)), "wb") as f:
+                    f.write(b"y" * (3 << 20) if ext == "out" else b"")
+        src = tmpfile("big-out-src/main.py", b"import sys\nsys.stdout.write('y' * (3 << 20))\n")
+        r, res = exec_json(["--lang", "python3", "--tests", d, src], "python3", timeout=300)
+        expect(res["verdict"] == "accepted", r, "accepted: the checker saw the whole output")
+        total = sum(len(t["stdout"]) for t in res["tests"])
+        expect(total == 64 << 20, r, "64 MiB of stdout printed in all, got %d bytes" % total)
+        expect(res["tests"][-1]["stdout_truncated"] and not res["tests"][0]["stdout_truncated"],
+               r, "the last tests' stdout marked truncated, the first's not")
+    return run
+
+
+def case_big_binary():
+    """A C program with a 33 MiB array: its object and binary (66 MiB)
+    did not fit the compile's 64 MiB disk; the compile now has 256 MiB,
+    and at least the runs' --disk."""
+    def run():
+        src = tmpfile("bigbin/main.c", b"char big[33 << 20] = {1};\nint main(void) { return big[0] - 1; }\n")
+        cache = tempfile.mkdtemp(dir=TMP)
+        r, res = exec_json(["--lang", "c", src], "c", env={"RUNCELL_CACHE_DIR": cache})
+        expect(res["verdict"] == "accepted", r, "accepted: the binary links and runs")
+        # the runs' disk cannot hold it: compile_error naming both sizes
+        cache = tempfile.mkdtemp(dir=TMP)
+        r, res = exec_json(["--lang", "c", "--disk=16", src], "c", env={"RUNCELL_CACHE_DIR": cache})
+        expect(res["verdict"] == "compile_error" and "disk" in res["message"], r,
+               "compile_error about the runs' disk")
+    return run
+
+
 def case_args(opts, tail, want_out):
     def run():
         path = os.path.join(HERE, "misc", "args.py")
@@ -539,6 +601,9 @@ def bad_cases():
     if not os.path.exists(os.path.join(fifoin, "y.in")):
         os.mkfifo(os.path.join(fifoin, "y.in"))
     tmpfile("fifo-input/y.out", b"1\n")
+    sock = os.path.join(TMP, "stdin.sock")
+    if not os.path.exists(sock):
+        socket.socket(socket.AF_UNIX).bind(sock)
     fifoout = os.path.join(TMP, "fifo-expected")
     os.makedirs(fifoout, exist_ok=True)
     if not os.path.exists(os.path.join(fifoout, "z.out")):
@@ -553,6 +618,8 @@ def bad_cases():
                                                   "not a regular file")),
         ("bad/stdin_is_a_directory", case_bad(["--lang", "python3", "--stdin", TMP, hello],
                                               "is a directory")),
+        ("bad/stdin_is_a_socket", case_bad(["--lang", "python3", "--stdin", sock, hello],
+                                           "is a socket")),
         ("bad/unknown_language", case_bad(["--lang", "cobol", hello], "cobol")),
         ("bad/missing_file", case_bad(["--lang", "python3", "/nonexistent/x.py"],
                                       "/nonexistent/x.py")),
@@ -807,6 +874,9 @@ def build_cases():
         ("misc/stdin_and_expected_from_pipes", case_pipes(b"piped input\n", "accepted"),
          "python3"),
         ("misc/expected_from_pipe_differs", case_pipes(b"other\n", "wrong_answer"), "python3"),
+        ("misc/tests_8193_and_10001", case_many_tests(), "python3"),
+        ("misc/output_kept_64mib", case_output_kept(), "python3"),
+        ("misc/big_binary_compiles", case_big_binary(), "c"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),
         ("misc/data_file_readonly", case_data_file(), "c"),
         ("misc/java_too_many_classes", case_too_many_classes(), "java"),

@@ -135,7 +135,7 @@ TEST(checker_parse_errors)
 	static const char *const bad[] = {
 		"", "Lines", "EXACT", "token", "floats", "float:", "float:-1",
 		"float:-1e-9", "float:nan", "float:NaN", "float:inf", "float:infinity",
-		"float:1e999", "float:abc", "float:1e", "float:1e-9x", "float: 1e-9",
+		"float:1e999", "float:1e-400", "float:abs=5e-999", "float:abc", "float:1e", "float:1e-9x", "float: 1e-9",
 		"float:1e-9 ", "float:0x10", "float:abs=", "float:rel=", "float:abs=-1",
 		"float:abs=1,", "float:abs=1,rel=", "float:abs=1,abs=2", "float:rel=1,rel=1",
 		"float:abs=1;rel=2", "float:tol=1", "float:abs=1,rel=2,abs=3",
