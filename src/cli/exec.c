@@ -49,7 +49,7 @@ static void exec_usage(void)
 	       "  --tests=DIR        tests: pairs NAME.in / NAME.out (run in name order)\n"
 	       "  --checker=NAME     lines (default), exact, tokens, float, float:TOL,\n"
 	       "                     float:abs=A,rel=R\n"
-	       "  --arg=ARG          a program argument (repeatable; or after --)\n"
+	       "  --arg=ARG          a program argument (repeatable; --args too; or after --)\n"
 	       "  --file=FILE        a data file placed read-only next to the program\n"
 	       "  --first-failure    stop at the first test that is not accepted\n");
 	cli_limit_usage(&d);

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: runcell languages [--json] [--dir=DIR]\n"
 		   "\n"
 		   "Lists the languages (id, name, aliases, detected version, available).\n"
-		   "  --json      print a JSON array of {id, name, aliases, version, available}\n"
+		   "  --json      print a JSON array of {id, name, aliases, version,\n"
+		   "              available, compiled}\n"
 		   "  --dir=DIR   read the definitions from DIR [$RUNCELL_LANGUAGES, else\n"
 		   "              <dir of runcell>/../etc/languages, else /etc/runcell/languages]\n");
 }
