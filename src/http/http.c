@@ -744,7 +744,6 @@ static void conn_readable(struct http_server *s, struct conn *c)
 					break;  /* read what fits; grow later */
 				conn_error(c, 503, "too many request bodies are being received at once; "
 					   "retry", "body");
-				refused(s, 503, "request data over max_buffered");
 				conn_progress(s, c);
 				return;
 			}
