@@ -19,7 +19,9 @@
  *     name_len u32 (1..CACHE_MAX_NAME), mode u32 (permission bits only),
  *     size u64, name bytes, data bytes
  *   sha256             32 bytes over everything before it
- * The file must end exactly after the checksum.
+ * The file must end exactly after the checksum.  An empty directory in
+ * an entry's place is removed by the next put of that key; anything else
+ * that is not a regular file is never read.
  *
  * Names are validated on both put and get: not empty, at most
  * CACHE_MAX_NAME bytes, no '/', no NUL, not "." or "..", no duplicates.
@@ -619,8 +621,14 @@ int cache_put(struct cache *c, const char *key, const struct cache_file *files, 
 	}
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && renameat(sfd, tmp, sfd, key) < 0)
+	if (rc == 0 && renameat(sfd, tmp, sfd, key) < 0) {
 		rc = -errno;
+		/* An empty directory in the entry's place (left by hand or by
+		 * another tool) would block this key for good: it goes. */
+		if ((rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST) &&
+		    unlinkat(sfd, key, AT_REMOVEDIR) == 0)
+			rc = renameat(sfd, tmp, sfd, key) < 0 ? -errno : 0;
+	}
 	if (rc < 0)
 		unlinkat(sfd, tmp, 0);
 	close(sfd);

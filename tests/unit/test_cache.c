@@ -365,6 +365,21 @@ static void body_corrupt(const char *dir)
 	ASSERT_EQ(mkdir(dpath, 0700), 0);
 	struct cache_entry e;
 	ASSERT_EQ(cache_get(c, dkey, &e), -ENOENT);
+	/* ... and the next put of that key takes its place (the key was
+	 * blocked for good: every put failed with EISDIR) */
+	put_sample(c, dkey);
+	ASSERT_EQ(cache_get(c, dkey, &e), 0);
+	cache_entry_free(&e);
+	/* a directory with something in it is left alone: a miss, the put fails */
+	ASSERT_EQ(unlink(dpath), 0);
+	ASSERT_EQ(mkdir(dpath, 0700), 0);
+	char inner[600];
+	snprintf(inner, sizeof(inner), "%s/x", dpath);
+	ASSERT_EQ(mkdir(inner, 0700), 0);
+	ASSERT_EQ(cache_get(c, dkey, &e), -ENOENT);
+	struct cache_file f = { .name = "a", .mode = 0644 };
+	ASSERT_LT(cache_put(c, dkey, &f, 1), 0);
+	ASSERT_EQ(rmdir(inner), 0);
 
 	/* A symlinked shard directory is not followed either. */
 	char skey[65], shard[512], moved[512];
