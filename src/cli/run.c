@@ -332,6 +332,7 @@ int cli_run(int argc, char **argv)
 		return 2;
 	}
 	int stdin_fd = -1;
+	bool stdin_regular = false;
 	if (o.stdin_path) {
 		stdin_fd = open(o.stdin_path, O_RDONLY | O_CLOEXEC);
 		struct stat st;
@@ -340,6 +341,7 @@ int cli_run(int argc, char **argv)
 				stdin_fd < 0 ? strerror(errno) : "a directory");
 			return 2;
 		}
+		stdin_regular = S_ISREG(st.st_mode);
 	}
 
 	/* The programs: one, or the ':::'-separated parts. */
@@ -387,8 +389,20 @@ int cli_run(int argc, char **argv)
 	}
 	for (int p = 0; p < nprogs; p++) {
 		spec.argv = (const char *const *)progs[p];
-		if (stdin_fd >= 0)
-			lseek(stdin_fd, 0, SEEK_SET);
+		/* Each program of a sequence gets a file of its own: one open
+		 * file shared by all would carry what a program set on it
+		 * (O_NONBLOCK, F_SETSIG, OFD locks) to the next. */
+		if (stdin_regular && p > 0) {
+			int fresh = open(o.stdin_path, O_RDONLY | O_CLOEXEC);
+			if (fresh < 0) {
+				fprintf(stderr, "runcell run: --stdin=%s: %s\n", o.stdin_path,
+					strerror(errno));
+				status = 1;
+				break;
+			}
+			close(stdin_fd);
+			stdin_fd = fresh;
+		}
 		spec.stdin_fd = stdin_fd;
 		spec.last_run = p == nprogs - 1;  /* the cell's init need not wait for more */
 		for (size_t i = 0; i < nfiles; i++)

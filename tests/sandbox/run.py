@@ -834,6 +834,47 @@ def run_small_mem_warm(case):
     return [], cmd
 
 
+def run_fd_park(case):
+    """Run N parks open files in an SCM_RIGHTS cycle (locks on /usr files,
+    a deleted 20 MB file, an IPv6 flow label); run N+1 saw all of them (a
+    message of any length through lock bytes, a full box).  init now has
+    the kernel collect the cycle before DONE, and the flow labels renew
+    the namespace."""
+    argv = t("fd_park", "park") + [":::"] + t("fd_park", "look")
+    cmd = runcell_cmd(case, argv, [], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = expect("ok", code=0, out="parked\n")(res[0], case)
+    errs += ["run 2: " + e for e in expect("ok", code=0, clean=True)(res[1], case)]
+    return errs, cmd
+
+
+def run_stdin_fresh_per_run(case):
+    """With --sequence --stdin=FILE every program shared one open file: what
+    one set on it (O_NONBLOCK, O_APPEND) the next saw.  A regular file is
+    now opened anew for each."""
+    path = os.path.join(BUILD, "stdin-fresh-%d.txt" % os.getpid())
+    with open(path, "w") as f:
+        f.write("the input\n")
+    argv = ["/usr/bin/python3", "-c",
+            "import fcntl,os; fcntl.fcntl(0, fcntl.F_SETFL, os.O_NONBLOCK | os.O_APPEND); print('set')",
+            ":::", "/usr/bin/python3", "-c",
+            "import fcntl,os,sys; fl = fcntl.fcntl(0, fcntl.F_GETFL); "
+            "print(bool(fl & os.O_NONBLOCK), bool(fl & os.O_APPEND), sys.stdin.read().strip())"]
+    cmd = runcell_cmd(case, argv, ["--stdin=" + path], sequence=True)
+    try:
+        rc, out, err, secs = invoke(cmd, timeout=60)
+    finally:
+        os.unlink(path)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    return ["run 2: " + e for e in
+            expect("ok", code=0, out="False False the input\n")(res[1], case)], cmd
+
+
 def run_inode_flags_reset(case):
     """Run N set inode flags (nodump, noatime) on /box, /tmp and /dev/shm;
     run N+1 saw them (two bits from one run to the next).  The wipe
@@ -1455,6 +1496,8 @@ def build_cases(listeners):
     add("sockets_left_warm", [], run=run_sockets_left, group="network")
     add("fs_box_times_reset_warm", [], run=run_box_times_reset, group="symlinks")
     add("fs_inode_flags_reset_warm", [], run=run_inode_flags_reset, group="symlinks")
+    add("fd_park_warm", [], run=run_fd_park, group="symlinks")
+    add("stdin_fresh_per_run", [], run=run_stdin_fresh_per_run, group="argv")
     add("mem_small_runs_warm", [], run=run_small_mem_warm, group="memory")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
