@@ -1165,6 +1165,18 @@ void sandbox__init_run(int sock)
 		_exit(1);
 	}
 	sandbox__init_mark("init: root built");
+	/* The programs inherit init's OOM score.  A caller started with
+	 * OOMScoreAdjust=-1000 made them unkillable: at the cell's memory
+	 * limit the kernel found no victim and the program spun in its page
+	 * fault to the wall limit.  Untrusted code is the first to go, also
+	 * when the whole host runs short.  Raising the score needs no
+	 * privilege. */
+	int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom >= 0) {
+		if (write(oom, "1000", 4) != 4)
+			sandbox__init_mark("init: oom_score_adj not set");
+		close(oom);
+	}
 	/* Capabilities can only ever be lost from here on: empty the
 	 * bounding set, which children inherit. */
 	for (int cap = 0; cap <= 63; cap++)

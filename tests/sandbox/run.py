@@ -1499,6 +1499,10 @@ def build_cases(listeners):
     add("fd_park_warm", [], run=run_fd_park, group="symlinks")
     add("stdin_fresh_per_run", [], run=run_stdin_fresh_per_run, group="argv")
     add("mem_small_runs_warm", [], run=run_small_mem_warm, group="memory")
+    # a caller at -1000 made its programs unkillable by the OOM killer
+    # (an OOM then ended as wall_time_limit); programs go first
+    add("mem_oom_score_adj", ["/bin/cat", "/proc/self/oom_score_adj"], [],
+        T("ok", code=0, out="1000\n"), "memory")
     add("mem_cow_50mb", t("cow", "50"), [], T("ok", code=0, mem=(45 * MB, 66 * MB)), "memory")
     add("mem_recursion", t("recursion"), [], T("signaled", sig=11), "memory")
     # Runtimes that reserve far more address space than they use: they
