@@ -24,10 +24,77 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Whether this process sits at the root of its cgroup namespace
+ * (/proc/self/cgroup reads "0::/"): in a container, or on the host. */
+static bool at_namespace_root(void)
+{
+	char buf[512];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, "0::", 3))
+			return !strncmp(line + 3, "/\n", 2) || !strcmp(line + 3, "/");
+	return false;
+}
+
+/*
+ * Only the host's root cgroup may hold processes and delegate
+ * controllers.  The root of a cgroup namespace (a container's
+ * /sys/fs/cgroup) may not: enabling memory and pids there fails with
+ * EBUSY while any process sits in it, runcell's own included, and every
+ * cell fell back to per-process rlimits.  So the processes of that root,
+ * the container's own, move into a leaf, <mount>/leaf, as systemd does
+ * with init.scope.  Their limits do not change: those of the container
+ * are on the namespace root, above the leaf.
+ */
+static int empty_namespace_root(const char *mnt, char *why, size_t len)
+{
+	char leaf[400], procs[400], to[420];
+	snprintf(leaf, sizeof(leaf), "%s/leaf", mnt);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", mnt);
+	snprintf(to, sizeof(to), "%s/cgroup.procs", leaf);
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, len, "cannot create %.200s: %s", leaf, strerror(errno));
+		return -errno;
+	}
+	for (int round = 0; round < 8; round++) {
+		FILE *f = fopen(procs, "re");
+		if (!f) {
+			snprintf(why, len, "cannot read %.200s: %s", procs, strerror(errno));
+			return -errno;
+		}
+		char line[32];
+		int moved = 0;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			int rc = sandbox__write_file(to, line);
+			if (rc < 0 && rc != -ESRCH) {
+				fclose(f);
+				snprintf(why, len, "cannot move process %s into %.200s: %s", line, leaf,
+					 strerror(-rc));
+				return rc;
+			}
+			moved++;
+		}
+		fclose(f);
+		if (moved == 0)
+			return 0;
+	}
+	snprintf(why, len, "processes keep arriving in %.200s", procs);
+	return -EBUSY;
+}
 
 int sandbox__cgv2_usable(char *why, size_t len)
 {
@@ -43,11 +110,22 @@ int sandbox__cgv2_usable(char *why, size_t len)
 			 "(bound to v1 hierarchies on this host)", m->v2);
 		return -ENOENT;
 	}
-	/* The root cgroup may hold processes and still delegate (the "no
-	 * internal processes" rule exempts it); the runcell parent holds
-	 * none, so it can delegate too. */
+	/* The host's root cgroup may hold processes and still delegate (the
+	 * "no internal processes" rule exempts it); a namespace's root is
+	 * emptied into a leaf first; the runcell parent holds none, so it
+	 * can delegate too. */
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", m->v2);
 	int rc = sandbox__write_file(path, "+memory +pids");
+	if (rc == -EBUSY && at_namespace_root()) {
+		char ewhy[300];
+		rc = empty_namespace_root(m->v2, ewhy, sizeof(ewhy));
+		if (rc < 0) {
+			snprintf(why, len, "cannot enable memory and pids in %.200s: its processes must "
+				 "move into a leaf cgroup first, and %.280s", path, ewhy);
+			return rc;
+		}
+		rc = sandbox__write_file(path, "+memory +pids");
+	}
 	if (rc < 0) {
 		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
 		return rc;

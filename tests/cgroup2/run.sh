@@ -2,7 +2,8 @@
 # The cell on a pure cgroup v2 host: boots the small guest of vm.sh (Debian's
 # 6.1 kernel, cgroup2 only) and runs there the guest self-test and the
 # hostile cases that exercise the cgroup backend (accounting, limits, OOM,
-# kills, warm-cell resets), each one-shot and in a warm cell.  Where the
+# kills), each one-shot and in a warm cell, then container.sh (runcell in a
+# container's cgroup namespace).  Where the
 # guest runs under emulation (no usable KVM), programs are about ten times
 # slower, so cases whose limits assume native speed (the JVM, a precise
 # sleep, a thousand zombies) stay in the host suite only.  Exit 77
@@ -31,6 +32,9 @@ guest_suite() {
 		echo "== guest: $(uname -r), $(cat /sys/fs/cgroup/cgroup.controllers)"
 		"$1" version | sed "s/^/== /"
 		RUNCELL="$1" RUNCELL_TEST_SLOWDOWN=10 python3 -u tests/sandbox/run.py --jobs 2 -k "$2"
+		rc=$?
+		sh tests/cgroup2/container.sh "$1" || rc=1
+		exit $rc
 	' sh "$RUNCELL" "$cases" 2>&1 | tee "$out.guest"
 	return "${PIPESTATUS[0]}"
 }
