@@ -1485,13 +1485,16 @@ void api_stop(struct api *a)
 	/* Submissions accepted but not stored yet are stored and answered
 	 * (their waiting clients registered) before the waits are cut. */
 	api_writer_stop(a);
-	/* Waiting clients get what there is now (202 unless done). */
+	/* Waiting clients get what there is now (202 unless done), read
+	 * through the timer's store handle once the timer has stopped: the
+	 * event loop still serves GETs on a->store, and a handle is one
+	 * thread's (two threads on one crashed the server at SIGTERM). */
+	api_timer_stop(a);
 	struct api_waiter *ws;
 	size_t n = api_wait_take(a, NULL, 0, &ws);
-	api_wait_expire(a, a->store, ws, n);
+	api_wait_expire(a, a->timer_store, ws, n);
 	free(ws);
 	http_server_stop(a->http);
-	api_timer_stop(a);
 	pool_stop(a->pool);
 	callback_sender_stop(a->callbacks, 2000);
 	api_free(a);

@@ -107,6 +107,8 @@ struct conn {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool close_after_out; /* close once out is sent */
+	bool lingering;       /* answered and shut down for writing: input is
+			       * read and dropped until EOF or the deadline */
 	bool read_eof;
 	bool rdhup; /* the peer shut down its side (seen once) */
 	uint64_t deadline; /* ms, 0 = none */
@@ -218,6 +220,10 @@ static void conn_error(struct conn *c, int status, const char *msg, const char *
 	c->scanned = 0;
 	c->phase = P_IDLE;
 }
+
+/* How long a connection answered with "close" is read from (and its
+ * input dropped) before it is closed. */
+#define LINGER_MS 2000
 
 /* A connection holds up to IN_ALLOWANCE bytes of input buffer freely;
  * what it holds beyond counts against max_buffered, for all together:
@@ -663,6 +669,8 @@ static void conn_update(struct http_server *s, struct conn *c)
 	if (!c->pending && !c->close_after_out && !c->read_eof &&
 	    c->in_len < s->cfg.max_header + s->cfg.max_body && !s->stopping)
 		ev |= EPOLLIN;
+	if (c->lingering)
+		ev |= EPOLLIN;
 	if (ev != c->events) {
 		struct epoll_event e = { .events = ev, .data.ptr = c };
 		epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
@@ -690,6 +698,19 @@ static bool conn_flush(struct http_server *s, struct conn *c)
 	}
 	c->out_off = c->out_len = 0;
 	if (c->close_after_out) {
+		/* Lingering close: a client still sending (a body refused with
+		 * 413 or 503) would get a reset for the unread input if the
+		 * socket were closed now, and a reset can throw away the answer
+		 * before the client reads it.  So: FIN, then read and drop
+		 * until the client closes too, for at most LINGER_MS. */
+		if (c->lingering)
+			return true;
+		if (!c->read_eof && !s->stopping && shutdown(c->fd, SHUT_WR) == 0) {
+			c->lingering = true;
+			c->in_len = 0;
+			c->deadline = clock_now_ms() + LINGER_MS;
+			return true;
+		}
 		conn_close(s, c);
 		return false;
 	}
@@ -733,15 +754,29 @@ static void body_deadline(struct http_server *s, struct conn *c)
 
 static void conn_readable(struct http_server *s, struct conn *c)
 {
+	if (c->lingering) {
+		static char drop[16384];
+		for (int rounds = 0; rounds < 64; rounds++) {
+			ssize_t n = recv(c->fd, drop, sizeof(drop), 0);
+			if (n > 0)
+				continue;
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return;
+			conn_close(s, c);  /* EOF or an error: done */
+			return;
+		}
+		return;
+	}
 	size_t cap_max = s->cfg.max_header + s->cfg.max_body;
 	for (int rounds = 0; rounds < 4 && c->in_len < cap_max; rounds++) {
 		if (c->in_cap - c->in_len < 4096 && c->in_cap < cap_max) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 			if (cap > cap_max)
 				cap = cap_max;
-			if (!in_resize(s, c, cap)) {
-				if (c->in_cap - c->in_len > 0)
-					break;  /* read what fits; grow later */
+			if (!in_resize(s, c, cap) && c->in_cap == c->in_len) {
+				/* (with room left, that is read first) */
 				conn_error(c, 503, "too many request bodies are being received at once; "
 					   "retry", "body");
 				conn_progress(s, c);

@@ -44,6 +44,9 @@ struct queue_ops {
 	int (*renew)(struct queue *q, const char *id, const char *worker, int64_t lease_ms);
 	/* The job's result is in the store: never hand it out again. */
 	int (*ack)(struct queue *q, const char *id, const char *worker);
+	/* The worker was stopped before the job ended: hand it out again,
+	 * and do not count this take among its attempts. */
+	int (*release)(struct queue *q, const char *id, const char *worker);
 	/* Jobs waiting for a worker (approximate under concurrency). */
 	int (*depth)(struct queue *q, int64_t *out);
 	/* Wakes every take() of this process waiting now (shutdown). */
@@ -87,6 +90,10 @@ static inline int queue_renew(struct queue *q, const char *id, const char *worke
 static inline int queue_ack(struct queue *q, const char *id, const char *worker)
 {
 	return q->ops->ack(q, id, worker);
+}
+static inline int queue_release(struct queue *q, const char *id, const char *worker)
+{
+	return q->ops->release(q, id, worker);
 }
 static inline int queue_depth(struct queue *q, int64_t *out) { return q->ops->depth(q, out); }
 static inline void queue_interrupt(struct queue *q) { q->ops->interrupt(q); }

@@ -135,6 +135,13 @@ static int embedded_ack(struct queue *base, const char *id, const char *worker)
 	return 0;
 }
 
+static int embedded_release(struct queue *base, const char *id, const char *worker)
+{
+	struct queue_embedded *q = (struct queue_embedded *)base;
+	int rc = store_release(q->store, id, worker);
+	return rc < 0 ? embedded_error(q, rc) : 0;
+}
+
 static int embedded_depth(struct queue *base, int64_t *out)
 {
 	struct queue_embedded *q = (struct queue_embedded *)base;
@@ -155,6 +162,7 @@ static const struct queue_ops embedded_ops = {
 	.take = embedded_take,
 	.renew = embedded_renew,
 	.ack = embedded_ack,
+	.release = embedded_release,
 	.depth = embedded_depth,
 	.interrupt = embedded_interrupt,
 };

@@ -119,6 +119,10 @@ struct store_ops {
 	 * not hold the job (another worker does, or it was requeued). */
 	int (*complete)(struct store *s, const char *id, const char *owner,
 			const char *result_json);
+	/* Gives a running job owner holds back to the queue without a
+	 * result, and without counting this claim among its attempts (the
+	 * worker was stopped, the job did nothing wrong): 0, -ESTALE. */
+	int (*release)(struct store *s, const char *id, const char *owner);
 	/* Up to max submissions, newest first; status < 0 means any.  *n set
 	 * to how many were written to out. */
 	int (*list)(struct store *s, int status, size_t max, struct store_summary *out,
@@ -192,6 +196,10 @@ static inline int store_complete(struct store *s, const char *id, const char *ow
 				 const char *result_json)
 {
 	return s->ops->complete(s, id, owner, result_json);
+}
+static inline int store_release(struct store *s, const char *id, const char *owner)
+{
+	return s->ops->release(s, id, owner);
 }
 static inline int store_list(struct store *s, int status, size_t max,
 			     struct store_summary *out, size_t *n)

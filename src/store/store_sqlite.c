@@ -853,6 +853,29 @@ out:
 	return end_tx(ss, r);
 }
 
+static int sq_release(struct store *s, const char *id, const char *owner)
+{
+	struct store_sqlite *ss = (struct store_sqlite *)s;
+	int r = check_id(ss, id);
+	if (r < 0 || (r = check_owner(ss, owner)) < 0)
+		return r;
+	sqlite3_stmt *st;
+	if ((r = begin_immediate(ss)) < 0)
+		return r;
+	if ((r = prepare(ss, "UPDATE submissions SET status = 0, owner = NULL, lease_expires = 0,"
+			     " started_at = 0, attempts = max(attempts - 1, 0)"
+			     " WHERE id = ?1 AND owner = ?2 AND status = 1", &st)) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+	if ((r = step_done(ss, st, "release")) < 0)
+		goto out;
+	if (sqlite3_changes(ss->db) == 0)
+		r = fail(ss, -ESTALE, "store: %s does not hold submission %s", owner, id);
+out:
+	return end_tx(ss, r);
+}
+
 static int sq_complete(struct store *s, const char *id, const char *owner, const char *result)
 {
 	struct store_sqlite *ss = (struct store_sqlite *)s;
@@ -961,6 +984,7 @@ static const struct store_ops sqlite_ops = {
 	.claim = sq_claim,
 	.renew = sq_renew,
 	.complete = sq_complete,
+	.release = sq_release,
 	.list = sq_list,
 	.requeue_all_running = sq_requeue_all_running,
 };

@@ -194,6 +194,12 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 			 * more, on a new cell, before it is stored for good. */
 			log_warn("worker %d: %s ended as internal_error (%s); judging it once more "
 				 "on a new cell", ws->self->number, job->id, res.message);
+			/* the second judging needs its own lease: another
+			 * worker took the job over once the first ran out */
+			if (bound > POOL_LEASE_MS &&
+			    queue_renew(ws->queue, job->id, ws->owner, bound) < 0)
+				log_warn("worker %d: cannot extend the lease of %s: %s",
+					 ws->self->number, job->id, queue_errmsg(ws->queue));
 			judge_result_free(&res);
 			worker_close_cell(ws);
 			if (worker_cell_for(ws, sub.lang, why, sizeof(why)) < 0) {
@@ -238,8 +244,12 @@ static void worker_run_job(struct worker_state *ws, struct store_submission *job
 	const char *verdict = worker_judge(ws, job, &language, &result);
 	if (sandbox_interrupted()) {
 		/* The server was told twice to stop: the job's cell was killed
-		 * under it.  No result: it stays running in the store, and the
-		 * next start hands it out again. */
+		 * under it.  No result: it goes back to the queue, and this
+		 * claim is not one of its attempts (three such stops gave up
+		 * jobs that had done nothing wrong). */
+		if (queue_release(ws->queue, job->id, ws->owner) < 0)
+			log_warn("worker %d: cannot give %s back to the queue: %s", ws->self->number,
+				 job->id, queue_errmsg(ws->queue));
 		log_warn("worker %d: %s cut short by the stop; it runs again at the next start",
 			 ws->self->number, job->id);
 		buf_free(&result);
@@ -328,7 +338,9 @@ static void *worker_main(void *arg)
 	atomic_fetch_sub(&p->starting, 1);
 	uint64_t idle_since = clock_now_ns();
 	int idle_ms = p->cfg.idle_ms > 0 ? p->cfg.idle_ms : 30000;
-	while (!atomic_load(&p->stopping)) {
+	/* After a second signal (sandbox_interrupted) a job taken would only
+	 * be cut at once: none is taken. */
+	while (!atomic_load(&p->stopping) && !sandbox_interrupted()) {
 		struct store_submission job;
 		int rc = queue_take(ws.queue, ws.owner, POOL_LEASE_MS, POOL_TAKE_WAIT_MS, &job);
 		if (rc == 0) {

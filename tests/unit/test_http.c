@@ -935,6 +935,35 @@ TEST(http_buffered_bodies_bounded)
 	http_server_stop(s);
 }
 
+TEST(http_lingering_close)
+{
+	/* A body refused with 413 while the client is still sending it: the
+	 * server shuts down its side and drops what keeps coming, so the
+	 * client reads the 413 rather than a reset (the socket was closed
+	 * with unread input, and the answer could be lost). */
+	struct http_server *s = start(1000, 0);
+	static char body[8 << 20];  /* more than the socket buffers hold */
+	memset(body, 'z', sizeof(body));
+	for (int round = 0; round < 3; round++) {
+		struct client *c = cl_open(s);
+		cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999\r\n\r\n");
+		cl_send(c, body, 999);
+		cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n");
+		cl_send(c, body, sizeof(body));
+		struct resp r;
+		ASSERT_TRUE(cl_read(c, &r));
+		ASSERT_EQ(r.status, 200);
+		if (!cl_read(c, &r))
+			FAIL("round %d: no 413: the connection was reset", round);
+		ASSERT_EQ(r.status, 413);
+		shutdown(c->fd, SHUT_WR);
+		ASSERT_TRUE(cl_eof(c));
+		cl_close(c);
+	}
+	ASSERT_EQ(hello_status(s), 200);
+	http_server_stop(s);
+}
+
 TEST(http_length_zeros_and_expect_10)
 {
 	struct http_server *s = start(0, 0);

@@ -554,6 +554,36 @@ static void body_requeue(const char *dir)
 }
 TEST(store_requeue_all_running) { test_with_tmpdir(body_requeue); }
 
+/* A worker stopped before its job ended gives it back: queued again, and
+ * the claim is not one of its attempts; only the holder may. */
+static void body_release(const char *dir)
+{
+	struct store *s = open_at(dir);
+	char id[STORE_ID_LEN + 1];
+	put1(s, "{}", id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	ASSERT_EQ(sub.attempts, 1);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_release(s, id, "other"), -ESTALE);
+	ASSERT_EQ(store_release(s, id, "w"), 0);
+	ASSERT_EQ(store_get(s, id, &sub), 0);
+	ASSERT_EQ(sub.status, STORE_QUEUED);
+	ASSERT_EQ(sub.attempts, 0);
+	ASSERT_NULL(sub.owner);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_release(s, id, "w"), -ESTALE);  /* not running any more */
+	ASSERT_EQ(store_claim(s, "w2", 60000, &sub), 0);
+	ASSERT_STR(sub.id, id);
+	ASSERT_EQ(sub.attempts, 1);
+	store_submission_free(&sub);
+	ASSERT_EQ(store_complete(s, id, "w2", "{}"), 0);
+	ASSERT_EQ(store_release(s, id, "w2"), -ESTALE);  /* done stays done */
+	ASSERT_EQ(count_of(s, STORE_DONE), 1);
+	store_close(s);
+}
+TEST(store_release) { test_with_tmpdir(body_release); }
+
 /* ---- concurrency ---- */
 
 enum { CJOBS = 200, CWORKERS = 4 };
