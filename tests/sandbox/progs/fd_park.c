@@ -13,32 +13,17 @@
 #include <sys/statfs.h>
 #include <sys/un.h>
 
-static int carry(int s, int fd)
-{
-	char byte = 'x', ctl[CMSG_SPACE(sizeof(int))];
-	memset(ctl, 0, sizeof(ctl));
-	struct iovec io = { &byte, 1 };
-	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl,
-			    .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	return sendmsg(s, &m, 0) == 1 ? 0 : -1;
-}
-
 static int park(void)
 {
 	int p[2];
-	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p) < 0 || carry(p[0], p[1]) < 0 || carry(p[1], p[0]) < 0)
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p) < 0 || hs_carry(p[0], p[1]) < 0 || hs_carry(p[1], p[0]) < 0)
 		return 1;
 	int t = open("/usr/bin/true", O_RDONLY);
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1000, .l_len = 1 };
-	if (t < 0 || fcntl(t, F_OFD_SETLK, &fl) < 0 || carry(p[0], t) < 0)
+	if (t < 0 || fcntl(t, F_OFD_SETLK, &fl) < 0 || hs_carry(p[0], t) < 0)
 		return 1;
 	int f = open("/usr/bin/false", O_RDONLY);
-	if (f < 0 || flock(f, LOCK_SH) < 0 || carry(p[0], f) < 0)
+	if (f < 0 || flock(f, LOCK_SH) < 0 || hs_carry(p[0], f) < 0)
 		return 1;
 	int d = open("/tmp/big", O_CREAT | O_RDWR, 0600);
 	static char mb[1 << 20];
@@ -46,7 +31,7 @@ static int park(void)
 	for (int i = 0; i < 20; i++)
 		if (write(d, mb, sizeof(mb)) != (ssize_t)sizeof(mb))
 			return 1;
-	if (unlink("/tmp/big") < 0 || carry(p[0], d) < 0)
+	if (unlink("/tmp/big") < 0 || hs_carry(p[0], d) < 0)
 		return 1;
 	int s6 = socket(AF_INET6, SOCK_DGRAM, 0);
 	if (s6 >= 0) {

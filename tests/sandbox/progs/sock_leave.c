@@ -11,22 +11,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-/* Queues fd on socket s, with one byte. */
-static int carry(int s, int fd)
-{
-	char byte = 'x', ctl[CMSG_SPACE(sizeof(int))];
-	memset(ctl, 0, sizeof(ctl));
-	struct iovec io = { &byte, 1 };
-	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl,
-			    .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	return sendmsg(s, &m, 0) == 1 ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
 	int u = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -39,7 +23,7 @@ int main(int argc, char **argv)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	if (u < 0 || bind(u, (struct sockaddr *)&sa, sl) < 0 || connect(u, (struct sockaddr *)&sa, sl) < 0 ||
 	    t < 0 || bind(t, (struct sockaddr *)&si, sizeof(si)) < 0 || listen(t, 8) < 0 ||
-	    carry(u, t) < 0 || carry(u, u) < 0) {
+	    hs_carry(u, t) < 0 || hs_carry(u, u) < 0) {
 		printf("setup failed: %s\n", strerror(errno));
 		return 2;
 	}
@@ -53,7 +37,7 @@ int main(int argc, char **argv)
 		setsockopt(p[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
 		setsockopt(p[1], SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
 		fcntl(p[0], F_SETFL, O_NONBLOCK);
-		if (carry(p[0], p[1]) < 0 || carry(p[1], p[0]) < 0)
+		if (hs_carry(p[0], p[1]) < 0 || hs_carry(p[1], p[0]) < 0)
 			break;
 		ssize_t n;
 		while (queued < mb << 20 && (n = write(p[0], chunk, sizeof(chunk))) > 0)
