@@ -84,6 +84,10 @@ static void handler(void *user, struct http_handle *h, const struct http_request
 		pthread_mutex_unlock(&park_mu);
 	} else if (!strncmp(req->path, "/static/", 8)) {
 		http_serve_file(h, static_root, req->path + 7);
+	} else if (!strcmp(req->path, "/big")) {
+		static char big[2000];
+		memset(big, 'b', sizeof(big));
+		http_respond_simple(h, 200, "text/plain", big, sizeof(big));
 	} else if (!strcmp(req->path, "/nothing")) {
 		/* neither responds nor suspends: the transport answers 500 */
 	} else {
@@ -895,6 +899,91 @@ TEST(http_half_close_answers_every_request)
 		ASSERT_TRUE(cl_eof(c));
 		cl_close(c);
 	}
+	http_server_stop(s);
+}
+
+TEST(http_half_close_while_suspended)
+{
+	/* A request sent while an earlier one waits, then the client shuts
+	 * down its side: both are answered (the shutdown used to mark the
+	 * input ended, so the second was never read, and the close reset). */
+	struct http_server *s = start(0, 0);
+	struct client *c = cl_open(s);
+	cl_sends(c, "GET /wait?300 HTTP/1.1\r\nHost: x\r\n\r\n");
+	sleep_ms(100);
+	cl_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	shutdown(c->fd, SHUT_WR);
+	struct resp r;
+	for (int k = 0; k < 3; k++) {
+		if (!cl_read(c, &r))
+			FAIL("response %d of 3 missing", k + 1);
+		ASSERT_EQ(r.status, 200);
+	}
+	ASSERT_TRUE(cl_eof(c));
+	cl_close(c);
+	http_server_stop(s);
+}
+
+static void *read_answers(void *arg)
+{
+	struct client *c = arg;
+	struct resp r;
+	long n = 0;
+	while (n < 2000 && cl_read(c, &r) && r.status == 200)
+		n++;
+	return (void *)n;
+}
+
+TEST(http_pipeline_past_out_high)
+{
+	/* 2000 small pipelined requests, read whole at once, whose answers
+	 * pass the 1 MiB output mark: all are answered (after the mark the
+	 * loop waited for an event that never came once the flush had taken
+	 * everything: 1268 of 2000 were answered). */
+	struct http_server *s = start(0, 0);
+	for (int round = 0; round < 3; round++) {
+		struct client *c = cl_open(s);
+		struct timeval tv = { 5, 0 };
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		pthread_t t;
+		pthread_create(&t, NULL, read_answers, c);
+		static const char one[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+		static char all[2000 * (sizeof(one) - 1)];
+		for (int i = 0; i < 2000; i++)
+			memcpy(all + i * (sizeof(one) - 1), one, sizeof(one) - 1);
+		cl_send(c, all, sizeof(all));
+		void *got;
+		pthread_join(t, &got);
+		if ((long)got != 2000)
+			FAIL("round %d: %ld of 2000 pipelined requests answered", round, (long)got);
+		cl_close(c);
+	}
+	http_server_stop(s);
+}
+
+TEST(http_body_never_sent_408)
+{
+	/* a head whose body never comes: 408 once header_timeout_ms have
+	 * passed, not after the idle timeout */
+	struct http_server *s = start_cfg((struct http_config){ .max_body = 1000,
+		.max_header = 4096, .header_timeout_ms = 300, .idle_timeout_ms = 5000,
+		.body_min_rate = 1000 });
+	struct client *c = cl_open(s);
+	uint64_t t0 = clock_now_ms();
+	cl_sends(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 43\r\n\r\n");
+	struct resp r;
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 408);
+	ASSERT_LT(clock_now_ms() - t0, 2500);
+	cl_close(c);
+	/* a leading empty line split after its CR is still an empty line */
+	c = cl_open(s);
+	cl_sends(c, "\r");
+	sleep_ms(50);
+	cl_sends(c, "\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_TRUE(cl_read(c, &r));
+	ASSERT_EQ(r.status, 200);
+	cl_close(c);
 	http_server_stop(s);
 }
 
