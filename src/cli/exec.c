@@ -249,7 +249,7 @@ static void print_result(const struct lang *l, const struct judge_result *res)
 	buf_init(&b, 0);
 	struct json_writer w;
 	json_writer_init(&w, &b);
-	report_judge_result(&w, l, res, REPORT_ALL_OUTPUT);
+	report_judge_result(&w, l, res);
 	buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);
 	fflush(stdout);

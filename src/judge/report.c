@@ -5,15 +5,7 @@
  */
 #include "judge/report.h"
 
-/* At most *budget bytes of b, less what it takes. */
-static size_t take(const struct buf *b, size_t *budget)
-{
-	size_t n = b->len < *budget ? b->len : *budget;
-	*budget -= n;
-	return n;
-}
-
-static void cell_fields(struct json_writer *w, const struct sandbox_result *r, size_t *budget)
+void report_cell_fields(struct json_writer *w, const struct sandbox_result *r)
 {
 	json_field_string(w, "status", sandbox_status_name(r->status));
 	if (r->exit_code >= 0)
@@ -27,22 +19,15 @@ static void cell_fields(struct json_writer *w, const struct sandbox_result *r, s
 	json_field_uint(w, "cpu_ms", r->cpu_ms);
 	json_field_uint(w, "wall_ms", r->wall_ms);
 	json_field_uint(w, "memory_kb", r->memory_kb);
-	size_t nout = take(&r->out, budget), nerr = take(&r->err, budget);
-	json_write_bytes_field(w, "stdout", r->out.data ? r->out.data : "", nout);
-	json_write_bytes_field(w, "stderr", r->err.data ? r->err.data : "", nerr);
-	json_field_bool(w, "stdout_truncated", r->out.truncated || nout < r->out.len);
-	json_field_bool(w, "stderr_truncated", r->err.truncated || nerr < r->err.len);
+	json_write_bytes_field(w, "stdout", r->out.data ? r->out.data : "", r->out.len);
+	json_write_bytes_field(w, "stderr", r->err.data ? r->err.data : "", r->err.len);
+	json_field_bool(w, "stdout_truncated", r->out.truncated);
+	json_field_bool(w, "stderr_truncated", r->err.truncated);
 	json_field_string(w, "message", r->message);
 }
 
-void report_cell_fields(struct json_writer *w, const struct sandbox_result *r)
-{
-	size_t all = REPORT_ALL_OUTPUT;
-	cell_fields(w, r, &all);
-}
-
 void report_judge_result(struct json_writer *w, const struct lang *l,
-			 const struct judge_result *res, size_t output_budget)
+			 const struct judge_result *res)
 {
 	json_begin_object(w);
 	json_field_string(w, "verdict", judge_verdict_name(res->verdict));
@@ -61,7 +46,7 @@ void report_judge_result(struct json_writer *w, const struct lang *l,
 			json_field_string(w, "status", "ok");
 			json_field_string(w, "message", "taken from the compile cache");
 		} else {
-			cell_fields(w, &res->compile, &output_budget);
+			report_cell_fields(w, &res->compile);
 		}
 		json_field_bool(w, "cached", res->cached);
 		json_end_object(w);
@@ -72,7 +57,7 @@ void report_judge_result(struct json_writer *w, const struct lang *l,
 		json_begin_object(w);
 		json_field_string(w, "name", res->tests[i].name);
 		json_field_string(w, "verdict", judge_verdict_name(res->tests[i].verdict));
-		cell_fields(w, &res->tests[i].run, &output_budget);
+		report_cell_fields(w, &res->tests[i].run);
 		json_end_object(w);
 	}
 	json_end_array(w);

@@ -43,9 +43,9 @@ static bool at_namespace_root(void)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+	for (char *line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
 		if (!strncmp(line, "0::", 3))
-			return !strncmp(line + 3, "/\n", 2) || !strcmp(line + 3, "/");
+			return line[3] == '/' && (line[4] == '\n' || line[4] == '\0');
 	return false;
 }
 

@@ -215,8 +215,7 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 		} else {
 			struct json_writer w;
 			json_writer_init(&w, out);
-			report_judge_result(&w, sub.lang, &res, p->cfg.max_result_bytes
-					    ? (size_t)p->cfg.max_result_bytes : REPORT_ALL_OUTPUT);
+			report_judge_result(&w, sub.lang, &res);
 			verdict = judge_verdict_name(res.verdict);
 			if (json_writer_error(&w) < 0) {
 				buf_reset(out);
