@@ -1,7 +1,8 @@
 /*
  * cgroup_v2: the backend for the unified hierarchy (most current hosts).
  *
- * A run's group is <mount>/runcell/<slot>.<seq>.  The program is born in
+ * A run's group is <base>/runcell/<slot>.<seq>, where <base> is the mount
+ * or runcell's own delegated cgroup (below).  The program is born in
  * it: the cell's init forks it with clone3(CLONE_INTO_CGROUP) (kernel 5.7),
  * so there is no migration, no attach cost and no moment when the program
  * runs outside its limits.
@@ -26,44 +27,140 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
-/* Whether this process sits at the root of its cgroup namespace
- * (/proc/self/cgroup reads "0::/"): in a container, or on the host. */
-static bool at_namespace_root(void)
+/*
+ * Where runcell's groups go: <base>/runcell, found once per process and
+ * before anything is moved.  <base> is the mount (the host's root, or a
+ * container's namespace root), or runcell's own cgroup when that was
+ * delegated to it (systemd's Delegate=yes marks it with the
+ * trusted.delegate or user.delegate attribute): then the service's limits
+ * (MemoryMax=) cover its cells too, and systemd, which owns the rest of
+ * the tree, never meets groups it did not make.
+ */
+static struct {
+	char base[512];
+	bool own;              /* base is runcell's own group: it may empty it into a leaf */
+	bool delegated;        /* base is below the mount: a delegated group */
+	char own_path[256];    /* what /proc/self/cgroup says */
+	char foreign[400];     /* set: the mounted tree is not this process's */
+} v2_place;
+static pthread_once_t v2_place_once = PTHREAD_ONCE_INIT;
+
+/* The "0::" line of /proc/self/cgroup: this process's group, relative to
+ * its cgroup namespace's root. */
+static int own_cgroup(char *out, size_t cap)
 {
-	char buf[512];
+	char buf[1024];
 	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return -errno;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return -EIO;
 	buf[n] = '\0';
-	for (char *line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (!strncmp(line, "0::", 3))
-			return line[3] == '/' && (line[4] == '\n' || line[4] == '\0');
+	for (char *line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		size_t len = strcspn(line + 3, "\n");
+		if (len >= cap)
+			return -ENAMETOOLONG;
+		memcpy(out, line + 3, len);
+		out[len] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Whether the cgroup.procs file at path lists pid. */
+static bool lists_pid(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[32];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strtol(line, NULL, 10) == (long)pid;
+	fclose(f);
+	return found;
+}
+
+static bool delegated_to_us(const char *dir)
+{
+	static const char *const names[] = { "trusted.delegate", "user.delegate" };
+	for (size_t i = 0; i < 2; i++) {
+		char v[8];
+		ssize_t n = getxattr(dir, names[i], v, sizeof(v));
+		if (n == 1 && v[0] == '1')
+			return true;
+	}
 	return false;
 }
 
-/*
- * Only the host's root cgroup may hold processes and delegate
- * controllers.  The root of a cgroup namespace (a container's
- * /sys/fs/cgroup) may not: enabling memory and pids there fails with
- * EBUSY while any process sits in it, runcell's own included, and every
- * cell fell back to per-process rlimits.  So the processes of that root,
- * the container's own, move into a leaf, <mount>/leaf, as systemd does
- * with init.scope.  Their limits do not change: those of the container
- * are on the namespace root, above the leaf.
- */
-static int empty_namespace_root(const char *mnt, char *why, size_t len)
+static void v2_place_find(void)
 {
-	char leaf[400], procs[400], to[420];
-	snprintf(leaf, sizeof(leaf), "%s/leaf", mnt);
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", mnt);
+	const struct cg_mounts *m = sandbox__cg_mounts();
+	snprintf(v2_place.base, sizeof(v2_place.base), "%s", m->v2);
+	if (!m->v2[0] || own_cgroup(v2_place.own_path, sizeof(v2_place.own_path)) < 0)
+		return;
+	const char *own = v2_place.own_path;
+	char path[800];
+	snprintf(path, sizeof(path), "%s%s/cgroup.procs", m->v2, strcmp(own, "/") ? own : "");
+	if (!lists_pid(path, getpid())) {
+		/* A host's tree bind-mounted into a container that has a cgroup
+		 * namespace of its own: the kernel refuses to start programs
+		 * in groups outside the namespace. */
+		snprintf(v2_place.foreign, sizeof(v2_place.foreign),
+			 "%.100s is not this process's cgroup2 tree: it does not hold the group %.100s "
+			 "(a host's tree in a cgroup namespace: mount cgroup2 inside it)", m->v2, own);
+		return;
+	}
+	/* A process runcell moved into <group>/leaf still belongs to <group>. */
+	char group[256];
+	snprintf(group, sizeof(group), "%s", own);
+	size_t gl = strlen(group);
+	if (gl >= 5 && !strcmp(group + gl - 5, "/leaf"))
+		group[gl - 5 > 0 ? gl - 5 : 1] = '\0';
+	if (!strcmp(group, "/")) {
+		v2_place.own = true;  /* the namespace's root (or the host's) */
+		return;
+	}
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s%s", m->v2, group);
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	if (delegated_to_us(dir) && sandbox__cg_controllers_have(path, "memory", "pids")) {
+		snprintf(v2_place.base, sizeof(v2_place.base), "%s", dir);
+		v2_place.own = true;
+		v2_place.delegated = true;
+	}
+}
+
+static void v2_place_get(void)
+{
+	pthread_once(&v2_place_once, v2_place_find);
+}
+
+/*
+ * A cgroup that holds processes cannot delegate controllers to groups
+ * below it ("no internal processes"); only the host's root is exempt.  A
+ * container's namespace root and a delegated group are not: enabling
+ * memory and pids there fails with EBUSY while any process sits in it,
+ * runcell's own included.  So the processes of runcell's own group move
+ * into a leaf, <group>/leaf, as systemd does with init.scope.  Their
+ * limits do not change: those of the group are above the leaf.
+ */
+static int empty_into_leaf(const char *group, char *why, size_t len)
+{
+	char leaf[600], procs[600], to[620];
+	snprintf(leaf, sizeof(leaf), "%s/leaf", group);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", group);
 	snprintf(to, sizeof(to), "%s/cgroup.procs", leaf);
 	if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
 		snprintf(why, len, "cannot create %.200s: %s", leaf, strerror(errno));
@@ -103,22 +200,27 @@ int sandbox__cgv2_usable(char *why, size_t len)
 		snprintf(why, len, "no cgroup2 mount");
 		return -ENOENT;
 	}
-	char path[400];
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", m->v2);
-	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
-		snprintf(why, len, "%s lacks the memory and pids controllers "
-			 "(bound to v1 hierarchies on this host)", m->v2);
+	v2_place_get();
+	if (v2_place.foreign[0]) {
+		snprintf(why, len, "%s", v2_place.foreign);
 		return -ENOENT;
 	}
-	/* The host's root cgroup may hold processes and still delegate (the
-	 * "no internal processes" rule exempts it); a namespace's root is
-	 * emptied into a leaf first; the runcell parent holds none, so it
-	 * can delegate too. */
-	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", m->v2);
+	const char *base = v2_place.base;
+	char path[700];
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", base);
+	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
+		snprintf(why, len, "%s lacks the memory and pids controllers "
+			 "(bound to v1 hierarchies on this host)", base);
+		return -ENOENT;
+	}
+	/* The host's root cgroup may hold processes and still delegate; runcell's
+	 * own group is emptied into a leaf first; the runcell group holds
+	 * none, so it can delegate too. */
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", base);
 	int rc = sandbox__write_file(path, "+memory +pids");
-	if (rc == -EBUSY && at_namespace_root()) {
+	if (rc == -EBUSY && v2_place.own) {
 		char ewhy[300];
-		rc = empty_namespace_root(m->v2, ewhy, sizeof(ewhy));
+		rc = empty_into_leaf(base, ewhy, sizeof(ewhy));
 		if (rc < 0) {
 			snprintf(why, len, "cannot enable memory and pids in %.200s: its processes must "
 				 "move into a leaf cgroup first, and %.280s", path, ewhy);
@@ -130,27 +232,37 @@ int sandbox__cgv2_usable(char *why, size_t len)
 		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
 		return rc;
 	}
-	snprintf(path, sizeof(path), "%s/runcell", m->v2);
+	snprintf(path, sizeof(path), "%s/runcell", base);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 		snprintf(why, len, "cannot create %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	snprintf(path, sizeof(path), "%s/runcell/cgroup.subtree_control", m->v2);
+	snprintf(path, sizeof(path), "%s/runcell/cgroup.subtree_control", base);
 	rc = sandbox__write_file(path, "+memory +pids");
 	if (rc < 0) {
 		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
 		return rc;
 	}
-	snprintf(why, len, "memory, pids, cpu.stat under %s/runcell", m->v2);
+	if (v2_place.delegated)
+		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (runcell's own cgroup, delegated)",
+			 base);
+	else if (!v2_place.own)
+		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (outside runcell's own cgroup %s, "
+			 "which is not delegated)", base, v2_place.own_path);
+	else
+		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell", base);
 	return 0;
 }
 
 int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *l, char *why, size_t len)
 {
-	const struct cg_mounts *m = sandbox__cg_mounts();
+	v2_place_get();
 	char *dir = cg->dirs[0];
-	snprintf(dir, sizeof(cg->dirs[0]), "%s/runcell/%s", m->v2, name);
+	if (snprintf(dir, sizeof(cg->dirs[0]), "%s/runcell/%s", v2_place.base, name) >= (int)sizeof(cg->dirs[0])) {
+		snprintf(why, len, "cgroup path too long under %.200s", v2_place.base);
+		return -ENAMETOOLONG;
+	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		snprintf(why, len, "cannot create cgroup %s: %s", dir, strerror(errno));
 		return -errno;
@@ -219,7 +331,10 @@ void sandbox__cgv2_sweep(const char *prefix)
 	const struct cg_mounts *m = sandbox__cg_mounts();
 	if (!m->v2[0])
 		return;
-	char parent[320];
-	snprintf(parent, sizeof(parent), "%s/runcell", m->v2);
+	v2_place_get();
+	if (v2_place.foreign[0])
+		return;
+	char parent[600];
+	snprintf(parent, sizeof(parent), "%s/runcell", v2_place.base);
 	sandbox__cg_sweep_dir(parent, prefix, true);
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# container.sh - runcell in a container's cgroup namespace, inside the cgroup2 guest.
+# container.sh - where runcell puts its cgroups on v2 (a container's cgroup namespace, a
+# delegated service group, a group not delegated, a foreign tree), inside the cgroup2 guest.
 #
 # A container (Docker, Kubernetes with cgroup v2) gives its processes a cgroup namespace
 # whose root is the container's cgroup, mounted at /sys/fs/cgroup.  Only the host's root
@@ -45,5 +46,49 @@ check "and --memory=32 ends a 100 MB allocation as memory_limit" '"status":"memo
 check "the namespace root's processes moved into a leaf, the container's other one too" 'other-in-leaf'
 check "no process is left in the namespace root" '^root-procs: 0$'
 find "$CT" -depth -type d -exec rmdir {} + 2>/dev/null
+
+# A service whose cgroup systemd delegated (Delegate=yes sets trusted.delegate=1): the
+# cells go under the service's own group, so its memory.max covers them too.
+SV=/sys/fs/cgroup/svc-$$
+mkdir "$SV" || exit 1
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$SV"
+echo 64M > "$SV/memory.max"
+out=$(sh -c '
+	echo $$ > "$1/cgroup.procs" || exit 2
+	"$2" version
+	"$2" run --json --memory=256 -- /usr/bin/python3 -c "b = bytearray(150 << 20); b[::4096] = b\"x\" * len(b[::4096])"
+	echo own: $(cat /proc/self/cgroup)
+	ls -d "$1"/runcell && echo host-level: $(ls /sys/fs/cgroup/runcell | grep -c "^[0-9]")
+' sh "$SV" "$RUNCELL" 2>&1)
+check "a delegated cgroup: cells go under the service's own group" "^cgroup v2: memory, pids, cpu.stat under $SV/runcell (runcell's own cgroup, delegated)"
+check "and the service's memory.max (64M) ends a 150 MB run that --memory=256 allows" '"status":"memory_limit"'
+check "the service's processes moved into its leaf" "^own: 0::/svc-$$/leaf$"
+check "no cell group is left at the host's level" '^host-level: 0$'
+# The same, started again from the leaf: still the service's group, not the leaf.
+out=$(sh -c 'echo $$ > "$1/leaf/cgroup.procs" && "$2" version' sh "$SV" "$RUNCELL" 2>&1)
+check "started from the leaf, runcell still uses the service's group" "under $SV/runcell (runcell's own cgroup, delegated)"
+find "$SV" -depth -type d -exec rmdir {} + 2>/dev/null
+
+# Not delegated: systemd owns that group, so the cells stay at the host's level and
+# runcell says so.
+ND=/sys/fs/cgroup/nodeleg-$$
+mkdir "$ND" || exit 1
+out=$(sh -c 'echo $$ > "$1/cgroup.procs" && "$2" version && "$2" run --json -- /bin/true' sh "$ND" "$RUNCELL" 2>&1)
+check "a group not delegated: the cells go under the mount, and runcell says why" \
+	"under /sys/fs/cgroup/runcell (outside runcell's own cgroup /nodeleg-$$, which is not delegated)"
+check "and the run works" '"status":"ok"'
+rmdir "$ND"
+
+# A host's tree bind-mounted into a container with a cgroup namespace of its own: the
+# kernel would refuse every program there, so runcell must not pick v2, and says why.
+FT=/sys/fs/cgroup/foreign-$$
+mkdir "$FT" || exit 1
+out=$(sh -c '
+	echo $$ > "$1/cgroup.procs" || exit 2
+	exec unshare -C sh -c "\"\$0\" version; \"\$0\" run --json -- /bin/echo hi" "$2"
+' sh "$FT" "$RUNCELL" 2>&1)
+check "a foreign cgroup2 tree is not used" "^no usable cgroups (v2: /sys/fs/cgroup is not this process's cgroup2 tree"
+check "and the run falls back to rlimits, saying so" '"status":"ok".*no usable cgroups'
+rmdir "$FT"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
