@@ -200,19 +200,21 @@ int sandbox__cgv2_usable(char *why, size_t len)
 		snprintf(why, len, "no cgroup2 mount");
 		return -ENOENT;
 	}
+	char path[700];
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", m->v2);
+	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
+		snprintf(why, len, "%s lacks the memory and pids controllers "
+			 "(bound to v1 hierarchies on this host)", m->v2);
+		return -ENOENT;
+	}
+	/* Only now: on a v1 host, a hybrid tree's cgroup.procs lists every
+	 * process of the host. */
 	v2_place_get();
 	if (v2_place.foreign[0]) {
 		snprintf(why, len, "%s", v2_place.foreign);
 		return -ENOENT;
 	}
 	const char *base = v2_place.base;
-	char path[700];
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", base);
-	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
-		snprintf(why, len, "%s lacks the memory and pids controllers "
-			 "(bound to v1 hierarchies on this host)", base);
-		return -ENOENT;
-	}
 	/* The host's root cgroup may hold processes and still delegate; runcell's
 	 * own group is emptied into a leaf first; the runcell group holds
 	 * none, so it can delegate too. */
