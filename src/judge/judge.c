@@ -537,6 +537,24 @@ static int input_memfd(const struct judge_test *test, char *why, size_t len)
 	return fd;
 }
 
+/* The cell's memory limit is the one asked for plus what the language's
+ * runtime gets on top (run_memory_extra_mb): an out-of-memory message names
+ * the limit the caller set, and the headroom apart. */
+static void name_asked_memory(struct sandbox_result *r, const struct lang *l, uint64_t cell_kb)
+{
+	if (r->status != SANDBOX_MEMORY_LIMIT || !l->run_memory_extra_kb || cell_kb < l->run_memory_extra_kb)
+		return;
+	char prefix[64];
+	int n = snprintf(prefix, sizeof(prefix), "memory limit of %" PRIu64 " KB exceeded", cell_kb);
+	if (strncmp(r->message, prefix, (size_t)n))
+		return;
+	char rest[sizeof(r->message)];
+	snprintf(rest, sizeof(rest), "%s", r->message + n);
+	snprintf(r->message, sizeof(r->message),
+		 "memory limit of %" PRIu64 " KB exceeded, plus %" PRIu64 " KB for the %.32s runtime%.400s",
+		 cell_kb - l->run_memory_extra_kb, l->run_memory_extra_kb, l->id, rest);
+}
+
 /* Step 2: one test in a wiped box; returns 0 or -errno. */
 static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		    const struct judge_test *test, const struct sandbox_run_spec *base,
@@ -564,6 +582,7 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 		return rc;
 	}
 	tr->verdict = verdict_of(tr->run.status);
+	name_asked_memory(&tr->run, req->lang, base->limits.memory_kb);
 	const char *oom = tr->verdict == JUDGE_RUNTIME_ERROR
 				  ? runtime_out_of_memory(req->lang, &tr->run.err) : NULL;
 	if (oom) {

@@ -408,6 +408,15 @@ def case_stdout(lang, path, opts, want_out, want_len):
     return run
 
 
+def case_message(lang, path, opts, want, says):
+    def run():
+        need(lang)
+        r, res = exec_json(["--lang", lang] + opts + [path], lang)
+        expect(res["verdict"] == want, r, "verdict %r expected" % want)
+        expect(says in res["tests"][0]["message"], r, "the test's message should say %r" % says)
+    return run
+
+
 def case_simple(lang, path, opts, want):
     def run():
         need(lang)
@@ -936,6 +945,11 @@ def build_cases():
             b"fn main() { let v: Vec<i64> = [1i64, 2].into_iter().collect();"
             b" let n: u8 = v[1].try_into().unwrap(); let m: HashMap<_, _> = [(1, n)].into_iter().collect();"
             b" println!(\"{} {}\", v[0] + v[1], m[&1]); }\n")), [], "3 2\n", None), "rust"),
+        # the cell's limit is the one asked for plus the runtime's headroom:
+        # the message names the first (it said 98304 KB for --memory=64)
+        ("misc/go_memory_message_names_asked_limit", case_message(
+            "go", lang_file("go", "mle"), ["--memory=64"], "memory_limit",
+            "memory limit of 65536 KB exceeded, plus 32768 KB for the go runtime"), "go"),
         ("misc/wall_time_is_time_limit",
          case_simple("python3", os.path.join(HERE, "misc", "sleep.py"), ["--wall-time=1"],
                      "time_limit"), "python3"),
