@@ -673,6 +673,15 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 		r->signal = SIGKILL;
 		r->exit_code = -1;
 	}
+	if (have_stats && st->forks_refused > 0 &&
+	    (r->status == SANDBOX_RUNTIME_ERROR || r->status == SANDBOX_SIGNALED)) {
+		/* What the program saw was a failed fork or thread (EAGAIN): it
+		 * may have died of that without saying why. */
+		size_t used = strlen(m);
+		snprintf(m + used, ml - used, "; the process limit of %u was reached (%" PRIu64
+			 " process or thread creation%s refused)", l->processes, st->forks_refused,
+			 st->forks_refused == 1 ? "" : "s");
+	}
 	if (kind == CG_NONE) {
 		size_t used = strlen(m);
 		snprintf(m + used, ml - used, "; %s", cg_why);

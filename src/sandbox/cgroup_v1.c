@@ -139,6 +139,9 @@ int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *l, char 
 	}
 	if (sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &cg->base_oom) < 0)
 		cg->base_oom = 0;
+	if (cg->pids_events_fd < 0 ||
+	    sandbox__read_key_u64_fd(cg->pids_events_fd, "max", &cg->base_pids_max) < 0)
+		cg->base_pids_max = 0;
 	return 0;
 }
 
@@ -167,6 +170,9 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 	cg->peak_fd = sandbox__open_in(cg->dirs[mem], "memory.max_usage_in_bytes", O_RDWR);
 	cg->usage_fd = sandbox__open_in(cg->dirs[mem], "memory.usage_in_bytes", O_RDONLY);
 	cg->oom_fd = sandbox__open_in(cg->dirs[mem], "memory.oom_control", O_RDONLY);
+	/* Counts the forks pids.max refused, so a program that died of one
+	 * can be told (kernel 4.8; optional). */
+	cg->pids_events_fd = sandbox__open_in(cg->dirs[pids], "pids.events", O_RDONLY);
 	if (cg->cpu_fd < 0 || cg->peak_fd < 0 || cg->oom_fd < 0 || cg->usage_fd < 0)
 		goto fail;
 	return 0;
@@ -197,6 +203,11 @@ int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 		st->peak_bytes = st->peak_bytes ? (st->peak_bytes + batch - 1) / batch * batch : batch;
 	}
 	st->oom_kills = st->oom_kills > cg->base_oom ? st->oom_kills - cg->base_oom : 0;
+	if (cg->pids_events_fd >= 0 &&
+	    sandbox__read_key_u64_fd(cg->pids_events_fd, "max", &st->forks_refused) == 0)
+		st->forks_refused = st->forks_refused > cg->base_pids_max ? st->forks_refused - cg->base_pids_max : 0;
+	else
+		st->forks_refused = 0;
 	st->peak_known = rc == 0;
 	return rc;
 }

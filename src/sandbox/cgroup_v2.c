@@ -303,6 +303,7 @@ int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 	}
 	cg->peak_fd = sandbox__open_in(dir, "memory.peak", O_RDONLY);  /* 5.19+ */
 	cg->kill_fd = sandbox__open_in(dir, "cgroup.kill", O_WRONLY);  /* 5.14+ */
+	cg->pids_events_fd = sandbox__open_in(dir, "pids.events", O_RDONLY);  /* 4.8+ */
 	return 0;
 }
 
@@ -317,6 +318,9 @@ int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st)
 	}
 	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
 		st->oom_kills = 0;
+	if (cg->pids_events_fd < 0 ||
+	    sandbox__read_key_u64_fd(cg->pids_events_fd, "max", &st->forks_refused) < 0)
+		st->forks_refused = 0;
 	return rc;
 }
 

@@ -255,7 +255,14 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 	 * cannot rise above the hard limit runcell was started with (ulimit
 	 * -Hu); the pids cgroup, which has no such ceiling, is the cell's
 	 * limit, this one a backstop. */
-	rlim_t nproc = l->processes < init_nproc_max ? l->processes : init_nproc_max;
+	rlim_t nproc = l->processes;
+	/* One more than pids.max where there is a cgroup: the rlimit is
+	 * checked first, and a fork refused there leaves no trace in
+	 * pids.events, which tells the result that the limit was hit. */
+	if (run->cg_kind != CG_NONE)
+		nproc++;
+	if (nproc > init_nproc_max)
+		nproc = init_nproc_max;
 	set_limit(errfd, RLIMIT_NPROC, nproc, nproc, "RLIMIT_NPROC");
 	if (run->cg_kind == CG_NONE) {
 		/* No cgroup: per-process memory by RLIMIT_DATA, which counts

@@ -79,12 +79,14 @@ struct cg_run {
 	int oom_fd;   /* memory.oom_control (v1) or memory.events (v2) */
 	int kill_fd;  /* cgroup.kill (v2, kernel 5.14+) */
 	int usage_fd; /* memory.usage_in_bytes (v1) */
+	int pids_events_fd;  /* pids.events: forks refused at pids.max; -1 if absent */
 	bool live;    /* created; a v1 group is kept for the cell's next run */
 	bool reused;  /* v1: this run has the group of an earlier run */
 	struct sandbox_limits applied;  /* limits written to it */
 	uint64_t base_usage;  /* v1: memory charged before the run (cache), as
 			       * init read it after wiping the box */
 	uint64_t base_oom;    /* v1: OOM kills before the run */
+	uint64_t base_pids_max;  /* v1: forks refused before the run */
 };
 
 struct cg_stats {
@@ -92,6 +94,7 @@ struct cg_stats {
 	uint64_t peak_bytes;
 	bool peak_known;      /* false when the kernel cannot tell */
 	uint64_t oom_kills;
+	uint64_t forks_refused;  /* process or thread creations pids.max refused */
 };
 
 /* Detects the backend to use; fills *why with a sentence for people. */

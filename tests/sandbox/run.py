@@ -533,6 +533,22 @@ def run_warm(case):
 
 # special runners ------------------------------------------------------
 
+def run_process_limit_twice(case):
+    """Two runs refused one fork each in one warm cell: each counts its own
+    (a reused v1 group's pids.events counts from the group's creation)."""
+    sh = ["/bin/sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait"]
+    cmd = runcell_cmd(case, sh + [":::"] + sh, ["--processes=4"], sequence=True)
+    rc, out, err, secs = invoke(cmd, timeout=60)
+    res = parse(rc, out, err, n=2)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = []
+    for i, r in enumerate(res):
+        errs += ["run %d: %s" % (i + 1, e) for e in schema(r) + expect(
+            "runtime_error", code=2, more=message_has("(1 process or thread creation refused)"))(r, case)]
+    return errs, cmd
+
+
 def run_net_listen(case):
     port = 20000 + os.getpid() % 20000
     cmd = runcell_cmd(case, t("net_listen", str(port), "1500"), [])
@@ -1357,6 +1373,12 @@ def env_loose(res):
     return errs
 
 
+def message_has(text):
+    def more(res):
+        return [] if text in res["message"] else ["message %r lacks %r" % (res["message"], text)]
+    return more
+
+
 def stdout_num(prefix, lo, hi):
     def more(res):
         for line in res["stdout"].splitlines():
@@ -1476,6 +1498,12 @@ def build_cases(listeners):
         "--wall-time=3"], T(lim + ("memory_limit",)), "bombs", elapsed=8, parallel=False)
     add("fork_exact_8", t("fork_exact"), ["--processes=8"], T("ok", code=0, out="forked 7\n"), "bombs")
     add("fork_exact_2", t("fork_exact"), ["--processes=2"], T("ok", code=0, out="forked 1\n"), "bombs")
+    # A shell that cannot fork says only "Cannot fork": the message says the
+    # process limit was reached (a reused v1 group counts from its run's start).
+    add("process_limit_said", ["/bin/sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait"],
+        ["--processes=4"], T("runtime_error", code=2, more=message_has(
+            "; the process limit of 4 was reached (1 process or thread creation refused)")), "bombs")
+    add("process_limit_said_twice_warm", [], run=run_process_limit_twice, group="bombs")
     add("thread_bomb", t("thread_bomb"), [], T("runtime_error", code=3, wall=(0, 2000),
         more=stdout_num("threads", 40, 63)), "bombs")
     add("zombies", t("zombies", "1000"), ["--processes=1100"], T("ok", code=0, out="zombies 1000\n"), "bombs")
