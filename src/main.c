@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,7 +59,16 @@ static int serve_in_server_binary(char **argv)
 		return 2;
 	}
 	memcpy(path + dir_len, RUNCELL_SERVER_EXE, sizeof(RUNCELL_SERVER_EXE));
+	/* The mask survives execv: a stop signal during the server's start
+	 * waits for it (see cli_serve). */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	execv(path, argv);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	fprintf(stderr, "runcell: serve needs %s beside runcell: %s\n", path, strerror(errno));
 	return 2;
 }

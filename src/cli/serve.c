@@ -337,24 +337,44 @@ static void serve_default_web(char *out, size_t len)
 		snprintf(out, len, "%s", real);
 }
 
+/* The lock is on the data directory itself, not on a file in it: a lock
+ * file that was deleted let a second server take the first one's running
+ * jobs back to the queue and run them again. */
 static int serve_lock(const char *data_dir)
 {
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/runcell.lock", data_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "runcell serve: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "runcell serve: %s: %s\n", data_dir, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		fprintf(stderr,
-			"runcell serve: %s is in use by another runcell serve (the lock %s is "
-			"held); one data directory serves one server\n",
-			data_dir, path);
+			"runcell serve: %s is in use by another runcell serve (it holds the lock on "
+			"the directory); one data directory serves one server\n",
+			data_dir);
 		close(fd);
 		return -1;
 	}
 	return fd; /* held until exit */
+}
+
+/* The store holds every submitted source and result: readable by runcell's
+ * user alone, also in a data directory that existed with wider modes.
+ * SQLite gives its -wal and -shm files the database's mode. */
+static int serve_private_db(int dir_fd)
+{
+	int fd = openat(dir_fd, "runcell.db", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	struct stat sb;
+	int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+	if (rc == 0 && (sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) < 0)
+		rc = -errno;
+	close(fd);
+	for (const char *const *f = (const char *const[]){ "runcell.db-wal", "runcell.db-shm", NULL }; *f; f++)
+		if (fchmodat(dir_fd, *f, 0600, 0) < 0 && errno != ENOENT && rc == 0)
+			rc = -errno;
+	return rc;
 }
 
 static void serve_raise_nofile(void)
@@ -392,8 +412,22 @@ static void *serve_hurry(void *arg)
 	return NULL;
 }
 
+/* The signals that stop the server; blocked from the very start, so one
+ * that comes while the store opens and the languages are probed waits for
+ * the graceful stop instead of killing the process (exit 143, no log). */
+static void serve_stop_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);  /* a closed terminal stops it gracefully too */
+}
+
 int cli_serve(int argc, char **argv)
 {
+	sigset_t sigs;
+	serve_stop_signals(&sigs);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct serve_settings s;
 	serve_defaults(&s);
 	int rc = serve_main(argc, argv, &s);
@@ -512,12 +546,21 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	int lock = serve_lock(s->data_dir);
 	if (lock < 0)
 		return 1;
-	char store_url[PATH_MAX + 32], worker_url[PATH_MAX + 48], cache_dir[PATH_MAX + 32],
+	int prc = serve_private_db(lock);
+	if (prc < 0) {
+		fprintf(stderr, "runcell serve: %s/runcell.db: %s\n", s->data_dir, strerror(-prc));
+		close(lock);
+		return 1;
+	}
+	char store_url[PATH_MAX + 48], worker_url[PATH_MAX + 48], cache_dir[PATH_MAX + 32],
 		err[512];
-	snprintf(store_url, sizeof(store_url), "sqlite:%s/runcell.db", s->data_dir);
+	/* "sqlite://" + the path, and the option always given: the store
+	 * reads a path after "//" as is (a data directory "//x" was opened as
+	 * "x", relative) and its last '?' as the option ("q?x" was one). */
+	snprintf(store_url, sizeof(store_url), "sqlite://%s/runcell.db?sync=full", s->data_dir);
 	/* Workers skip the fsync of claims and results: a job whose result a
 	 * power loss forgets runs again; a crash of the process loses nothing. */
-	snprintf(worker_url, sizeof(worker_url), "%s?sync=normal", store_url);
+	snprintf(worker_url, sizeof(worker_url), "sqlite://%s/runcell.db?sync=normal", s->data_dir);
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", s->data_dir);
 	struct store *st;
 	if (store_open(store_url, &st, err, sizeof(err)) < 0) {
@@ -547,14 +590,10 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	if (!s->web_dir[0])
 		serve_default_web(s->web_dir, sizeof(s->web_dir));
 
-	/* Signals are taken by sigwait below: block them before any thread
-	 * exists, so every thread inherits the mask. */
+	/* Signals are taken by sigwait below; cli_serve blocked them before
+	 * anything else, so every thread inherits the mask. */
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);  /* a closed terminal stops it gracefully too */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	serve_stop_signals(&sigs);
 
 	struct api_config ac = {
 		.listen = s->listen,

@@ -1819,6 +1819,92 @@ def g_durability(R):
         expect(mode == 0o700, "the data directory was created with mode %o, not 700" % mode)
         return data
 
+    def lock_file_deleted():
+        # The lock was a file in the data directory: deleted, a second
+        # server took the first one's running jobs back to the queue.
+        srv.ensure()
+        for f in os.listdir(srv.data):
+            if f.endswith(".lock"):
+                os.unlink(os.path.join(srv.data, f))
+        p, log = srv.spawn()
+        try:
+            rc = p.wait(T(15))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise Fail("a second server started on the data directory once the lock file was gone")
+        srv.logs.remove(log)
+        expect(rc != 0, "a second server exited 0: %s" % clip(tail(log, 20)))
+        expect(srv.get("/healthz").status == 200, "the first server stopped serving")
+
+    def odd_data_paths():
+        # '?' was taken for the store's option, a leading '//' made the
+        # path relative to the working directory
+        top = tempfile.mkdtemp(dir=TMP, prefix="odd-")
+        got = []
+        for data in (os.path.join(top, "q?x=1"), "/" + os.path.join(top, "slashes")):
+            s5 = R.server("durability-odd", ["--max-workers", "1"], data=data)
+            s5.ensure()
+            sid = s5.submit(py("print('odd')"))
+            expect_verdict(s5.wait_done(sid), "accepted", "odd\n")
+            s5.stop()
+            expect(os.path.exists(os.path.join(data, "runcell.db")),
+                   "no runcell.db in the data directory %r" % data)
+            strays = [d for d in os.listdir(s5.dir) if d not in ("data",) and not d.endswith(".log")]
+            expect(not strays, "the server made %r in its working directory" % strays)
+            got.append(data)
+        return " and ".join(got)
+
+    def db_private():
+        # a data directory that existed with mode 755 and a database of 644
+        top = tempfile.mkdtemp(dir=TMP, prefix="perm-")
+        data = os.path.join(top, "data")
+        os.mkdir(data, 0o755)
+        os.chmod(data, 0o755)
+        open(os.path.join(data, "runcell.db"), "wb").close()
+        os.chmod(os.path.join(data, "runcell.db"), 0o644)
+        s6 = R.server("durability-perm", ["--max-workers", "1"], data=data)
+        s6.ensure()
+        sid = s6.submit(py("print('secret')"))
+        expect_verdict(s6.wait_done(sid), "accepted", "secret\n")
+        modes = {f: os.stat(os.path.join(data, f)).st_mode & 0o777
+                 for f in os.listdir(data) if f.startswith("runcell.db")}
+        s6.stop()
+        expect(set(modes) >= {"runcell.db", "runcell.db-wal"}, "store files: %r" % modes)
+        wide = {f: "%o" % m for f, m in modes.items() if m & 0o077}
+        expect(not wide, "store files readable by others: %r" % wide)
+        return ", ".join("%s %o" % (f, m) for f, m in sorted(modes.items()))
+
+    def signal_during_start():
+        # a language whose version probe takes 2 s keeps the start busy; a
+        # SIGTERM then killed the server (status 143, no log line)
+        langs = tempfile.mkdtemp(dir=TMP, prefix="langs-")
+        for f in os.listdir(os.path.join(ROOT, "etc", "languages")):
+            if f.endswith(".json"):
+                shutil.copy(os.path.join(ROOT, "etc", "languages", f), langs)
+        write(os.path.join(langs, "slowprobe.json"), json.dumps({
+            "id": "slowprobe", "name": "Slow probe", "aliases": [], "source": "main.sh",
+            "compile": None, "run": ["/bin/sh", "{source}"],
+            "version": ["/bin/sh", "-c", "sleep 2; echo 1"], "env": [], "binds": [],
+            "artifacts": [], "compile_limits": None, "run_processes_min": 0,
+            "run_memory_extra_mb": 0}))
+        s7 = R.server("durability-startsig", ["--max-workers", "1"],
+                      env={"RUNCELL_LANGUAGES": langs})
+        p, log = s7.spawn()
+        s7.proc = p
+        time.sleep(0.8)
+        expect(p.poll() is None, "the server exited before the signal: %s" % clip(tail(log, 6)))
+        listening = any(e.get("event") == "listening" for e in read_events(log))
+        expect(not listening, "the server was already listening: the probe did not hold the start")
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            rc = p.wait(T(20))
+        except subprocess.TimeoutExpired:
+            raise Fail("the server did not stop within %.0f s of a SIGTERM during its start" % T(20))
+        expect(rc == 0, "a SIGTERM during the start ended the server with status %d (log: %s)"
+               % (rc, clip(tail(log, 6))))
+        return "stopped with 0 after its start"
+
     def cell_inits(pid):
         found = []
         for d in os.listdir("/proc"):
@@ -1909,6 +1995,10 @@ def g_durability(R):
     R.case("durability/stored_before_reply", stored_before_reply)
     R.case("durability/data_dir_lock", lock)
     R.case("durability/nested_data_dir_created", nested_data_dir)
+    R.case("durability/lock_file_deleted", lock_file_deleted)
+    R.case("durability/odd_data_paths", odd_data_paths)
+    R.case("durability/store_files_private", db_private)
+    R.case("durability/signal_during_start", signal_during_start)
 
 
 # ---------------------------------------------------------------- 5. shutdown
