@@ -332,8 +332,14 @@ static void *worker_main(void *arg)
 		log_warn("worker %d: no compile cache at %s: %s", self->number, p->cfg.cache_dir,
 			 strerror(errno));
 	/* A cell ready before the first job: the first job does not pay for it. */
-	if (worker_cell_for(&ws, NULL, err, sizeof(err)) < 0)
-		log_error("worker %d: cannot build a cell: %s", self->number, err);
+	if (worker_cell_for(&ws, NULL, err, sizeof(err)) < 0) {
+		/* A second stop signal interrupts the build: that is the stop,
+		 * not a failure. */
+		if (sandbox_interrupted())
+			log_info("worker %d: stopped while building its cell", self->number);
+		else
+			log_error("worker %d: cannot build a cell: %s", self->number, err);
+	}
 	atomic_fetch_sub(&p->starting, 1);
 	uint64_t idle_since = clock_now_ns();
 	int idle_ms = p->cfg.idle_ms > 0 ? p->cfg.idle_ms : 30000;
