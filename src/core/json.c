@@ -349,9 +349,11 @@ static int json_parse_number(struct json_parser *p, struct json_value *out)
 			out->u.num.i = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
 			out->u.num.is_int = true;
 		}
-	} else if (!integral && d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
+	} else if (!integral && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
 		   (double)(int64_t)d == d) {
-		/* 1.0, 1e3: integral values written as decimals. */
+		/* 1.0, 1e3, 1e16: integral values written as decimals, in the
+		 * int64 range as digits are (1e16 was a double, and "must be
+		 * an integer" where 10000000000000000 was "above the maximum"). */
 		out->u.num.i = (int64_t)d;
 		out->u.num.is_int = true;
 	}

@@ -105,6 +105,12 @@ TEST(json_parse_numbers)
 		{ "123456789012345678901234567890", 1.2345678901234568e29, false, 0 },
 		{ "9007199254740993", 9007199254740992.0, true, 9007199254740993LL },
 		{ "1.7976931348623157e308", 1.7976931348623157e308, false, 0 },
+		/* integral decimals in the int64 range are integers, as digits are */
+		{ "1e16", 1e16, true, 10000000000000000LL },
+		{ "10000000000000000.0", 1e16, true, 10000000000000000LL },
+		{ "-1.5e18", -1.5e18, true, -1500000000000000000LL },
+		{ "9.3e18", 9.3e18, false, 0 },
+		{ "-9.3e18", -9.3e18, false, 0 },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct json_value *v = parse_ok_len(cases[k].text, strlen(cases[k].text));
