@@ -363,11 +363,20 @@ static int serve_lock(const char *data_dir)
  * SQLite gives its -wal and -shm files the database's mode. */
 static int serve_private_db(int dir_fd)
 {
-	int fd = openat(dir_fd, "runcell.db", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	bool made = true;
+	int fd = openat(dir_fd, "runcell.db", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		made = false;
+		fd = openat(dir_fd, "runcell.db", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	struct stat sb;
 	int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+	/* An existing store that is empty (truncated, or replaced by an empty
+	 * file) starts over with no submissions: say so, it was silent. */
+	if (rc == 0 && !made && sb.st_size == 0)
+		log_warn("runcell.db was an empty file: a new, empty store is made in it");
 	if (rc == 0 && (sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) < 0)
 		rc = -errno;
 	close(fd);

@@ -1824,7 +1824,9 @@ def g_durability(R):
     def nested_data_dir():
         top = tempfile.mkdtemp(dir=TMP, prefix="nested-")
         data = os.path.join(top, "a", "b", "data")
-        one_job_at("durability-3", data, "here")
+        s3 = one_job_at("durability-3", data, "here")
+        expect(not [e for e in read_events(s3.logs[0]) if "was an empty file" in e.get("msg", "")],
+               "a new data directory was warned about as an empty store")
         mode = os.stat(data).st_mode & 0o777
         expect(mode == 0o700, "the data directory was created with mode %o, not 700" % mode)
         return data
@@ -1868,6 +1870,9 @@ def g_durability(R):
         expect(set(modes) >= {"runcell.db", "runcell.db-wal"}, "store files: %r" % modes)
         wide = {f: "%o" % m for f, m in modes.items() if m & 0o077}
         expect(not wide, "store files readable by others: %r" % wide)
+        # an empty runcell.db (truncated, or replaced) is a new store: said
+        warned = [e for e in read_events(s6.logs[0]) if "was an empty file" in e.get("msg", "")]
+        expect(warned, "no warning that runcell.db was an empty file")
         return ", ".join("%s %o" % (f, m) for f, m in sorted(modes.items()))
 
     def signal_during_start():
