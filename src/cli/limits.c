@@ -56,6 +56,9 @@ static const struct {
 	{ SANDBOX_LIMIT_DISK_KB, 1024, " MB", false },
 };
 
+/* Bit i: limit i was given as an option (the rest are defaults). */
+static unsigned limits_given;
+
 int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limits *l)
 {
 	int i = val - CLI_LIMIT_BASE;
@@ -83,15 +86,26 @@ int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limi
 		return bad(cmd, opt, v, why);
 	}
 	sandbox_limit_set(l, limit_opts[i].index, (uint64_t)llround(scaled));
+	limits_given |= 1u << limit_opts[i].index;
 	return 0;
 }
 
-int cli_limits_check_host(const char *cmd, const struct sandbox_limits *l)
+int cli_limits_check_host(const char *cmd, struct sandbox_limits *l)
 {
 	size_t i;
 	uint64_t max;
-	if (sandbox_limits_check_host(l, &i, &max) == 0)
-		return 0;
+	/* A default above the hard rlimits is lowered to them (a 64 MB stack
+	 * where ulimit -Hs is 8 MB): the program gets what it would get
+	 * outside.  An option given above them is an error. */
+	for (;;) {
+		if (sandbox_limits_check_host(l, &i, &max) == 0)
+			return 0;
+		uint64_t least, most;
+		sandbox_limit_range(i, &least, &most);
+		if ((limits_given & (1u << i)) || max < least)
+			break;
+		sandbox_limit_set(l, i, max);
+	}
 	/* By sandbox_limit_names index: the option, its unit, and the ulimit
 	 * flag that shows the hard limit.  cpu_ms shows as seconds, *_kb as MB. */
 	static const struct { const char *opt, *unit, *flag; double div; } as[SANDBOX_LIMIT_COUNT] = {

@@ -23,9 +23,10 @@ void cli_limit_merge(struct option *out, const struct option *own, size_t n);
  * prints "runcell CMD: invalid --opt=value: why" and returns -1. */
 int cli_limit_parse(const char *cmd, int val, const char *arg, struct sandbox_limits *l);
 /* Checks l against the hard rlimits runcell runs under (see
- * sandbox_limits_check_host); on a limit above them prints "runcell CMD:
- * --opt ..." with the most it can be, and returns -1. */
-int cli_limits_check_host(const char *cmd, const struct sandbox_limits *l);
+ * sandbox_limits_check_host): a default above them is lowered to them; an
+ * option given above them prints "runcell CMD: --opt ..." with the most it
+ * can be, and returns -1. */
+int cli_limits_check_host(const char *cmd, struct sandbox_limits *l);
 /* Prints the option lines of a usage text, with l's values as defaults. */
 void cli_limit_usage(const struct sandbox_limits *l);
 

@@ -59,6 +59,7 @@ struct serve_settings {
 	bool allow_anonymous;
 	int callback_attempts, callback_timeout_ms, callback_senders;
 	struct sandbox_limits defaults, max;
+	unsigned defaults_given, max_given;  /* bit i: limit i set by the config or a flag */
 };
 
 static void serve_defaults(struct serve_settings *s)
@@ -156,12 +157,18 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		bool is_max = !strncmp(key, "max_", 4) && !strcmp(key + 4, k);
 		if (!is_def && !is_max)
 			continue;
-		if (serve_int(v, 1, INT32_MAX, &x) < 0) {
-			snprintf(why, wl, "%s must be a positive integer, not '%.60s'%s", key, v,
+		uint64_t lo, hi;
+		sandbox_limit_range(i, &lo, &hi);
+		if (hi > INT32_MAX)
+			hi = INT32_MAX;
+		if (serve_int(v, (long long)lo, (long long)hi, &x) < 0) {
+			snprintf(why, wl, "%s must be an integer from %llu to %llu, not '%.60s'%s", key,
+				 (unsigned long long)lo, (unsigned long long)hi, v,
 				 strchr(v, '=') ? " (one setting per line)" : "");
 			return -1;
 		}
 		sandbox_limit_set(is_def ? &s->defaults : &s->max, i, (uint64_t)x);
+		*(is_def ? &s->defaults_given : &s->max_given) |= 1u << i;
 		return 0;
 	}
 	int bad = 0;
@@ -510,9 +517,23 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		fprintf(stderr, "runcell serve: a limit setting is out of range (%s)\n", field);
 		return 2;
 	}
-	/* Every request may ask for the maximums: they must be possible. */
+	/* Every request may ask for the maximums: they must be possible.  A
+	 * built-in one above the hard rlimits runcell runs under is lowered to
+	 * them (64 MB of stack where ulimit -Hs is 8 MB); one the config or a
+	 * flag set is an error. */
 	size_t bad;
 	uint64_t host_max;
+	while (sandbox_limits_check_host(&s->max, &bad, &host_max) < 0 && !(s->max_given & (1u << bad))) {
+		uint64_t lo, hi;
+		sandbox_limit_range(bad, &lo, &hi);
+		if (host_max < lo)
+			break;
+		sandbox_limit_set(&s->max, bad, host_max);
+		if (!(s->defaults_given & (1u << bad)) && sandbox_limit_get(&s->defaults, bad) > host_max)
+			sandbox_limit_set(&s->defaults, bad, host_max);
+		fprintf(stderr, "runcell serve: max_%s lowered to %llu, the hard limit runcell runs under\n",
+			sandbox_limit_names[bad], (unsigned long long)host_max);
+	}
 	if (sandbox_limits_check_host(&s->max, &bad, &host_max) < 0) {
 		fprintf(stderr, "runcell serve: max_%s (%llu) is above the hard limit runcell runs "
 			"under, which it cannot raise without CAP_SYS_RESOURCE: at most %llu here\n",

@@ -2690,6 +2690,11 @@ def g_auth(R):
     R.case("auth/config_unknown_setting",
            config_refused("conf-unknown", "api_key = %s\n" % K1,
                           "runcell.conf:1: unknown setting 'api_key'"))
+    # a limit outside what a cell takes said only "a limit setting is out of
+    # range (open_files)": no file, no line, not the key
+    R.case("auth/config_limit_out_of_range",
+           config_refused("conf-limit", "port = 0\nmax_open_files = 2\n",
+                          "runcell.conf:2: max_open_files must be an integer from 4 to 1048576, not '2'"))
 
 
     # build/runcell alone, as a user might copy it: the musl front binary
@@ -2729,19 +2734,45 @@ def g_auth(R):
 
     # A server whose configured maximum its cells could not set (a hard
     # stack rlimit of 8 MB, no CAP_SYS_RESOURCE) refuses to start, with
-    # the setting named, rather than failing every request that asks.
+    # the setting named, rather than failing every request that asks.  A
+    # built-in maximum there is lowered instead (it refused to start with
+    # no config at all).
     def limits_above_hard():
         capeff = int(re.search(r"CapEff:\s*([0-9a-f]+)", open("/proc/self/status").read()).group(1), 16)
         if capeff & (1 << 24):
             raise Skip("this driver has CAP_SYS_RESOURCE: hard limits can be raised")
-        data = tempfile.mkdtemp(prefix="hard-", dir=TMP)
         lower = lambda: resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, 8 << 20))
-        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data], capture_output=True,
-                           text=True, timeout=T(15), preexec_fn=lower)
+        conf = os.path.join(tempfile.mkdtemp(prefix="hardconf-", dir=TMP), "runcell.conf")
+        write(conf, "max_stack_kb = 262144\n")
+        data = tempfile.mkdtemp(prefix="hard-", dir=TMP)
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data, "--config", conf],
+                           capture_output=True, text=True, timeout=T(15), preexec_fn=lower)
         expect(p.returncode == 2, "serve under a hard stack of 8 MB: exit %s, expected 2: %r"
                % (p.returncode, clip(p.stderr)))
         expect("max_stack_kb (262144) is above the hard limit" in p.stderr and "at most 8192" in p.stderr,
                "the message should name max_stack_kb and 8192: %r" % clip(p.stderr))
+        log = os.path.join(data, "..", os.path.basename(data) + ".log")
+        with open(log, "wb") as f:
+            q = subprocess.Popen([RUNCELL, "serve", "--port", "0", "--data", data], stdout=f,
+                                 stderr=f, preexec_fn=lower, start_new_session=True)
+        try:
+            deadline = time.monotonic() + T(20)
+            while time.monotonic() < deadline and q.poll() is None and \
+                    not any(e.get("event") == "listening" for e in read_events(log)):
+                time.sleep(0.05)
+            text = open(log, errors="replace").read()
+            expect(q.poll() is None, "serve with the built-in maximums under a hard stack of 8 MB "
+                   "exited %s: %r" % (q.returncode, clip(text)))
+            expect("max_stack_kb lowered to 8192" in text, "no line saying max_stack_kb was lowered: %r"
+                   % clip(text))
+        finally:
+            if q.poll() is None:
+                q.send_signal(signal.SIGTERM)
+                try:
+                    q.wait(T(15))
+                except subprocess.TimeoutExpired:
+                    q.kill()
+                    q.wait()
 
     R.case("start/limits_above_hard_rlimit", limits_above_hard)
 

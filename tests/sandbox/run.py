@@ -1208,6 +1208,26 @@ def run_limits_above_hard_rlimit(case):
     return errs, cmd
 
 
+def run_default_above_hard_rlimit(case):
+    """A default above the hard rlimits (the 64 MB stack where ulimit -Hs
+    is 8 MB) is lowered to them: every run without options failed there
+    with exit 2, naming an option nobody gave.  Given, it is refused."""
+    capeff = int(re.search(r"CapEff:\s*([0-9a-f]+)", open("/proc/self/status").read()).group(1), 16)
+    lower = lambda: resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, 8 << 20))
+    errs = []
+    cmd = [RUNCELL, "run", "--json", "--", "/bin/sh", "-c", "ulimit -s"]
+    log("$ " + " ".join(cmd) + "  (hard RLIMIT_STACK 8 MB)")
+    p = subprocess.run(cmd, capture_output=True, timeout=30, preexec_fn=lower, env=runcell_env())
+    if p.returncode != 0 or b'"stdout":"8192\\n"' not in p.stdout:
+        errs.append("no options: rc %d, %r %r (want ok, stack 8192 KB)" % (p.returncode, p.stdout[:200], p.stderr[:200]))
+    if not capeff & (1 << 24):
+        cmd2 = [RUNCELL, "run", "--json", "--stack=64", "--", "/bin/true"]
+        p = subprocess.run(cmd2, capture_output=True, timeout=30, preexec_fn=lower, env=runcell_env())
+        if p.returncode != 2 or b"--stack is above the hard limit" not in p.stderr:
+            errs.append("--stack=64: rc %d, %r (want 2, naming --stack)" % (p.returncode, p.stderr[:200]))
+    return errs, cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1655,6 +1675,7 @@ def build_cases(listeners):
     add("fs_box_over_disk", [], run=run_box_over_disk, group="symlinks")
     add("processes_above_hard_limit", [], run=run_processes_above_hard_limit, group="bombs")
     add("limits_above_hard_rlimit", [], run=run_limits_above_hard_rlimit, group="argv")
+    add("default_above_hard_rlimit", [], run=run_default_above_hard_rlimit, group="argv")
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
