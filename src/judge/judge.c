@@ -145,6 +145,11 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 				snprintf(why, len, "data file %s has the name of a source file", x->name);
 				return -EINVAL;
 			}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(req->extras[j].name, x->name)) {
+				snprintf(why, len, "data file %s given twice (two files of that name)", x->name);
+				return -EINVAL;
+			}
 		if (judge_check_box_name(req->lang, x->name, false, why, len) < 0)
 			return -EINVAL;
 	}

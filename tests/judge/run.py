@@ -672,6 +672,12 @@ def bad_cases():
                                                      tmpfile("artifact/Helper.class", b"data\n"),
                                                      lang_file("java", "hello")],
                                                     "the compile makes a file of that name")),
+        # two data files of one name compiled first, then failed placing
+        # the second: exit 1, "internal error"
+        ("bad/data_file_given_twice", case_bad(["--lang", "python3",
+                                                "--file", tmpfile("dup1/data.bin", b"a\n"),
+                                                "--file", tmpfile("dup2/data.bin", b"b\n"), hello],
+                                               "given twice")),
         ("bad/file_named_as_entry", case_bad(["--lang", "python3", hello,
                                               tmpfile("entry/main.py", b"x = 1\n")],
                                              "the first file takes that name")),
