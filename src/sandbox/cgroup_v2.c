@@ -12,7 +12,7 @@
  *   memory.swap.max=0   swap cannot extend it                   (4.5)
  *   memory.oom.group=1  an OOM kill takes the whole cell        (4.19)
  *   pids.max            processes and threads together          (4.5)
- *   cpu.stat            usage_usec: CPU of every task           (4.5; present without the cpu controller)
+ *   cpu.stat            usage_usec: CPU of every task           (4.15; present without the cpu controller)
  *   memory.peak         peak memory; older kernels fall back to
  *                       the largest process's maxrss, said so   (5.19)
  *   memory.events       oom_kill counter tells an OOM kill      (4.13)
@@ -47,6 +47,7 @@ static struct {
 	char base[512];
 	bool own;              /* base is runcell's own group: it may empty it into a leaf */
 	bool delegated;        /* base is below the mount: a delegated group */
+	bool no_controllers;   /* own group delegated, but without memory and pids */
 	char own_path[256];    /* what /proc/self/cgroup says */
 	char foreign[400];     /* set: the mounted tree is not this process's */
 } v2_place;
@@ -135,11 +136,15 @@ static void v2_place_find(void)
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s%s", m->v2, group);
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
-	if (delegated_to_us(dir) && sandbox__cg_controllers_have(path, "memory", "pids")) {
-		snprintf(v2_place.base, sizeof(v2_place.base), "%s", dir);
-		v2_place.own = true;
-		v2_place.delegated = true;
+	if (!delegated_to_us(dir))
+		return;
+	if (!sandbox__cg_controllers_have(path, "memory", "pids")) {
+		v2_place.no_controllers = true;
+		return;
 	}
+	snprintf(v2_place.base, sizeof(v2_place.base), "%s", dir);
+	v2_place.own = true;
+	v2_place.delegated = true;
 }
 
 static void v2_place_get(void)
@@ -248,6 +253,9 @@ int sandbox__cgv2_usable(char *why, size_t len)
 	if (v2_place.delegated)
 		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (runcell's own cgroup, delegated)",
 			 base);
+	else if (v2_place.no_controllers)
+		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (outside runcell's own cgroup %s: "
+			 "delegated, but memory and pids are not enabled for it)", base, v2_place.own_path);
 	else if (!v2_place.own)
 		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (outside runcell's own cgroup %s, "
 			 "which is not delegated)", base, v2_place.own_path);

@@ -69,6 +69,16 @@ out=$(sh -c 'echo $$ > "$1/leaf/cgroup.procs" && "$2" version' sh "$SV" "$RUNCEL
 check "started from the leaf, runcell still uses the service's group" "under $SV/runcell (runcell's own cgroup, delegated)"
 find "$SV" -depth -type d -exec rmdir {} + 2>/dev/null
 
+# Delegated, but its parent did not enable memory and pids for it: runcell cannot build
+# there, and says why instead of calling it "not delegated".
+NC=/sys/fs/cgroup/noctl-$$
+mkdir -p "$NC/svc" || exit 1
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$NC/svc"
+out=$(sh -c 'echo $$ > "$1/cgroup.procs" && "$2" version' sh "$NC/svc" "$RUNCELL" 2>&1)
+check "a delegated group without the controllers is named as such" \
+	"outside runcell's own cgroup /noctl-$$/svc: delegated, but memory and pids are not enabled for it"
+rmdir "$NC/svc" "$NC"
+
 # Not delegated: systemd owns that group, so the cells stay at the host's level and
 # runcell says so.
 ND=/sys/fs/cgroup/nodeleg-$$
