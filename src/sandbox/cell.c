@@ -69,12 +69,15 @@ static uint64_t trace_t0;
 
 static bool trace_enabled(void)
 {
+	/* Worker threads ask at once: the same answer, stored atomically. */
 	static int on = -1;
-	if (on < 0) {
-		const char *v = getenv("RUNCELL_TRACE");
-		on = v && *v && strcmp(v, "0") != 0;
+	int v = __atomic_load_n(&on, __ATOMIC_RELAXED);
+	if (v < 0) {
+		const char *e = getenv("RUNCELL_TRACE");
+		v = e && *e && strcmp(e, "0") != 0;
+		__atomic_store_n(&on, v, __ATOMIC_RELAXED);
 	}
-	return on;
+	return v;
 }
 
 /* A trace line for what happened at ns (0: not known, no line). */
@@ -105,12 +108,14 @@ static void trace_marks(const struct cell_ready_msg *m, size_t len)
 static long cell_ncpus(void)
 {
 	static long n;
-	if (!n) {
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-		if (n < 1)
-			n = 1;
+	long v = __atomic_load_n(&n, __ATOMIC_RELAXED);
+	if (!v) {
+		v = sysconf(_SC_NPROCESSORS_ONLN);
+		if (v < 1)
+			v = 1;
+		__atomic_store_n(&n, v, __ATOMIC_RELAXED);
 	}
-	return n;
+	return v;
 }
 
 /*
@@ -121,7 +126,10 @@ static long cell_ncpus(void)
  */
 #define LIVE_INITS_MAX 256
 static pid_t live_inits[LIVE_INITS_MAX];
-static volatile sig_atomic_t interrupt_signal;
+/* Set from a signal handler (runcell run) or from another thread (serve's
+ * second signal): sequentially consistent, as the table is, so an init
+ * added after the scan sees the flag (cell_open checks it after adding). */
+static int interrupt_signal;
 
 static void live_init_add(pid_t pid)
 {
@@ -145,7 +153,7 @@ static void live_init_remove(pid_t pid)
 
 void sandbox_interrupt(int sig)
 {
-	interrupt_signal = sig;
+	__atomic_store_n(&interrupt_signal, sig, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < LIVE_INITS_MAX; i++) {
 		pid_t pid = __atomic_load_n(&live_inits[i], __ATOMIC_SEQ_CST);
 		if (pid > 0)
@@ -155,7 +163,7 @@ void sandbox_interrupt(int sig)
 
 int sandbox_interrupted(void)
 {
-	return interrupt_signal;
+	return __atomic_load_n(&interrupt_signal, __ATOMIC_SEQ_CST);
 }
 
 /* Kills (unless it is gone already) and reaps the cell's init. */
@@ -224,10 +232,18 @@ static int put_str(char *buf, size_t cap, size_t *off, const char *s)
 	return 0;
 }
 
+/* The buffers of the messages below are the caller's own: worker threads
+ * build cells and send files at the same time (a static buffer gave one
+ * submission another's source). */
+enum { CONFIG_MSG_MAX = 65536, LIST_REPLY_MAX = sizeof(struct cell_fetch_msg) + 65536 };
+
 static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid,
 		       bool oneshot)
 {
-	static char msg[65536];
+	char *msg = calloc(1, CONFIG_MSG_MAX);
+	if (!msg)
+		return -ENOMEM;
+	int rc = 0;
 	struct cell_config_msg *m = (struct cell_config_msg *)msg;
 	memset(m, 0, sizeof(*m));
 	m->hdr.type = CELL_MSG_CONFIG;
@@ -240,16 +256,21 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 	sandbox_limits_default(&l);
 	m->disk_kb = l.disk_kb;
 	size_t off = sizeof(*m);
-	for (size_t i = 0; i < cfg->nbinds; i++) {
+	for (size_t i = 0; i < cfg->nbinds && rc == 0; i++) {
 		const struct sandbox_bind *b = &cfg->binds[i];
-		if (put_str(msg, sizeof(msg), &off, b->host) < 0 ||
-		    put_str(msg, sizeof(msg), &off, b->cell ? b->cell : b->host) < 0 ||
-		    off + 1 > sizeof(msg))
-			return -E2BIG;
-		msg[off++] = b->rw ? 1 : 0;
+		if (put_str(msg, CONFIG_MSG_MAX, &off, b->host) < 0 ||
+		    put_str(msg, CONFIG_MSG_MAX, &off, b->cell ? b->cell : b->host) < 0 ||
+		    off + 1 > CONFIG_MSG_MAX)
+			rc = -E2BIG;
+		else
+			msg[off++] = b->rw ? 1 : 0;
 	}
-	m->hdr.len = (uint32_t)off;
-	return sandbox__msg_send(c->sock, msg, off, NULL, 0);
+	if (rc == 0) {
+		m->hdr.len = (uint32_t)off;
+		rc = sandbox__msg_send(c->sock, msg, off, NULL, 0);
+	}
+	free(msg);
+	return rc;
 }
 
 /* An absolute path in its one plain spelling (path.c).  A cell path is
@@ -553,30 +574,35 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 
 static int send_files(struct sandbox_cell *c, const struct sandbox_run_spec *spec)
 {
-	static char msg[CELL_MSG_MAX];
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		const struct sandbox_file *f = &spec->files[i];
+		/* Sized for this file: its name, and its bytes unless a
+		 * descriptor carries them (large files travel that way). */
+		size_t need = sizeof(struct cell_file_msg) + strlen(f->path) + 1 + (f->fd >= 0 ? 0 : f->len);
+		if (need > CELL_MSG_MAX)
+			return -E2BIG;
+		char *msg = calloc(1, need);
+		if (!msg)
+			return -ENOMEM;
 		struct cell_file_msg *m = (struct cell_file_msg *)msg;
-		memset(m, 0, sizeof(*m));
 		m->hdr.type = CELL_MSG_FILE;
 		/* 0 is "the usual 0644"; S_IFREG | 0 asks for mode 000. */
 		m->mode = f->mode ? f->mode & (S_IFDIR | 0777) : 0644;
 		m->has_fd = f->fd >= 0;
 		m->readonly = f->readonly;
 		size_t off = sizeof(*m);
-		int rc = put_str(msg, sizeof(msg), &off, f->path);
-		if (rc < 0)
-			return rc;
-		if (!m->has_fd) {
-			if (off + f->len > sizeof(msg))
-				return -E2BIG;  /* large files travel as descriptors */
+		int rc = put_str(msg, need, &off, f->path);
+		if (rc == 0 && !m->has_fd) {
 			if (f->len)
 				memcpy(msg + off, f->data, f->len);
 			off += f->len;
 			m->len = f->len;
 		}
-		m->hdr.len = (uint32_t)off;
-		rc = sandbox__msg_send(c->sock, msg, off, m->has_fd ? &f->fd : NULL, m->has_fd ? 1 : 0);
+		if (rc == 0) {
+			m->hdr.len = (uint32_t)off;
+			rc = sandbox__msg_send(c->sock, msg, off, m->has_fd ? &f->fd : NULL, m->has_fd ? 1 : 0);
+		}
+		free(msg);
 		if (rc < 0)
 			return rc;
 	}
@@ -997,17 +1023,25 @@ int sandbox_cell_list(struct sandbox_cell *c, const char *dir, struct buf *names
 	m->hdr.len = (uint32_t)off;
 	if (sandbox__msg_send(c->sock, msg, off, NULL, 0) < 0)
 		return -EIO;
-	static char reply[sizeof(struct cell_fetch_msg) + 65536];
-	ssize_t n = sandbox__msg_recv(c->sock, reply, sizeof(reply), NULL, NULL);
+	char *reply = malloc(LIST_REPLY_MAX);
+	if (!reply) {
+		cell_break(c, "out of memory for the answer to a list");
+		return -ENOMEM;
+	}
+	ssize_t n = sandbox__msg_recv(c->sock, reply, LIST_REPLY_MAX, NULL, NULL);
 	const struct cell_fetch_msg *r = (const struct cell_fetch_msg *)reply;
+	int rc = 0;
 	if (n < (ssize_t)sizeof(*r) || r->hdr.type != CELL_MSG_LISTED) {
 		cell_break(c, "unexpected answer to a list");
-		return -EIO;
+		rc = -EIO;
+	} else if (r->err) {
+		rc = -r->err;
+	} else {
+		buf_init(names, 0);
+		rc = buf_append(names, reply + sizeof(*r), (size_t)n - sizeof(*r)) < 0 ? -ENOMEM : 0;
 	}
-	if (r->err)
-		return -r->err;
-	buf_init(names, 0);
-	return buf_append(names, reply + sizeof(*r), (size_t)n - sizeof(*r)) < 0 ? -ENOMEM : 0;
+	free(reply);
+	return rc;
 }
 
 int sandbox_cell_fetch(struct sandbox_cell *c, const char *path, size_t cap, struct buf *content)

@@ -278,7 +278,10 @@ static void payload_main(struct init_state *s, const struct cell_run_msg *run,
 		report_exit(errfd, 2, errno, cwd);
 	/* Groups first (needs root), then gid, then uid: leaving uid 0 for a
 	 * non-zero uid clears the permitted, effective and ambient sets. */
-	if (setgroups(0, NULL) < 0 ||
+	/* Raw syscalls: the libc wrappers of setgroups and the set*id calls
+	 * stop every thread the libc thinks the process has, under a lock a
+	 * thread of the cloned-from process may have held. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0 ||
 	    syscall(SYS_setresgid, s->cfg.gid, s->cfg.gid, s->cfg.gid) < 0 ||
 	    syscall(SYS_setresuid, s->cfg.uid, s->cfg.uid, s->cfg.uid) < 0)
 		report_exit(errfd, 1, errno, "drop privileges");

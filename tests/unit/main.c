@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "test.h"
 
 struct test_case {
@@ -253,6 +254,9 @@ static enum test_outcome test_run_forked(const struct test_case *tc, int timeout
 
 int main(int argc, char **argv)
 {
+	/* A cell opened with config.reexec runs its init as this binary. */
+	if (argc > 0 && !strcmp(argv[0], SANDBOX_INIT_ARGV0))
+		sandbox_init_main(argc, argv);
 	bool no_fork = false;
 	int first = 1;
 	for (; first < argc && argv[first][0] == '-'; first++) {

@@ -5,6 +5,8 @@
  * needs root (namespaces, mounts, cgroups); skipped otherwise.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,4 +67,73 @@ TEST(cell_last_run_then_refused)
 	ASSERT_EQ(sandbox_cell_fetch(cell, "anything", 16, &b), -EIO);
 	ASSERT_EQ(sandbox_cell_list(cell, "", &b), -EIO);
 	sandbox_cell_close(cell);
+}
+
+/* Two threads, each with its own warm cell, place a 1 MiB file of their own
+ * letter and count the other letters in it.  The message that carries a
+ * file into a cell was built in a static buffer that every thread shared:
+ * under the server's workers one submission got another's source. */
+struct letter_job {
+	char letter;
+	int rounds;
+	char why[256];
+};
+
+static void *letter_rounds(void *arg)
+{
+	struct letter_job *j = arg;
+	struct sandbox_cell_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.reexec = true;  /* a multithreaded caller, as the server's workers */
+	struct sandbox_cell *cell = NULL;
+	if (sandbox_cell_open(&cfg, &cell, j->why, sizeof(j->why)) < 0)
+		return NULL;
+	enum { SIZE = 1 << 20 };
+	char *data = malloc(SIZE);
+	if (!data) {
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		sandbox_cell_close(cell);
+		return NULL;
+	}
+	memset(data, j->letter, SIZE);
+	char script[64];
+	snprintf(script, sizeof(script), "tr -d %c < f | wc -c", j->letter);
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	for (int i = 0; i < j->rounds && !j->why[0]; i++) {
+		struct sandbox_file f = { .path = "f", .fd = -1, .data = data, .len = SIZE };
+		struct sandbox_run_spec spec;
+		memset(&spec, 0, sizeof(spec));
+		spec.argv = argv;
+		spec.stdin_fd = -1;
+		spec.files = &f;
+		spec.nfiles = 1;
+		sandbox_limits_default(&spec.limits);
+		struct sandbox_result r;
+		sandbox_result_init(&r);
+		if (sandbox_cell_run(cell, &spec, &r) < 0 || r.status != SANDBOX_OK)
+			snprintf(j->why, sizeof(j->why), "round %d: %s: %.200s", i,
+				 sandbox_status_name(r.status), r.message);
+		else if (!r.out.data || strcmp(r.out.data, "0\n"))
+			snprintf(j->why, sizeof(j->why), "round %d: the file of %c held %s bytes of "
+				 "another letter", i, j->letter, r.out.data ? r.out.data : "(none)");
+		sandbox_result_free(&r);
+	}
+	free(data);
+	sandbox_cell_close(cell);
+	return NULL;
+}
+
+TEST(cell_threads_keep_their_files)
+{
+	if (geteuid() != 0)
+		test_skip("building a cell needs root");
+	struct letter_job jobs[2] = { { 'a', 40, "" }, { 'b', 40, "" } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, letter_rounds, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++)
+		if (jobs[i].why[0])
+			FAIL("%c: %s", jobs[i].letter, jobs[i].why);
 }
