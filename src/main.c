@@ -103,6 +103,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+			printf("usage: runcell version\n"
+			       "prints runcell's version, how it was built, and the cgroup backend this\n"
+			       "host gives cells (or why there is none)\n");
+			return 0;
+		}
 		if (argc > 2) {
 			fprintf(stderr, "runcell version: unexpected argument %s\n", argv[2]);
 			return 2;

@@ -80,9 +80,13 @@ int cli_limit_parse(const char *cmd, int val, const char *v, struct sandbox_limi
 	if (scaled > (double)most)
 		return bad(cmd, opt, v, "too large");
 	if (scaled < (double)least) {
-		char why[64];
-		snprintf(why, sizeof(why), "at least %g%s", (double)least / limit_opts[i].scale,
-			 limit_opts[i].unit);
+		char why[96];
+		double in_unit = (double)least / limit_opts[i].scale;
+		if (limit_opts[i].scale == 1024 && least < 1024)  /* "at least 1 KB", not 0.000976562 MB */
+			snprintf(why, sizeof(why), "at least %" PRIu64 " KB (%.10g%s)", least, in_unit,
+				 limit_opts[i].unit);
+		else
+			snprintf(why, sizeof(why), "at least %g%s", in_unit, limit_opts[i].unit);
 		return bad(cmd, opt, v, why);
 	}
 	sandbox_limit_set(l, limit_opts[i].index, (uint64_t)llround(scaled));
