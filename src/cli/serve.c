@@ -368,8 +368,9 @@ static int serve_lock(const char *data_dir)
 /* The store holds every submitted source and result: readable by runcell's
  * user alone, also in a data directory that existed with wider modes.
  * SQLite gives its -wal and -shm files the database's mode. */
-static int serve_private_db(int dir_fd)
+static int serve_private_db(int dir_fd, const char **which)
 {
+	*which = "runcell.db";
 	bool made = true;
 	int fd = openat(dir_fd, "runcell.db", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
@@ -387,9 +388,23 @@ static int serve_private_db(int dir_fd)
 	if (rc == 0 && (sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) < 0)
 		rc = -errno;
 	close(fd);
-	for (const char *const *f = (const char *const[]){ "runcell.db-wal", "runcell.db-shm", NULL }; *f; f++)
-		if (fchmodat(dir_fd, *f, 0600, 0) < 0 && errno != ENOENT && rc == 0)
+	/* Opened without following a link: chmod would change what a link
+	 * planted there points to. */
+	for (const char *const *f = (const char *const[]){ "runcell.db-wal", "runcell.db-shm", NULL }; *f; f++) {
+		int side = openat(dir_fd, *f, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (side < 0) {
+			if (errno != ENOENT && rc == 0) {
+				rc = -errno;
+				*which = *f;
+			}
+			continue;
+		}
+		if (fchmod(side, 0600) < 0 && rc == 0) {
 			rc = -errno;
+			*which = *f;
+		}
+		close(side);
+	}
 	return rc;
 }
 
@@ -576,9 +591,10 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	int lock = serve_lock(s->data_dir);
 	if (lock < 0)
 		return 1;
-	int prc = serve_private_db(lock);
+	const char *store_file;
+	int prc = serve_private_db(lock, &store_file);
 	if (prc < 0) {
-		fprintf(stderr, "runcell serve: %s/runcell.db: %s\n", s->data_dir, strerror(-prc));
+		fprintf(stderr, "runcell serve: %s/%s: %s\n", s->data_dir, store_file, strerror(-prc));
 		close(lock);
 		return 1;
 	}

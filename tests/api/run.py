@@ -1875,6 +1875,23 @@ def g_durability(R):
         expect(warned, "no warning that runcell.db was an empty file")
         return ", ".join("%s %o" % (f, m) for f, m in sorted(modes.items()))
 
+    def store_file_link():
+        # the store's files are made private without following a link
+        # planted in their place (root would chmod what it points to)
+        top = tempfile.mkdtemp(dir=TMP, prefix="link-")
+        data = os.path.join(top, "data")
+        os.mkdir(data, 0o700)
+        target = os.path.join(top, "target")
+        write(target, "x", 0o644)
+        os.chmod(target, 0o644)
+        os.symlink(target, os.path.join(data, "runcell.db-wal"))
+        p = subprocess.run([RUNCELL, "serve", "--port", "0", "--data", data], capture_output=True,
+                           text=True, timeout=T(15))
+        expect(p.returncode == 1 and "runcell.db-wal" in p.stderr,
+               "a linked runcell.db-wal: exit %s, %r (want 1, naming the file)" % (p.returncode, clip(p.stderr)))
+        mode = os.stat(target).st_mode & 0o777
+        expect(mode == 0o644, "the link's target became mode %o" % mode)
+
     def signal_during_start():
         # a language whose version probe takes 2 s keeps the start busy; a
         # SIGTERM then killed the server (status 143, no log line)
@@ -1999,6 +2016,7 @@ def g_durability(R):
     R.case("durability/odd_data_paths", odd_data_paths)
     R.case("durability/store_files_private", db_private)
     R.case("durability/signal_during_start", signal_during_start)
+    R.case("durability/store_file_link", store_file_link)
 
 
 # ---------------------------------------------------------------- 5. shutdown
