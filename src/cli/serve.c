@@ -614,7 +614,13 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		return 1;
 	}
 	int64_t requeued = 0;
-	if (store_requeue_all_running(st, &requeued) < 0) {
+	int qrc = store_requeue_all_running(st, &requeued);
+	if (qrc == -ENOSPC) {
+		/* A full disk: serve what is stored (GETs work, POSTs get 503);
+		 * the jobs are taken again when their leases run out. */
+		log_warn("cannot hand back the submissions the last server left running (%s): the disk "
+			 "is full; they run again when their leases run out", store_errmsg(st));
+	} else if (qrc < 0) {
 		fprintf(stderr, "runcell serve: %s\n", store_errmsg(st));
 		store_close(st);
 		return 1;

@@ -2006,6 +2006,42 @@ def g_durability(R):
                     srv_.kill()
             subprocess.run(["umount", "-l", mnt])
 
+    def restart_on_full_disk():
+        # kill -9 with a job running, then the disk fills: the start could
+        # not hand the job back and exited 1, so nothing stored could be
+        # read.  It now serves, and says why the job waits for its lease.
+        mnt = tempfile.mkdtemp(prefix="fullstart-", dir=TMP)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode != 0:
+            raise Skip("cannot mount a tmpfs here")
+        try:
+            s8 = R.server("durability-fullstart", ["--max-workers", "1", "--min-workers", "1"],
+                          data=os.path.join(mnt, "data"))
+            s8.ensure()
+            sid = s8.submit(py("import time\ntime.sleep(5)\nprint(1)", limits={"wall_ms": 10000}))
+            s8.wait_running(sid)
+            s8.kill()
+            filler = os.path.join(mnt, "filler")
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+            s8.start()
+            r = s8.get("/v1/submissions/" + sid)
+            expect(r.status == 200 and r.json.get("status") in ("running", "queued"),
+                   "%s: the stored submission after a start on a full disk" % r.what())
+            warned = [e for e in read_events(s8.logs[-1]) if "the disk is full" in e.get("msg", "")]
+            expect(warned, "no warning that the running submissions could not be handed back")
+            os.unlink(filler)
+            s8.stop()
+        finally:
+            for srv_ in list(R.servers):
+                if srv_.name == "durability-fullstart" and srv_.alive():
+                    srv_.kill()
+            subprocess.run(["umount", "-l", mnt])
+
     R.case("durability/kill9_restart", kill9)
     R.case("durability/disk_full", disk_full)
     R.case("durability/cell_killed", cell_killed)
@@ -2017,6 +2053,7 @@ def g_durability(R):
     R.case("durability/store_files_private", db_private)
     R.case("durability/signal_during_start", signal_during_start)
     R.case("durability/store_file_link", store_file_link)
+    R.case("durability/restart_on_full_disk", restart_on_full_disk)
 
 
 # ---------------------------------------------------------------- 5. shutdown
