@@ -65,7 +65,7 @@ enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
 #define WALL_BACKSTOP_MS 500
 
 /* RUNCELL_TRACE=1 prints the time of each step of a cell's life (us). */
-static uint64_t trace_t0;
+static uint64_t trace_t0;  /* the first trace line's time; atomic: threads trace at once */
 
 static bool trace_enabled(void)
 {
@@ -85,9 +85,10 @@ static void trace_at(uint64_t ns, const char *what)
 {
 	if (!trace_enabled() || !ns)
 		return;
-	if (!trace_t0)
-		trace_t0 = ns;
-	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(ns - trace_t0) / 1000.0, what);
+	uint64_t zero = 0;
+	__atomic_compare_exchange_n(&trace_t0, &zero, ns, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	uint64_t t0 = __atomic_load_n(&trace_t0, __ATOMIC_RELAXED);
+	fprintf(stderr, "runcell: trace: %8.1f us %s\n", (double)(ns - t0) / 1000.0, what);
 }
 
 static void trace(const char *what)
@@ -102,7 +103,8 @@ static void trace_marks(const struct cell_ready_msg *m, size_t len)
 		return;
 	for (uint32_t i = 0; i < m->nmarks && i < CELL_MARKS_MAX; i++)
 		fprintf(stderr, "runcell: trace: %8.1f us %.40s\n",
-			(double)(m->marks[i].ns - trace_t0) / 1000.0, m->marks[i].what);
+			(double)(m->marks[i].ns - __atomic_load_n(&trace_t0, __ATOMIC_RELAXED)) / 1000.0,
+			m->marks[i].what);
 }
 
 static long cell_ncpus(void)
@@ -171,10 +173,12 @@ static void reap_init(struct sandbox_cell *c, bool kill_it)
 {
 	if (c->init_pid <= 0)
 		return;
+	/* Out of the interrupt's table while its pid is still ours (until
+	 * reaped, even as a zombie), so an interrupt never kills a reused pid. */
+	live_init_remove(c->init_pid);
 	if (kill_it)
 		kill(c->init_pid, SIGKILL);
 	waitpid(c->init_pid, NULL, __WALL);
-	live_init_remove(c->init_pid);
 	c->init_pid = -1;
 }
 
@@ -419,8 +423,8 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	}
 	c->init_pid = pid;
 	live_init_add(pid);
-	if (interrupt_signal) {
-		snprintf(why, len, "interrupted by signal %d", (int)interrupt_signal);
+	if (sandbox_interrupted()) {
+		snprintf(why, len, "interrupted by signal %d", sandbox_interrupted());
 		rc = -EINTR;
 		goto fail;
 	}
@@ -442,8 +446,8 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 				const struct cell_failed_msg *f = (const struct cell_failed_msg *)msg;
 				build_failed(f, why, len);
 				rc = f->bind_fault ? -EINVAL : -(f->err ? f->err : EIO);
-			} else if (interrupt_signal) {
-				snprintf(why, len, "interrupted by signal %d", (int)interrupt_signal);
+			} else if (sandbox_interrupted()) {
+				snprintf(why, len, "interrupted by signal %d", sandbox_interrupted());
 				rc = -EINTR;
 			} else {
 				snprintf(why, len, "the cell's init died while building the cell");
@@ -479,9 +483,14 @@ bool sandbox_cell_usable(struct sandbox_cell *c)
 	/* An init that died while the cell sat idle (killed from outside:
 	 * nothing in the cell can kill it) is found here, before a run
 	 * would find it and end as internal_error. */
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
 	if (!c->broken && c->init_pid > 0 &&
-	    waitpid(c->init_pid, NULL, WNOHANG | __WALL) == c->init_pid) {
+	    waitid(P_PID, (id_t)c->init_pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+	    si.si_pid == c->init_pid) {
+		/* Out of the table before the reaping frees the pid. */
 		live_init_remove(c->init_pid);
+		waitpid(c->init_pid, NULL, __WALL);
 		c->init_pid = -1;
 		cell_break(c, "the cell's init died");
 	}
@@ -858,7 +867,7 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 			} u;
 			ssize_t len = sandbox__msg_recv(c->sock, &u, sizeof(u), NULL, NULL);
 			if (len <= 0) {
-				cell_break(c, interrupt_signal ? "interrupted" : "the cell's init died");
+				cell_break(c, sandbox_interrupted() ? "interrupted" : "the cell's init died");
 				internal_error(r, "%s", c->broken_why);
 				goto out;
 			}
