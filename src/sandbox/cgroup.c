@@ -78,7 +78,7 @@ void sandbox__cg_clear(struct cg_run *cg, enum cg_kind kind)
 	cg->kind = kind;
 	cg->dir_fd = cg->cpu_fd = cg->peak_fd = cg->oom_fd = cg->kill_fd = cg->usage_fd = -1;
 	cg->pids_events_fd = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		cg->task_fds[i] = -1;
 }
 
@@ -153,7 +153,7 @@ int sandbox__cg_destroy(struct cg_run *cg)
 {
 	int *fds[] = { &cg->dir_fd, &cg->cpu_fd, &cg->peak_fd, &cg->oom_fd,
 		       &cg->kill_fd, &cg->usage_fd, &cg->pids_events_fd, &cg->task_fds[0], &cg->task_fds[1],
-		       &cg->task_fds[2] };
+		       &cg->task_fds[2], &cg->task_fds[3] };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -76,6 +77,8 @@ void sandbox__cg_mounts_scan(struct cg_mounts *out)
 				snprintf(out->v1_pids, 256, "%s", mnt);
 			if (has_option(super, "cpuacct") && !out->v1_cpuacct[0])
 				snprintf(out->v1_cpuacct, 256, "%s", mnt);
+			if (has_option(super, "cpu") && !out->v1_cpu[0])
+				snprintf(out->v1_cpu, 256, "%s", mnt);
 		}
 	}
 	fclose(f);
@@ -121,9 +124,21 @@ bool sandbox__cg_mounts_standard(const char *top, struct cg_mounts *out)
 	snprintf(path, sizeof(path), "%s/unified", top);
 	if (fs_is(path, CGROUP2_SUPER_MAGIC))
 		snprintf(out->v2, sizeof(out->v2), "%s", path);
-	return v1_standard(top, "memory", "memory.limit_in_bytes", out->v1_memory) &&
-	       v1_standard(top, "pids", "pids.max", out->v1_pids) &&
-	       v1_standard(top, "cpuacct", "cpuacct.usage", out->v1_cpuacct);
+	if (!v1_standard(top, "memory", "memory.limit_in_bytes", out->v1_memory) ||
+	    !v1_standard(top, "pids", "pids.max", out->v1_pids) ||
+	    !v1_standard(top, "cpuacct", "cpuacct.usage", out->v1_cpuacct))
+		return false;
+	/* cpu is optional.  Where it shares a hierarchy with cpuacct (the
+	 * usual "cpu,cpuacct", linked as cpu and cpuacct), it is that one:
+	 * the same path, so a run makes one group there, not two. */
+	snprintf(path, sizeof(path), "%s/cpu", top);
+	char shares[300];
+	snprintf(shares, sizeof(shares), "%s/cpu.shares", path);
+	struct stat a, b;
+	if (fs_is(path, CGROUP_SUPER_MAGIC) && access(shares, F_OK) == 0 && stat(path, &a) == 0 &&
+	    stat(out->v1_cpuacct, &b) == 0)
+		snprintf(out->v1_cpu, sizeof(out->v1_cpu), "%s", a.st_dev == b.st_dev ? out->v1_cpuacct : path);
+	return true;
 }
 
 static void cg_mounts_find(void)

@@ -11,6 +11,8 @@ struct cg_mounts {
 	char v1_memory[256];   /* mount point of each v1 controller, or "" */
 	char v1_pids[256];
 	char v1_cpuacct[256];
+	char v1_cpu[256];      /* optional: the cpu controller, each cell its own weight;
+				* the cpuacct mount's path when the two share one */
 	char v2[256];          /* mount point of the unified hierarchy, or "" */
 };
 

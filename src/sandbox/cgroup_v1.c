@@ -29,6 +29,14 @@
  *                                the box, so a warm cell's last run's files
  *                                are neither in the peak nor subtracted
  *   memory.oom_control           its oom_kill counter tells an OOM kill
+ *   cpu (hierarchy, optional)    a group of its own, with the default
+ *                                cpu.shares: the kernel divides the CPU
+ *                                between cells, not between processes.
+ *                                Without it a run of 250 processes, each in
+ *                                a session of its own (the scheduler's
+ *                                autogroups), took 250/251 of the CPU, and
+ *                                another cell's run hit its wall limit after
+ *                                8 ms of CPU
  *
  * A warm cell keeps its group from run to run and resets the counters:
  * creating and removing a memory cgroup costs more than the rest of a
@@ -53,8 +61,10 @@ int sandbox__cgv1_usable(char *why, size_t len)
 		snprintf(why, len, "memory, pids and cpuacct hierarchies not all mounted");
 		return -ENOENT;
 	}
-	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct };
-	for (int i = 0; i < 3; i++) {
+	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct, m->v1_cpu };
+	for (int i = 0; i < 4; i++) {
+		if (!ctl[i][0])
+			continue;  /* cpu, when the host has no such hierarchy */
 		char dir[320];
 		snprintf(dir, sizeof(dir), "%s/runcell", ctl[i]);
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -62,7 +72,8 @@ int sandbox__cgv1_usable(char *why, size_t len)
 			return -errno;
 		}
 	}
-	snprintf(why, len, "memory, pids, cpuacct under %s/runcell", m->v1_memory);
+	snprintf(why, len, "memory, pids, cpuacct%s under %s/runcell", m->v1_cpu[0] ? ", cpu" : "",
+		 m->v1_memory);
 	return 0;
 }
 
@@ -152,9 +163,10 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 	int mem = dir_for(cg, m->v1_memory, name);
 	int pids = mem < 0 ? mem : dir_for(cg, m->v1_pids, name);
 	int cpu = pids < 0 ? pids : dir_for(cg, m->v1_cpuacct, name);
-	if (cpu < 0) {
-		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-cpu));
-		return cpu;
+	int share = cpu < 0 || !m->v1_cpu[0] ? cpu : dir_for(cg, m->v1_cpu, name);
+	if (share < 0) {
+		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-share));
+		return share;
 	}
 	cg->mem_dir = mem;
 	cg->pids_dir = pids;
@@ -223,8 +235,10 @@ void sandbox__cgv1_kill(struct cg_run *cg)
 void sandbox__cgv1_sweep(const char *prefix)
 {
 	const struct cg_mounts *m = sandbox__cg_mounts();
-	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct };
-	for (int i = 0; i < 3; i++) {
+	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct, m->v1_cpu };
+	for (int i = 0; i < 4; i++) {
+		if (!ctl[i][0])
+			continue;
 		char parent[320];
 		snprintf(parent, sizeof(parent), "%s/runcell", ctl[i]);
 		sandbox__cg_sweep_dir(parent, prefix, false);

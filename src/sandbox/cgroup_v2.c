@@ -12,6 +12,11 @@
  *   memory.swap.max=0   swap cannot extend it                   (4.5)
  *   memory.oom.group=1  an OOM kill takes the whole cell        (4.19)
  *   pids.max            processes and threads together          (4.5)
+ *   cpu (controller)    enabled where the host has it: each run's group
+ *                       has the default cpu.weight, so the kernel divides
+ *                       the CPU between cells, not between processes or
+ *                       sessions (a run of 250 setsid'd processes took
+ *                       250/251 of the CPU on a v1 host without it)   (4.15)
  *   cpu.stat            usage_usec: CPU of every task           (4.15; present without the cpu controller)
  *   memory.peak         peak memory; older kernels fall back to
  *                       the largest process's maxrss, said so   (5.19)
@@ -250,17 +255,28 @@ int sandbox__cgv2_usable(char *why, size_t len)
 		snprintf(why, len, "cannot enable memory and pids in %s: %s", path, strerror(-rc));
 		return rc;
 	}
+	/* cpu, where the host has it, on both levels; without it the cells
+	 * compete as processes do (best effort: a kernel can refuse it, for
+	 * one while a real-time process sits in a non-root group). */
+	char ctl[700];
+	snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", base);
+	bool cpu = sandbox__cg_controllers_have(ctl, "cpu", "cpu");
+	if (cpu) {
+		char sub[700];
+		snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", base);
+		cpu = sandbox__write_file(sub, "+cpu") == 0 && sandbox__write_file(path, "+cpu") == 0;
+	}
+	const char *what = cpu ? "memory, pids, cpu" : "memory, pids, cpu.stat";
 	if (v2_place.delegated)
-		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (runcell's own cgroup, delegated)",
-			 base);
+		snprintf(why, len, "%s under %s/runcell (runcell's own cgroup, delegated)", what, base);
 	else if (v2_place.no_controllers)
-		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (outside runcell's own cgroup %s: "
-			 "delegated, but memory and pids are not enabled for it)", base, v2_place.own_path);
+		snprintf(why, len, "%s under %s/runcell (outside runcell's own cgroup %s: "
+			 "delegated, but memory and pids are not enabled for it)", what, base, v2_place.own_path);
 	else if (!v2_place.own)
-		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell (outside runcell's own cgroup %s, "
-			 "which is not delegated)", base, v2_place.own_path);
+		snprintf(why, len, "%s under %s/runcell (outside runcell's own cgroup %s, "
+			 "which is not delegated)", what, base, v2_place.own_path);
 	else
-		snprintf(why, len, "memory, pids, cpu.stat under %s/runcell", base);
+		snprintf(why, len, "%s under %s/runcell", what, base);
 	return 0;
 }
 

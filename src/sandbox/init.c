@@ -855,7 +855,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 {
 	const struct cell_run_msg *m = (const struct cell_run_msg *)s->msg;
 	char why[300];
-	if (len < sizeof(*m) || s->run.active || m->ncg_fds > 3 || (m->nmem_fds != 0 && m->nmem_fds != 2) ||
+	if (len < sizeof(*m) || s->run.active || m->ncg_fds > 4 || (m->nmem_fds != 0 && m->nmem_fds != 2) ||
 	    nfds != 3 + (int)(m->ncg_fds + m->nmem_fds)) {
 		send_failed(s->sock, EPROTO, "malformed run request");
 		goto out;

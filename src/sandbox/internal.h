@@ -68,10 +68,10 @@ struct cg_run {
 	char name[64];
 	/* v1: one directory per distinct controller mount (memory, pids,
 	 * cpuacct); the program writes "0" to each tasks file itself. */
-	char dirs[3][320];
+	char dirs[4][320];
 	int ndirs;
 	int mem_dir, pids_dir;  /* which of dirs holds memory, pids */
-	int task_fds[3];
+	int task_fds[4];
 	/* v2: the directory, passed to clone3(CLONE_INTO_CGROUP). */
 	int dir_fd;
 	int cpu_fd;   /* cpuacct.usage (v1) or cpu.stat (v2) */
@@ -257,7 +257,7 @@ struct cell_failed_msg {
 };
 
 /* Send and receive one message with up to 8 descriptors. */
-#define CELL_MAX_FDS 8
+#define CELL_MAX_FDS 9
 int sandbox__msg_send(int sock, const void *msg, size_t len,
 		      const int *fds, int nfds);
 /* Returns the message length, 0 at end of stream, or -errno.  Received

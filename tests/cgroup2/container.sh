@@ -60,7 +60,7 @@ out=$(sh -c '
 	echo own: $(cat /proc/self/cgroup)
 	ls -d "$1"/runcell && echo host-level: $(ls /sys/fs/cgroup/runcell | grep -c "^[0-9]")
 ' sh "$SV" "$RUNCELL" 2>&1)
-check "a delegated cgroup: cells go under the service's own group" "^cgroup v2: memory, pids, cpu.stat under $SV/runcell (runcell's own cgroup, delegated)"
+check "a delegated cgroup: cells go under the service's own group" "^cgroup v2: memory, pids, cpu[a-z.]* under $SV/runcell (runcell's own cgroup, delegated)"
 check "and the service's memory.max (64M) ends a 150 MB run that --memory=256 allows" '"status":"memory_limit"'
 check "the service's processes moved into its leaf" "^own: 0::/svc-$$/leaf$"
 check "no cell group is left at the host's level" '^host-level: 0$'

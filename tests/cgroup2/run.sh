@@ -15,7 +15,7 @@ RUNCELL=${RUNCELL:-$PWD/build/runcell}
 cases="mem_calibrate_100mb,mem_over_limit,mem_untouched_mmap,mem_split_8x32,mem_cow_50mb,\
 mem_dev_shm_disk,mem_memfd_py,mem_go_default_limit,\
 cpu_calibrate_500ms,cpu_threads_4x500ms,cpu_spin,cpu_ignore_signals,\
-wall_sigstop,fork_bomb,fork_exact_8,process_limit_said,thread_bomb,\
+wall_sigstop,fork_bomb,fork_exact_8,process_limit_said,thread_bomb,cpu_fair_between_cells,\
 out_flood_both,out_file_size,kill_daemon,kill_grandchild_stdout,\
 proc_scan,proc_mountinfo,fd_scan,sysv_ipc_left,secret_paths,net_tcp,\
 priv_mount,priv_unshare_clone,exec_missing,cgroup_none_said"

@@ -1228,6 +1228,36 @@ def run_default_above_hard_rlimit(case):
     return errs, cmd
 
 
+def run_cpu_fair_between_cells(case):
+    """A run of 64 spinning processes, each in a session of its own, and
+    another cell's run that needs 200 ms of CPU: the second gets its share
+    of the CPU as a cell, not 1/65 of it.  Without a cpu group per cell the
+    scheduler weighed each session (autogroup) as much as the other cell,
+    and the second run hit its wall limit after a few ms of CPU."""
+    hog = runcell_cmd(case, t("session_hog", "64", "%g" % (4 * SLOWDOWN)),
+                      ["--processes=100", "--cpu-time=%g" % (30 * SLOWDOWN),
+                       "--wall-time=%g" % (8 * SLOWDOWN)])
+    log("$ " + " ".join(hog) + "  (in the background)")
+    p = subprocess.Popen(hog, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    time.sleep(0.8 * SLOWDOWN)
+    cmd = runcell_cmd(case, t("cpu_burn", "200", "0"), ["--wall-time=%g" % (3 * SLOWDOWN)])
+    rc, out, err, secs = invoke(cmd, timeout=60 * SLOWDOWN)
+    hog_out, hog_err = p.communicate(timeout=60 * SLOWDOWN)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    errs = schema(res[0]) + expect("ok", code=0, out="done\n")(res[0], case)
+    if res[0]["wall_ms"] > 1500 * SLOWDOWN:
+        errs.append("200 ms of CPU took %d ms of wall time next to the other cell"
+                    % res[0]["wall_ms"])
+    hog_res = parse(p.returncode, hog_out, hog_err)
+    if isinstance(hog_res, str):
+        errs.append("the spinning run: " + hog_res)
+    elif hog_res[0]["cpu_ms"] < 1000 * SLOWDOWN:
+        errs.append("the spinning run had %d ms of CPU: it did not compete" % hog_res[0]["cpu_ms"])
+    return errs, cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1676,6 +1706,7 @@ def build_cases(listeners):
     add("processes_above_hard_limit", [], run=run_processes_above_hard_limit, group="bombs")
     add("limits_above_hard_rlimit", [], run=run_limits_above_hard_rlimit, group="argv")
     add("default_above_hard_rlimit", [], run=run_default_above_hard_rlimit, group="argv")
+    add("cpu_fair_between_cells", [], run=run_cpu_fair_between_cells, group="cpu", parallel=False)
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
