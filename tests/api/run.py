@@ -37,6 +37,7 @@ up for an ASan build (or by $RUNCELL_TEST_SCALE).
 """
 import argparse
 import base64
+import contextlib
 import http.client
 import http.server
 import json
@@ -1964,29 +1965,46 @@ def g_durability(R):
         expect(len(again) == 1, "%d 'once more' log lines, expected 1 (the busy kill)" % len(again))
         s4.stop()
 
+    @contextlib.contextmanager
+    def small_disk(prefix, server_name):
+        """An 8 MB tmpfs for a data directory; afterwards the server named
+        server_name is killed if it still runs, and the tmpfs unmounted."""
+        mnt = tempfile.mkdtemp(prefix=prefix, dir=TMP)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode != 0:
+            raise Skip("cannot mount a tmpfs here")
+        try:
+            yield mnt
+        finally:
+            for srv_ in list(R.servers):
+                if srv_.name == server_name and srv_.alive():
+                    srv_.kill()
+            subprocess.run(["umount", "-l", mnt])
+
+    def fill(mnt):
+        """Fills the disk at mnt; returns the file to delete for room."""
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        return filler
+
     def disk_full():
         # The data directory's disk fills while a job runs: a POST that
         # needs room gets 503 with Retry-After (it had none), and the job's
         # result is stored once room comes back a moment later, attempt 1
         # (it was dropped, and the job ran again after its lease).
-        mnt = tempfile.mkdtemp(prefix="full-", dir=TMP)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode != 0:
-            raise Skip("cannot mount a tmpfs here")
-        try:
+        with small_disk("full-", "durability-full") as mnt:
             s6 = R.server("durability-full", ["--max-workers", "1", "--min-workers", "1"],
                           data=os.path.join(mnt, "data"))
             s6.ensure()
             sid = s6.submit(py("import time\ntime.sleep(1.5)\nprint('x' * 600000)",
                                limits={"wall_ms": 10000}))
             s6.wait_running(sid)
-            filler = os.path.join(mnt, "filler")
-            with open(filler, "wb") as f:
-                try:
-                    while True:
-                        f.write(b"\0" * 65536)
-                        f.flush()
-                except OSError:
-                    pass
+            filler = fill(mnt)
             r = s6.post("/v1/submissions", py("#" + "y" * 400000 + "\nprint(1)"))
             expect(r.status == 503 and r.header("Retry-After"),
                    "%s: a POST on a full disk: expected 503 with Retry-After" % r.what())
@@ -2000,34 +2018,19 @@ def g_durability(R):
             expect(again, "no 'trying again' log line: the disk never refused the result")
             s6.stop()
             return "%d tries before it fitted" % (len(again) + 1)
-        finally:
-            for srv_ in list(R.servers):
-                if srv_.name == "durability-full" and srv_.alive():
-                    srv_.kill()
-            subprocess.run(["umount", "-l", mnt])
 
     def restart_on_full_disk():
         # kill -9 with a job running, then the disk fills: the start could
         # not hand the job back and exited 1, so nothing stored could be
         # read.  It now serves, and says why the job waits for its lease.
-        mnt = tempfile.mkdtemp(prefix="fullstart-", dir=TMP)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).returncode != 0:
-            raise Skip("cannot mount a tmpfs here")
-        try:
+        with small_disk("fullstart-", "durability-fullstart") as mnt:
             s8 = R.server("durability-fullstart", ["--max-workers", "1", "--min-workers", "1"],
                           data=os.path.join(mnt, "data"))
             s8.ensure()
             sid = s8.submit(py("import time\ntime.sleep(5)\nprint(1)", limits={"wall_ms": 10000}))
             s8.wait_running(sid)
             s8.kill()
-            filler = os.path.join(mnt, "filler")
-            with open(filler, "wb") as f:
-                try:
-                    while True:
-                        f.write(b"\0" * 65536)
-                        f.flush()
-                except OSError:
-                    pass
+            filler = fill(mnt)
             s8.start()
             r = s8.get("/v1/submissions/" + sid)
             expect(r.status == 200 and r.json.get("status") in ("running", "queued"),
@@ -2036,11 +2039,6 @@ def g_durability(R):
             expect(warned, "no warning that the running submissions could not be handed back")
             os.unlink(filler)
             s8.stop()
-        finally:
-            for srv_ in list(R.servers):
-                if srv_.name == "durability-fullstart" and srv_.alive():
-                    srv_.kill()
-            subprocess.run(["umount", "-l", mnt])
 
     R.case("durability/kill9_restart", kill9)
     R.case("durability/disk_full", disk_full)
