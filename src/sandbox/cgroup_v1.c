@@ -62,18 +62,22 @@ int sandbox__cgv1_usable(char *why, size_t len)
 		return -ENOENT;
 	}
 	const char *ctl[] = { m->v1_memory, m->v1_pids, m->v1_cpuacct, m->v1_cpu };
+	bool cpu = m->v1_cpu[0] != '\0';
 	for (int i = 0; i < 4; i++) {
 		if (!ctl[i][0])
 			continue;  /* cpu, when the host has no such hierarchy */
 		char dir[320];
 		snprintf(dir, sizeof(dir), "%s/runcell", ctl[i]);
+		if (i == 3 && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			cpu = false;  /* optional: a read-only cpu hierarchy leaves the rest usable */
+			continue;
+		}
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			snprintf(why, len, "cannot create %s: %s", dir, strerror(errno));
 			return -errno;
 		}
 	}
-	snprintf(why, len, "memory, pids, cpuacct%s under %s/runcell", m->v1_cpu[0] ? ", cpu" : "",
-		 m->v1_memory);
+	snprintf(why, len, "memory, pids, cpuacct%s under %s/runcell", cpu ? ", cpu" : "", m->v1_memory);
 	return 0;
 }
 
@@ -163,11 +167,14 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 	int mem = dir_for(cg, m->v1_memory, name);
 	int pids = mem < 0 ? mem : dir_for(cg, m->v1_pids, name);
 	int cpu = pids < 0 ? pids : dir_for(cg, m->v1_cpuacct, name);
-	int share = cpu < 0 || !m->v1_cpu[0] ? cpu : dir_for(cg, m->v1_cpu, name);
-	if (share < 0) {
-		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-share));
-		return share;
+	if (cpu < 0) {
+		snprintf(why, len, "cannot create cgroup %s: %s", name, strerror(-cpu));
+		return cpu;
 	}
+	/* The cpu group is optional: where it cannot be made (a read-only
+	 * hierarchy), the run goes without, as on a host without one. */
+	if (m->v1_cpu[0])
+		dir_for(cg, m->v1_cpu, name);
 	cg->mem_dir = mem;
 	cg->pids_dir = pids;
 	int rc = set_limits(cg, l, NULL, why, len);

@@ -1258,6 +1258,20 @@ def run_cpu_fair_between_cells(case):
     return errs, cmd
 
 
+def run_cpu_hierarchy_read_only(case):
+    """The cpu group is optional: with the v1 cpu hierarchy read-only (a
+    container may mount it so), a run goes without one.  It was an
+    internal_error, "cannot create cgroup 0.0: Read-only file system"."""
+    inner = " ".join(runcell_cmd(case, ["/bin/echo", "hi"], []))
+    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+           "mount -o remount,bind,ro /sys/fs/cgroup/cpu && exec " + inner]
+    rc, out, err, secs = invoke(cmd)
+    res = parse(rc, out, err)
+    if isinstance(res, str):
+        return [res], cmd
+    return schema(res[0]) + expect("ok", code=0, out="hi\n")(res[0], case), cmd
+
+
 def run_cgroup_none(case):
     cmd = runcell_cmd(case, t("cpu_burn", "100", "0"), ["--cgroup=none"])
     rc, out, err, _ = invoke(cmd)
@@ -1707,6 +1721,8 @@ def build_cases(listeners):
     add("limits_above_hard_rlimit", [], run=run_limits_above_hard_rlimit, group="argv")
     add("default_above_hard_rlimit", [], run=run_default_above_hard_rlimit, group="argv")
     add("cpu_fair_between_cells", [], run=run_cpu_fair_between_cells, group="cpu", parallel=False)
+    add("cpu_hierarchy_read_only", [], run=run_cpu_hierarchy_read_only, group="cpu",
+        skip=lambda: None if os.path.isfile("/sys/fs/cgroup/cpu/cpu.shares") else "no v1 cpu hierarchy")
     # -- network
     add("net_tcp", t("net_tcp", str(listeners.tcp_port)), [], clean(), "network", elapsed=8)
     add("net_udp", t("net_udp", str(listeners.udp_port)), [], clean(), "network", elapsed=8)
