@@ -101,15 +101,9 @@ int cli_limits_check_host(const char *cmd, struct sandbox_limits *l)
 	/* A default above the hard rlimits is lowered to them (a 64 MB stack
 	 * where ulimit -Hs is 8 MB): the program gets what it would get
 	 * outside.  An option given above them is an error. */
-	for (;;) {
-		if (sandbox_limits_check_host(l, &i, &max) == 0)
-			return 0;
-		uint64_t least, most;
-		sandbox_limit_range(i, &least, &most);
-		if ((limits_given & (1u << i)) || max < least)
-			break;
-		sandbox_limit_set(l, i, max);
-	}
+	sandbox_limits_clamp_host(l, limits_given);
+	if (sandbox_limits_check_host(l, &i, &max) == 0)
+		return 0;
 	/* By sandbox_limit_names index: the option, its unit, and the ulimit
 	 * flag that shows the hard limit.  cpu_ms shows as seconds, *_kb as MB. */
 	static const struct { const char *opt, *unit, *flag; double div; } as[SANDBOX_LIMIT_COUNT] = {

@@ -536,19 +536,16 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 	 * built-in one above the hard rlimits runcell runs under is lowered to
 	 * them (64 MB of stack where ulimit -Hs is 8 MB); one the config or a
 	 * flag set is an error. */
+	struct sandbox_limits asked = s->max;
+	sandbox_limits_clamp_host(&s->max, s->max_given);
+	sandbox_limits_clamp_host(&s->defaults, s->defaults_given);
+	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++)
+		if (sandbox_limit_get(&s->max, i) != sandbox_limit_get(&asked, i))
+			fprintf(stderr, "runcell serve: max_%s lowered to %llu, the hard limit runcell "
+				"runs under\n", sandbox_limit_names[i],
+				(unsigned long long)sandbox_limit_get(&s->max, i));
 	size_t bad;
 	uint64_t host_max;
-	while (sandbox_limits_check_host(&s->max, &bad, &host_max) < 0 && !(s->max_given & (1u << bad))) {
-		uint64_t lo, hi;
-		sandbox_limit_range(bad, &lo, &hi);
-		if (host_max < lo)
-			break;
-		sandbox_limit_set(&s->max, bad, host_max);
-		if (!(s->defaults_given & (1u << bad)) && sandbox_limit_get(&s->defaults, bad) > host_max)
-			sandbox_limit_set(&s->defaults, bad, host_max);
-		fprintf(stderr, "runcell serve: max_%s lowered to %llu, the hard limit runcell runs under\n",
-			sandbox_limit_names[bad], (unsigned long long)host_max);
-	}
 	if (sandbox_limits_check_host(&s->max, &bad, &host_max) < 0) {
 		fprintf(stderr, "runcell serve: max_%s (%llu) is above the hard limit runcell runs "
 			"under, which it cannot raise without CAP_SYS_RESOURCE: at most %llu here\n",

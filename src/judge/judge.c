@@ -406,7 +406,7 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 		compile_limits.disk_kb = req->limits.disk_kb;
 	if (req->limits.file_size_kb > compile_limits.file_size_kb)
 		compile_limits.file_size_kb = req->limits.file_size_kb;
-	sandbox_limits_clamp_host(&compile_limits);
+	sandbox_limits_clamp_host(&compile_limits, 0);
 	struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
 		.env = (const char *const *)env, .limits = compile_limits, .stdin_fd = -1,
 		.files = files, .nfiles = req->nsources };

@@ -244,7 +244,15 @@ enum { CONFIG_MSG_MAX = 65536, LIST_REPLY_MAX = sizeof(struct cell_fetch_msg) + 
 static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid,
 		       bool oneshot)
 {
-	char *msg = calloc(1, CONFIG_MSG_MAX);
+	/* Sized for this config: the header, and per bind two paths and a flag. */
+	size_t need = sizeof(struct cell_config_msg);
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		const struct sandbox_bind *b = &cfg->binds[i];
+		need += strlen(b->host) + 1 + strlen(b->cell ? b->cell : b->host) + 1 + 1;
+	}
+	if (need > CONFIG_MSG_MAX)
+		return -E2BIG;
+	char *msg = calloc(1, need);
 	if (!msg)
 		return -ENOMEM;
 	int rc = 0;
@@ -262,9 +270,8 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 	size_t off = sizeof(*m);
 	for (size_t i = 0; i < cfg->nbinds && rc == 0; i++) {
 		const struct sandbox_bind *b = &cfg->binds[i];
-		if (put_str(msg, CONFIG_MSG_MAX, &off, b->host) < 0 ||
-		    put_str(msg, CONFIG_MSG_MAX, &off, b->cell ? b->cell : b->host) < 0 ||
-		    off + 1 > CONFIG_MSG_MAX)
+		if (put_str(msg, need, &off, b->host) < 0 ||
+		    put_str(msg, need, &off, b->cell ? b->cell : b->host) < 0 || off + 1 > need)
 			rc = -E2BIG;
 		else
 			msg[off++] = b->rw ? 1 : 0;

@@ -266,17 +266,15 @@ int sandbox__cgv2_usable(char *why, size_t len)
 		snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", base);
 		cpu = sandbox__write_file(sub, "+cpu") == 0 && sandbox__write_file(path, "+cpu") == 0;
 	}
-	const char *what = cpu ? "memory, pids, cpu" : "memory, pids, cpu.stat";
-	if (v2_place.delegated)
-		snprintf(why, len, "%s under %s/runcell (runcell's own cgroup, delegated)", what, base);
-	else if (v2_place.no_controllers)
-		snprintf(why, len, "%s under %s/runcell (outside runcell's own cgroup %s: "
-			 "delegated, but memory and pids are not enabled for it)", what, base, v2_place.own_path);
-	else if (!v2_place.own)
-		snprintf(why, len, "%s under %s/runcell (outside runcell's own cgroup %s, "
-			 "which is not delegated)", what, base, v2_place.own_path);
-	else
-		snprintf(why, len, "%s under %s/runcell", what, base);
+	const char *note = v2_place.delegated       ? " (runcell's own cgroup, delegated)"
+			   : v2_place.no_controllers ? " (outside runcell's own cgroup %s: delegated, but "
+						       "memory and pids are not enabled for it)"
+			   : !v2_place.own          ? " (outside runcell's own cgroup %s, which is not delegated)"
+						    : "";
+	char where[400];
+	snprintf(where, sizeof(where), note, v2_place.own_path);
+	snprintf(why, len, "%s under %s/runcell%s", cpu ? "memory, pids, cpu" : "memory, pids, cpu.stat",
+		 base, where);
 	return 0;
 }
 

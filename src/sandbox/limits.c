@@ -94,8 +94,9 @@ static bool can_raise_rlimits(void)
 
 /* The first of the rlimit-backed limits above the caller's hard rlimits
  * (its index, and the most it can be), or -1; with clamp, every such limit
- * is lowered to that most instead. */
-static int over_host(struct sandbox_limits *l, bool clamp, size_t *index, uint64_t *host_max)
+ * not in keep is lowered to that most instead. */
+static int over_host(struct sandbox_limits *l, bool clamp, unsigned keep, size_t *index,
+		     uint64_t *host_max)
 {
 	if (can_raise_rlimits())
 		return -1;
@@ -119,7 +120,7 @@ static int over_host(struct sandbox_limits *l, bool clamp, size_t *index, uint64
 			want = v * rl[i].unit;
 			max = cur.rlim_max / rl[i].unit;
 		}
-		if (want <= cur.rlim_max)
+		if (want <= cur.rlim_max || (clamp && (keep & (1u << rl[i].index))))
 			continue;
 		if (!clamp) {
 			*index = rl[i].index;
@@ -134,12 +135,12 @@ static int over_host(struct sandbox_limits *l, bool clamp, size_t *index, uint64
 int sandbox_limits_check_host(const struct sandbox_limits *l, size_t *index, uint64_t *host_max)
 {
 	struct sandbox_limits copy = *l;
-	return over_host(&copy, false, index, host_max) == 0 ? -EINVAL : 0;
+	return over_host(&copy, false, 0, index, host_max) == 0 ? -EINVAL : 0;
 }
 
-void sandbox_limits_clamp_host(struct sandbox_limits *l)
+void sandbox_limits_clamp_host(struct sandbox_limits *l, unsigned keep)
 {
-	over_host(l, true, NULL, NULL);
+	over_host(l, true, keep, NULL, NULL);
 }
 
 /* What a cell accepts.  Lower bounds: what a program needs to start at all

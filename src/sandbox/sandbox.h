@@ -87,8 +87,9 @@ int sandbox_limits_check(const struct sandbox_limits *limits, const char **field
 int sandbox_limits_check_host(const struct sandbox_limits *limits, size_t *index,
 			      uint64_t *host_max);
 /* Lowers each of those limits that is above the hard rlimits to the most
- * it can be: for limits runcell chooses itself (a compile's). */
-void sandbox_limits_clamp_host(struct sandbox_limits *limits);
+ * it can be, but for those whose bit (1u << index) is in keep: for limits
+ * runcell chooses itself (defaults, a compile's), not ones a user gave. */
+void sandbox_limits_clamp_host(struct sandbox_limits *limits, unsigned keep);
 
 /* The limits by index, for configuration files and APIs: their names
  * ("cpu_ms", "wall_ms", "memory_kb", "processes", "output_kb",

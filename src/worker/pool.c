@@ -139,6 +139,15 @@ static void internal_result(struct buf *out, const char *message)
 	json_end_object(&w);
 }
 
+/* Extends the lease of a job to bound ms from now, when that is more than
+ * the lease it was taken with. */
+static void worker_extend_lease(struct worker_state *ws, const char *id, int64_t bound)
+{
+	if (bound > POOL_LEASE_MS && queue_renew(ws->queue, id, ws->owner, bound) < 0)
+		log_warn("worker %d: cannot extend the lease of %s: %s", ws->self->number, id,
+			 queue_errmsg(ws->queue));
+}
+
 /* Judges the job into out (a result object); returns its verdict name. */
 static const char *worker_judge(struct worker_state *ws, const struct store_submission *job,
 				const char **language, struct buf *out)
@@ -172,9 +181,7 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 	if (sub.lang->compile)
 		bound += (int64_t)sub.lang->compile_limits.wall_ms;
 	bound += (int64_t)sub.req.ntests * (int64_t)sub.req.limits.wall_ms;
-	if (bound > POOL_LEASE_MS && queue_renew(ws->queue, job->id, ws->owner, bound) < 0)
-		log_warn("worker %d: cannot extend the lease of %s: %s", ws->self->number, job->id,
-			 queue_errmsg(ws->queue));
+	worker_extend_lease(ws, job->id, bound);
 	const char *verdict;
 	if (worker_cell_for(ws, sub.lang, why, sizeof(why)) < 0) {
 		char msg[1100];
@@ -196,10 +203,7 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 				 "on a new cell", ws->self->number, job->id, res.message);
 			/* the second judging needs its own lease: another
 			 * worker took the job over once the first ran out */
-			if (bound > POOL_LEASE_MS &&
-			    queue_renew(ws->queue, job->id, ws->owner, bound) < 0)
-				log_warn("worker %d: cannot extend the lease of %s: %s",
-					 ws->self->number, job->id, queue_errmsg(ws->queue));
+			worker_extend_lease(ws, job->id, bound);
 			judge_result_free(&res);
 			worker_close_cell(ws);
 			if (worker_cell_for(ws, sub.lang, why, sizeof(why)) < 0) {

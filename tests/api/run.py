@@ -277,6 +277,24 @@ def raw_post(srv, path, data, ctype="application/json"):
     return Resp("POST", path, status or 0, headers, body, time.monotonic() - t0)
 
 
+def wait_request(submission):
+    """The bytes of a POST /v1/submissions?wait=true carrying submission."""
+    body = json.dumps(submission).encode()
+    return (b"POST /v1/submissions?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+
+
+def open_waiters(srv, n, submission, timeout):
+    """n connections, each of which has sent a ?wait=true POST of submission."""
+    req = wait_request(submission)
+    socks = []
+    for _ in range(n):
+        c = socket.create_connection((srv.host, srv.port), timeout=timeout)
+        c.sendall(req)
+        socks.append(c)
+    return socks
+
+
 # ---------------------------------------------------------------- the server
 
 class Server:
@@ -2173,14 +2191,7 @@ def g_shutdown(R):
         s4.ensure()
         long_id = s4.submit(py(SLEEP_PRINT % (2, "'long'")))
         s4.wait_running(long_id)
-        body = json.dumps(py("print('w')")).encode()
-        req = (b"POST /v1/submissions?wait=true HTTP/1.1\r\nHost: x\r\nContent-Type: "
-               b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
-        waiters = []
-        for i in range(150):
-            c = socket.create_connection((s4.host, s4.port), timeout=T(30))
-            c.sendall(req)
-            waiters.append(c)
+        waiters = open_waiters(s4, 150, py("print('w')"), T(30))
         queued_id = s4.submit(py("print('q')"))
         stop = threading.Event()
 
@@ -2960,9 +2971,7 @@ def g_waiters(R):
         srv.ensure()
         blocker = srv.submit(py(SLEEP_PRINT % (4, "'blocker'")))
         srv.wait_running(blocker, "the blocking job")
-        body = json.dumps(py("print(1)")).encode()
-        req = (b"POST /v1/submissions?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+        req = wait_request(py("print(1)"))
         sel = selectors.DefaultSelector()
         socks = []
         t0 = time.monotonic()
@@ -3058,14 +3067,7 @@ def g_waiters(R):
         before = metric_value(srv.metrics().text, "runcell_submissions_total",
                               {"verdict": "accepted"})
         blocker = srv.submit(py(SLEEP_PRINT % (1, "'blocker'")))
-        body = json.dumps(py("print(2)")).encode()
-        req = (b"POST /v1/submissions?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
-        socks = []
-        for i in range(50):
-            c = socket.create_connection((srv.host, srv.port), timeout=T(10))
-            c.sendall(req)
-            socks.append(c)
+        socks = open_waiters(srv, 50, py("print(2)"), T(10))
         time.sleep(0.3)
         for i, c in enumerate(socks):
             if i % 2:   # half of them with a reset

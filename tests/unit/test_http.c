@@ -228,6 +228,19 @@ static bool cl_read(struct client *c, struct resp *r)
 	return true;
 }
 
+/* One request in two parts, pause_ms apart, on a connection of its own;
+ * its response in *r. */
+static void split_exchange(struct http_server *s, const char *first, int pause_ms,
+			   const char *rest, struct resp *r)
+{
+	struct client *c = cl_open(s);
+	cl_sends(c, first);
+	sleep_ms(pause_ms);
+	cl_sends(c, rest);
+	ASSERT_TRUE(cl_read(c, r));
+	cl_close(c);
+}
+
 static bool cl_eof(struct client *c)
 {
 	return c->len == 0 && !cl_fill(c);
@@ -886,13 +899,8 @@ TEST(http_body_trickle_timeout)
 	ASSERT_LT(clock_now_ms() - t0, 2500);
 	cl_close(c);
 	/* a leading empty line split after its CR is still an empty line */
-	c = cl_open(s);
-	cl_sends(c, "\r");
-	sleep_ms(50);
-	cl_sends(c, "\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-	ASSERT_TRUE(cl_read(c, &r));
+	split_exchange(s, "\r", 50, "\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	ASSERT_EQ(r.status, 200);
-	cl_close(c);
 	http_server_stop(s);
 }
 
@@ -1039,13 +1047,9 @@ TEST(http_length_zeros_and_expect_10)
 	ASSERT_MEM(r.body, r.body_len, "ab", 2);
 	cl_close(c);
 	/* HTTP/1.0 knows no 100 Continue: the expectation is ignored */
-	c = cl_open(s);
-	cl_sends(c, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
-	sleep_ms(100);
-	cl_sends(c, "cd");
-	ASSERT_TRUE(cl_read(c, &r));
+	split_exchange(s, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+		       100, "cd", &r);
 	ASSERT_EQ(r.status, 200);
 	ASSERT_MEM(r.body, r.body_len, "cd", 2);
-	cl_close(c);
 	http_server_stop(s);
 }

@@ -57,6 +57,19 @@ static void put1(struct store *s, const char *req, char id[STORE_ID_LEN + 1])
 		FAIL("put: %d %s", r, store_errmsg(s));
 }
 
+/* Puts "{}" and claims it for owner; returns the claim's attempt number. */
+static int put_claimed(struct store *s, const char *owner, int64_t lease_ms,
+		       char id[STORE_ID_LEN + 1])
+{
+	put1(s, "{}", id);
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, owner, lease_ms, &sub), 0);
+	ASSERT_STR(sub.id, id);
+	int attempts = (int)sub.attempts;
+	store_submission_free(&sub);
+	return attempts;
+}
+
 static int64_t count_of(struct store *s, enum store_status st)
 {
 	int64_t n = -1;
@@ -343,10 +356,7 @@ static void body_delete_expired(const char *dir)
 {
 	struct store *s = open_at(dir);
 	char id[STORE_ID_LEN + 1];
-	put1(s, "{}", id);
-	struct store_submission sub;
-	ASSERT_EQ(store_claim(s, "dead", 200, &sub), 0);
-	store_submission_free(&sub);
+	put_claimed(s, "dead", 200, id);
 	ASSERT_EQ(store_delete(s, id), -EBUSY);
 	sleep_ms(300);
 	ASSERT_EQ(store_delete(s, id), 0); /* lease expired: a dead worker's job */
@@ -429,10 +439,8 @@ static void body_lease_handover(const char *dir)
 {
 	struct store *s = open_at(dir);
 	char id[STORE_ID_LEN + 1];
-	put1(s, "{}", id);
+	put_claimed(s, "old", 200, id);
 	struct store_submission sub;
-	ASSERT_EQ(store_claim(s, "old", 200, &sub), 0);
-	store_submission_free(&sub);
 	ASSERT_EQ(store_claim(s, "new", 60000, &sub), STORE_EMPTY); /* lease valid */
 	sleep_ms(300);
 	ASSERT_EQ(store_claim(s, "new", 60000, &sub), 0); /* dead worker's job */
@@ -560,11 +568,8 @@ static void body_release(const char *dir)
 {
 	struct store *s = open_at(dir);
 	char id[STORE_ID_LEN + 1];
-	put1(s, "{}", id);
+	ASSERT_EQ(put_claimed(s, "w", 60000, id), 1);
 	struct store_submission sub;
-	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
-	ASSERT_EQ(sub.attempts, 1);
-	store_submission_free(&sub);
 	ASSERT_EQ(store_release(s, id, "other"), -ESTALE);
 	ASSERT_EQ(store_release(s, id, "w"), 0);
 	ASSERT_EQ(store_get(s, id, &sub), 0);
