@@ -36,7 +36,8 @@ CFLAGS := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Isrc \
 LDFLAGS := $(LINKMODE) -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS := -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto -lm -lpthread
 
-SRC := $(shell find src -name '*.c' | sort)
+# src/preload/ holds programs of their own (the preloaders), not modules.
+SRC := $(shell find src -name '*.c' -not -path 'src/preload/*' | sort)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
@@ -66,8 +67,23 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
+# build/runcell-python: the preloaded Python of warm cells (src/preload/,
+# docs/SANDBOX.md), linked against Debian's libpython3.11 (python3-dev).
+PY_CONFIG := $(firstword $(wildcard /usr/bin/python3-config))
+PRELOADERS := $(if $(PY_CONFIG),$(BUILD)/runcell-python)
+PRELOAD_CFLAGS := $(patsubst -I%,-isystem %,$(if $(PY_CONFIG),$(shell $(PY_CONFIG) --includes)))
+PRELOAD_LIBS := $(if $(PY_CONFIG),$(shell $(PY_CONFIG) --ldflags --embed))
+PRELOAD_OBJ := $(filter $(BUILD)/obj/sandbox/% $(BUILD)/obj/core/%,$(OBJ))
+
 .PHONY: all test run bench deps clean check-asan
-all: $(BUILD)/runcell $(BUILD)/runcell-server
+all: $(BUILD)/runcell $(BUILD)/runcell-server $(PRELOADERS)
+
+$(BUILD)/runcell-python: $(BUILD)/obj/preload/python.o $(PRELOAD_OBJ)
+	$(CC) -pie -Wl,-z,relro,-z,now $(SANFLAGS) -o $@ $^ $(PRELOAD_LIBS)
+
+$(BUILD)/obj/preload/%.o: src/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/runcell-server: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -129,4 +145,4 @@ bench: deps all $(BUILD)/bench-sandbox $(BUILD)/bench-api-load
 clean:
 	rm -rf build build-asan
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(FRONT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(FRONT_OBJ:.o=.d) $(BUILD)/obj/preload/python.d

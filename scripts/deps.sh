@@ -11,6 +11,7 @@ packages=(
 	ca-certificates             # the system trust store for https:// callbacks
 	openssl                     # test certificates for the https callback tests
 	python3                     # test drivers, Python hostile programs
+	python3-dev                 # libpython for build/runcell-python, the preloaded Python
 	curl                        # the examples of README.md and docs/API.md (tests/api)
 	bubblewrap hyperfine        # benchmark baselines
 	qemu-system-x86 cpio        # cgroup v2 tests in a small KVM guest

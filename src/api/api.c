@@ -1428,6 +1428,7 @@ int api_start(const struct api_config *cfg, struct api **out, char *err, size_t 
 		.cache_dir = cfg->cache_dir,
 		.cache_max_bytes = cfg->cache_max_bytes,
 		.max_result_bytes = cfg->max_result_bytes,
+		.preload = cfg->preload,
 		.on_done = api_job_done,
 		.user = a,
 	};

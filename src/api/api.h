@@ -39,6 +39,7 @@ struct api_config {
 	const char *cache_dir;
 	uint64_t cache_max_bytes;
 	uint64_t max_result_bytes;  /* stdout and stderr a stored result keeps */
+	bool preload;               /* cells get a language's preloader (pool.h) */
 };
 
 struct api;

@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "judge/report.h"
+#include "lang/lang.h"
 #include "sandbox/sandbox.h"
 
 #define RUN_MAX_ENV 1024
@@ -41,6 +42,9 @@ struct run_opts {
 	const char *box_dir;
 	bool json;
 	bool sequence;
+	const char *preload;          /* --preload=LANG */
+	char preloader[4096];
+	struct lang_registry *reg;
 };
 
 void cli_run_usage(void)
@@ -62,7 +66,11 @@ void cli_run_usage(void)
 	       "output:\n"
 	       "  --json             print the result as one JSON object on stdout\n"
 	       "  --sequence         split the command on ':::' and run each part in turn in\n"
-	       "                     one warm cell (with --json, one object per line)\n");
+	       "                     one warm cell (with --json, one object per line)\n"
+	       "  --preload=LANG     run in a warm cell with LANG's preloaded interpreter\n"
+	       "                     (python3): each program that is LANG's interpreter with\n"
+	       "                     a script and the cell's environment is forked from it;\n"
+	       "                     the JSON gets \"preloaded\": true|false\n");
 }
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -117,9 +125,33 @@ static int set_env(struct run_opts *o, const char *kv)
 	return 0;
 }
 
+/* --preload=LANG: LANG's preloader, for its interpreter, with the runs'
+ * environment. */
+static int find_preloader(struct run_opts *o)
+{
+	char dir[4096], why[512];
+	if (lang_registry_load_for(lang_default_dir(dir, sizeof(dir)), o->preload, &o->reg, why,
+				   sizeof(why)) < 0)
+		return bad("preload", o->preload, why);
+	const struct lang *l = lang_find(o->reg, o->preload);
+	if (!l)
+		return bad("preload", o->preload, "unknown language (see runcell languages)");
+	if (!l->preload)
+		return bad("preload", o->preload, "the language has no preloader");
+	int rc = lang_preloader(l, o->preloader, sizeof(o->preloader));
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "its preloader %.400s: %s", o->preloader, strerror(-rc));
+		return bad("preload", o->preload, why);
+	}
+	o->cell.preload.server = o->preloader;
+	o->cell.preload.program = l->run[0];
+	o->cell.preload.env = o->env;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 {
-	enum { O_STDIN = 256, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_HELP };
+	enum { O_STDIN = 256, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_PRELOAD, O_HELP };
 	static const struct option own[] = {
 		{ "stdin", required_argument, NULL, O_STDIN },
 		{ "box", required_argument, NULL, O_BOX },
@@ -129,17 +161,15 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "sequence", no_argument, NULL, O_SEQ },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "preload", required_argument, NULL, O_PRELOAD },
 		{ "help", no_argument, NULL, O_HELP },
 	};
 	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
 	cli_limit_merge(longopts, own, sizeof(own) / sizeof(own[0]));
-	static char home[] = "HOME=/box", path[] = "PATH=/usr/local/bin:/usr/bin:/bin",
-		    lang[] = "LANG=C.UTF-8";
 	memset(o, 0, sizeof(*o));
 	sandbox_limits_default(&o->limits);
-	o->env[o->nenv++] = path;
-	o->env[o->nenv++] = home;
-	o->env[o->nenv++] = lang;
+	for (const char *const *e = sandbox_default_env; *e; e++)
+		o->env[o->nenv++] = *e;
 	size_t nbinds = 0;
 	optind = 1;
 	opterr = 0;
@@ -153,6 +183,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		case O_NET: o->cell.net = true; break;
 		case O_JSON: o->json = true; break;
 		case O_SEQ: o->sequence = true; break;
+		case O_PRELOAD: o->preload = optarg; break;
 		case O_CGROUP:
 			if (!strcmp(optarg, "auto"))
 				o->cell.cgroup = SANDBOX_CGROUP_AUTO;
@@ -189,7 +220,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 	o->cell.nbinds = nbinds;
 	o->env[o->nenv] = NULL;
 	*first_arg = optind;
-	return 0;
+	return o->preload ? find_preloader(o) : 0;
 }
 
 /* What --box puts on the cell's disk: bytes in 4 KiB pages (as tmpfs
@@ -267,7 +298,7 @@ static int collect_box(const char *root, const char *rel, struct sandbox_file *f
 	return rc;
 }
 
-static void print_json(const struct sandbox_result *r)
+static void print_json(const struct sandbox_result *r, bool preload)
 {
 	struct buf b;
 	buf_init(&b, 0);
@@ -275,6 +306,10 @@ static void print_json(const struct sandbox_result *r)
 	json_writer_init(&w, &b);
 	json_begin_object(&w);
 	report_cell_fields(&w, r);
+	if (preload) {
+		json_key(&w, "preloaded");
+		json_bool(&w, r->preloaded);
+	}
 	json_end_object(&w);
 	buf_puts(&b, "\n");
 	fwrite(b.data, 1, b.len, stdout);
@@ -375,10 +410,13 @@ int cli_run(int argc, char **argv)
 	int status = 0;
 	struct sandbox_cell *cell = NULL;
 	cli_interrupt_catch();
-	if (o.sequence) {
+	spec.preload = o.preload != NULL;
+	if (o.sequence || o.preload) {
 		char why[512];
 		o.cell.reexec = false;
-		o.cell.lazy = true;  /* the first program waits in line while the cell is built */
+		/* The first program waits in line while the cell is built; a
+		 * preloader's cell is waited for. */
+		o.cell.lazy = !o.preload;
 		int rc = sandbox_cell_open(&o.cell, &cell, why, sizeof(why));
 		if (rc < 0) {
 			if (!sandbox_interrupted())
@@ -421,7 +459,7 @@ int cli_run(int argc, char **argv)
 			break;
 		}
 		if (o.json)
-			print_json(&r);
+			print_json(&r, o.preload != NULL);
 		else
 			print_plain(&r);
 		if (r.status == SANDBOX_INTERNAL_ERROR) {
@@ -432,6 +470,7 @@ int cli_run(int argc, char **argv)
 		sandbox_result_free(&r);
 	}
 	sandbox_cell_close(cell);
+	lang_registry_free(o.reg);
 	for (size_t i = 0; i < nfiles; i++) {
 		close(files[i].fd);
 		free((char *)files[i].path);

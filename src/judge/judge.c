@@ -156,33 +156,6 @@ int judge_check(const struct judge_request *req, char *why, size_t len)
 	return 0;
 }
 
-/* The default environment plus the language's, the latter winning. */
-static char **build_env(const struct lang *l)
-{
-	static const char *const base[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/box",
-					    "LANG=C.UTF-8" };
-	size_t n = 3;
-	for (char **e = l->env; e && *e; e++)
-		n++;
-	char **env = calloc(n + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < 3; i++) {
-		const char *eq = strchr(base[i], '=');
-		bool overridden = false;
-		for (char **e = l->env; e && *e; e++)
-			if (!strncmp(*e, base[i], (size_t)(eq - base[i]) + 1))
-				overridden = true;
-		if (!overridden)
-			env[k++] = (char *)base[i];
-	}
-	for (char **e = l->env; e && *e; e++)
-		env[k++] = *e;
-	env[k] = NULL;
-	return env;
-}
-
 struct artifacts {
 	struct cache_file files[JUDGE_MAX_ARTIFACTS];
 	size_t n;
@@ -625,7 +598,7 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 	if (rc < 0)
 		return rc;
 	const struct lang *l = req->lang;
-	char **env = build_env(l);
+	char **env = lang_env(l);
 	struct artifacts *art = calloc(1, sizeof(*art));
 	struct sandbox_file files[JUDGE_MAX_ARTIFACTS];
 	size_t nfiles = 0;
@@ -682,7 +655,8 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		goto out;
 	}
 	struct sandbox_run_spec base = { .argv = (const char *const *)argv,
-		.env = (const char *const *)env, .limits = limits, .files = files, .nfiles = nfiles };
+		.env = (const char *const *)env, .limits = limits, .files = files, .nfiles = nfiles,
+		.preload = l->preload != NULL };
 	for (size_t t = 0; t < req->ntests; t++) {
 		struct judge_test_result *tr = &res->tests[res->ntests++];
 		rc = run_test(cell, req, &req->tests[t], &base, tr, res->message, sizeof(res->message));

@@ -34,6 +34,10 @@
  *   "memory_errors" [string]: texts that, found in the stderr of a run
  *                that failed, mean the runtime ran out of its own heap
  *                ("java.lang.OutOfMemoryError"): judged as memory_limit
+ *   "preload"    string | null: a preloader, a binary beside runcell's
+ *                ("runcell-python"), that starts the run's program (run[0])
+ *                once per warm cell and forks each run from it (the server;
+ *                docs/SANDBOX.md); only without "compile"
  *
  * argv templates: argv[0] must be an absolute path (the cell's PATH is
  * not the login PATH), or "./NAME" for a compiled artifact in /box.
@@ -130,6 +134,7 @@ static void lang_free(struct lang *l)
 	lang_argv_free(l->binds);
 	lang_argv_free(l->artifacts);
 	lang_argv_free(l->memory_errors);
+	free(l->preload);
 	free(l->version);
 	free(l->file);
 	free(l);
@@ -317,7 +322,7 @@ static int check_template(struct loader *ld, const char *key, char **argv, bool 
 static const char *const top_keys[] = {
 	"id", "name", "aliases", "source", "compile", "run", "version", "env", "binds",
 	"artifacts", "compile_limits", "run_processes_min", "run_memory_extra_mb",
-	"memory_errors",
+	"memory_errors", "preload",
 };
 static const char *const limit_keys[] = {
 	"cpu_ms", "wall_ms", "memory_mb", "processes", "file_size_mb", "disk_mb", "output_kb",
@@ -398,8 +403,13 @@ static int parse_lang(struct loader *ld, const struct json_value *root, const ch
 	    (rc = get_list(ld, root, "env", false, false, &l->env)) ||
 	    (rc = get_list(ld, root, "binds", false, false, &l->binds)) ||
 	    (rc = get_list(ld, root, "artifacts", false, false, &l->artifacts)) ||
-	    (rc = get_list(ld, root, "memory_errors", false, false, &l->memory_errors)))
+	    (rc = get_list(ld, root, "memory_errors", false, false, &l->memory_errors)) ||
+	    (rc = get_string(ld, root, "preload", false, &l->preload)))
 		return rc;
+	if (l->preload && !plain_name(l->preload))
+		return fail(ld, "preload", "\"%s\" must be a plain file name", l->preload);
+	if (l->preload && l->compile)
+		return fail(ld, "preload", "only for a language without \"compile\"");
 
 	if (strlen(l->id) > LANG_MAX_ID || !chars_ok(l->id, "_+.-", false))
 		return fail(ld, "id", "\"%s\" must be 1-%d of [a-z0-9_+.-]", l->id, LANG_MAX_ID);
@@ -450,6 +460,50 @@ static int parse_lang(struct loader *ld, const struct json_value *root, const ch
 	l->run_processes_min = (uint32_t)procs;
 	l->run_memory_extra_kb = extra * 1024;
 	return 0;
+}
+
+char **lang_env(const struct lang *l)
+{
+	size_t nbase = 0, n = 0;
+	while (sandbox_default_env[nbase])
+		nbase++;
+	for (char **e = l->env; e && *e; e++)
+		n++;
+	char **env = calloc(nbase + n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < nbase; i++) {
+		const char *base = sandbox_default_env[i], *eq = strchr(base, '=');
+		bool overridden = false;
+		for (char **e = l->env; e && *e; e++)
+			if (!strncmp(*e, base, (size_t)(eq - base) + 1))
+				overridden = true;
+		if (!overridden)
+			env[k++] = (char *)base;
+	}
+	for (char **e = l->env; e && *e; e++)
+		env[k++] = *e;
+	env[k] = NULL;
+	return env;
+}
+
+int lang_preloader(const struct lang *l, char *path, size_t len)
+{
+	if (!l->preload)
+		return -ENOENT;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -errno;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if ((size_t)snprintf(path, len, "%s/%s", self, l->preload) >= len)
+		return -ENAMETOOLONG;
+	return access(path, X_OK) < 0 ? -errno : 0;
 }
 
 /* The buffer is sized by fstat, one byte over to see a file that grew

@@ -35,6 +35,8 @@ struct lang {
 	char **artifacts;     /* what the run needs from the compile's /box:
 				 file names, or "*.ext" for every such file */
 	char **memory_errors; /* stderr texts of a runtime out of its heap */
+	char *preload;        /* its preloader, a binary beside runcell's
+				 ("runcell-python"); NULL: none */
 	struct sandbox_limits compile_limits;  /* defaults for compiling */
 	uint32_t run_processes_min;  /* the run gets at least this many */
 	uint64_t run_memory_extra_kb; /* runtime overhead added to the limit */
@@ -71,6 +73,13 @@ void lang_probe(struct lang *lang);
 /* lang_probe_cached (lang_probe when DIR is NULL) for every language of
  * the registry. */
 void lang_probe_all(struct lang_registry *reg, const char *dir);
+
+/* The environment of its compile and runs: sandbox_default_env plus the
+ * language's, the latter winning (an array of borrowed strings; free it). */
+char **lang_env(const struct lang *lang);
+/* The host path of its preloader, if it has one and that is there
+ * (executable, beside the running binary): 0, or -errno. */
+int lang_preloader(const struct lang *lang, char *path, size_t len);
 
 struct lang_vars {
 	const char *source;            /* entry file name in /box */

@@ -226,6 +226,9 @@ static void cell_unpin(struct sandbox_cell *c)
 	c->pinned = false;
 }
 
+const char *const sandbox_default_env[] = { "PATH=" SANDBOX_DEFAULT_PATH, "HOME=/box",
+					    "LANG=C.UTF-8", NULL };
+
 static int put_str(char *buf, size_t cap, size_t *off, const char *s)
 {
 	size_t n = strlen(s) + 1;
@@ -244,11 +247,22 @@ enum { CONFIG_MSG_MAX = 65536, LIST_REPLY_MAX = sizeof(struct cell_fetch_msg) + 
 static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid,
 		       bool oneshot)
 {
-	/* Sized for this config: the header, and per bind two paths and a flag. */
+	/* Sized for this config: the header, per bind two paths and a flag,
+	 * and the preloader's program and environment. */
 	size_t need = sizeof(struct cell_config_msg);
 	for (size_t i = 0; i < cfg->nbinds; i++) {
 		const struct sandbox_bind *b = &cfg->binds[i];
 		need += strlen(b->host) + 1 + strlen(b->cell ? b->cell : b->host) + 1 + 1;
+	}
+	const struct sandbox_preload *pre = &cfg->preload;
+	const char *const *penv = pre->env ? pre->env : sandbox_default_env;
+	size_t penvc = 0;
+	if (pre->server) {
+		need += strlen(pre->program) + 1;
+		for (; penv[penvc]; penvc++)
+			need += strlen(penv[penvc]) + 1;
+		if (penvc > 256)
+			return -E2BIG;
 	}
 	if (need > CONFIG_MSG_MAX)
 		return -E2BIG;
@@ -276,10 +290,25 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 		else
 			msg[off++] = b->rw ? 1 : 0;
 	}
+	int exe = -1;
+	if (pre->server && rc == 0) {
+		m->preload = 1;
+		m->preload_envc = (uint32_t)penvc;
+		rc = put_str(msg, need, &off, pre->program);
+		for (size_t i = 0; i < penvc && rc == 0; i++)
+			rc = put_str(msg, need, &off, penv[i]);
+		/* Opened here, where the host's paths are: init execs it from
+		 * inside the cell. */
+		exe = rc == 0 ? open(pre->server, O_RDONLY | O_CLOEXEC) : -1;
+		if (rc == 0 && exe < 0)
+			rc = -errno;
+	}
 	if (rc == 0) {
 		m->hdr.len = (uint32_t)off;
-		rc = sandbox__msg_send(c->sock, msg, off, NULL, 0);
+		rc = sandbox__msg_send(c->sock, msg, off, exe >= 0 ? &exe : NULL, exe >= 0 ? 1 : 0);
 	}
+	if (exe >= 0)
+		close(exe);
 	free(msg);
 	return rc;
 }
@@ -352,6 +381,12 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	int rc = check_binds(cfg, why, len);
 	if (rc < 0)
 		return rc;
+	if (cfg->preload.server && (oneshot || !wait_ready || !cfg->preload.program ||
+				    cfg->preload.program[0] != '/')) {
+		snprintf(why, len, "a preloader needs a cell opened and waited for, and its program "
+			 "by absolute path");
+		return -EINVAL;
+	}
 	trace("open");
 	struct sandbox_cell *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -439,7 +474,11 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	trace("cloned init");
 	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, oneshot);
 	if (rc < 0) {
-		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
+		if (cfg->preload.server && rc != -E2BIG && rc != -EPIPE)
+			snprintf(why, len, "cannot open the preloader %s: %s", cfg->preload.server,
+				 strerror(-rc));
+		else
+			snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
 		goto fail;
 	}
 	if (wait_ready) {
@@ -565,13 +604,12 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->nmem_fds = nmem;
 	m->nfiles = (uint32_t)spec->nfiles;
 	m->last_run = spec->last_run;
+	m->preload = spec->preload;
 	size_t off = sizeof(*m);
 	int rc = 0;
 	for (const char *const *a = spec->argv; *a && rc == 0; a++, m->argc++)
 		rc = put_str(msg, cap, &off, *a);
-	char home[] = "HOME=/box", path[] = "PATH=" SANDBOX_DEFAULT_PATH, lang[] = "LANG=C.UTF-8";
-	const char *defenv[] = { path, home, lang, NULL };
-	const char *const *env = spec->env ? spec->env : defenv;
+	const char *const *env = spec->env ? spec->env : sandbox_default_env;
 	for (const char *const *e = env; *e && rc == 0; e++, m->envc++)
 		rc = put_str(msg, cap, &off, *e);
 	if (spec->cwd && rc == 0) {
@@ -730,6 +768,12 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 	} else if (have_stats && !st->peak_known) {
 		size_t used = strlen(m);
 		snprintf(m + used, ml - used, "; memory is the largest process's peak (no memory.peak)");
+	}
+	r->preloaded = d->preloaded;
+	if (d->preload_error[0]) {
+		size_t used = strlen(m);
+		snprintf(m + used, ml - used, "; executed, not preloaded: %.*s",
+			 (int)sizeof(d->preload_error), d->preload_error);
 	}
 }
 

@@ -75,6 +75,8 @@ struct init_run {
 	struct rusage before;
 	bool mem_base_known;    /* v1: the peak was reset after the wipe */
 	uint64_t mem_base;      /* v1: what was charged then */
+	bool preloaded;         /* forked from the preloader */
+	bool preload_missed;    /* asked for it, and it was not there */
 };
 
 struct init_state {
@@ -83,6 +85,9 @@ struct init_state {
 	int timerfd;            /* the running program's wall deadline */
 	struct init_config cfg;
 	struct sandbox_filter filter;
+	struct payload_ctx payload;  /* uid, gid, filter and nproc_max for payload.c */
+	struct init_preload preload;
+	char preload_why[160];       /* why the preloader is not there */
 	bool dirty;             /* the box holds a finished run's files */
 	bool net_used;          /* a run changed the current network namespace */
 	struct init_run run;
@@ -90,12 +95,6 @@ struct init_state {
 };
 
 
-/* What the program's side reports on the pipe before execve fails. */
-struct exec_report {
-	int stage;  /* 0: execve itself; otherwise a setup step */
-	int err;
-	char what[120];
-};
 
 static void send_failed_why(int sock, int err, bool bind_fault, const char *text)
 {
@@ -121,178 +120,6 @@ static void init_die(int sock, int err, const char *text)
 	_exit(1);
 }
 
-/* ---- the program's side, between clone and execve ----------------------- */
-
-static void report_exit(int fd, int stage, int err, const char *what) __attribute__((noreturn));
-static void report_exit(int fd, int stage, int err, const char *what)
-{
-	struct exec_report r;
-	memset(&r, 0, sizeof(r));
-	r.stage = stage;
-	r.err = err;
-	snprintf(r.what, sizeof(r.what), "%s", what);
-	ssize_t w = write(fd, &r, sizeof(r));
-	(void)w;
-	_exit(127);
-}
-
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t n = strlen(name);
-	for (; env && *env; env++)
-		if (!strncmp(*env, name, n) && (*env)[n] == '=')
-			return *env + n + 1;
-	return NULL;
-}
-
-/* execve with a PATH search in the cell's own PATH (execvpe would use
- * init's environment).  Returns the errno to report. */
-static int exec_search(char *const *argv, char *const *env)
-{
-	const char *file = argv[0];
-	if (!*file)
-		return ENOENT;
-	if (strchr(file, '/')) {
-		execve(file, argv, env);
-		return errno;
-	}
-	const char *path = env_get(env, "PATH");
-	if (!path)
-		path = SANDBOX_DEFAULT_PATH;
-	int saw_eacces = 0, last = ENOENT;
-	for (const char *p = path;; p++) {
-		const char *colon = strchr(p, ':');
-		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-		char full[4096];
-		if (dlen + strlen(file) + 2 < sizeof(full)) {
-			if (dlen == 0)
-				snprintf(full, sizeof(full), "%s", file);
-			else
-				snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, p, file);
-			execve(full, argv, env);
-			last = errno;
-			if (last == EACCES)
-				saw_eacces = 1;
-			else if (last != ENOENT && last != ENOTDIR)
-				return last;
-		}
-		if (!colon)
-			break;
-		p = colon;
-	}
-	return saw_eacces ? EACCES : last;
-}
-
-/* The hard RLIMIT_NPROC init inherited, read once at its start: no run's
- * RLIMIT_NPROC can be above it (see payload_main). */
-static rlim_t init_nproc_max = RLIM_INFINITY;
-
-static void set_limit(int fd, int res, rlim_t soft, rlim_t hard, const char *name)
-{
-	struct rlimit rl = { soft, hard };
-	if (setrlimit(res, &rl) < 0)
-		report_exit(fd, 1, errno, name);
-}
-
-static void payload_main(struct init_state *s, const struct cell_run_msg *run,
-			 char **argv, char **env, const char *cwd,
-			 int *fds, int nfds) __attribute__((noreturn));
-static void payload_main(struct init_state *s, const struct cell_run_msg *run,
-			 char **argv, char **env, const char *cwd,
-			 int *fds, int nfds)
-{
-	int errfd = fds[nfds - 1];
-	/* v1: join the run's cgroup by moving this (only) thread; see
-	 * cgroup_v1.c for why "0" and not a pid. */
-	if (run->cg_kind == CG_V1) {
-		for (uint32_t i = 0; i < run->ncg_fds; i++)
-			if (write(fds[3 + i], "0", 1) != 1)
-				report_exit(errfd, 1, errno, "join cgroup");
-	}
-	/* The program sees its own cgroup as the root of the hierarchy. */
-	if (run->cg_kind != CG_NONE && unshare(CLONE_NEWCGROUP) < 0)
-		report_exit(errfd, 1, errno, "cgroup namespace");
-	/* A new session: no controlling terminal to push input into. */
-	if (setsid() < 0)
-		report_exit(errfd, 1, errno, "setsid");
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-
-	/* stdio at 0-2, the report pipe at 3 (close-on-exec), nothing else. */
-	int hi[4];
-	int want[4] = { fds[0], fds[1], fds[2], errfd };
-	for (int i = 0; i < 4; i++) {
-		hi[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 4);  /* above 0-3, whatever RLIMIT_NOFILE */
-		if (hi[i] < 0)
-			report_exit(errfd, 1, errno, "dup");
-	}
-	errfd = hi[3];
-	for (int i = 0; i < 3; i++)
-		if (dup2(hi[i], i) < 0)
-			report_exit(errfd, 1, errno, "dup2");
-	if (dup3(hi[3], 3, O_CLOEXEC) < 0)
-		report_exit(errfd, 1, errno, "dup3");
-	errfd = 3;
-	if (syscall(SYS_close_range, 4u, ~0u, 0) < 0) {
-		for (int fd = 4; fd < 65536; fd++)
-			close(fd);
-	}
-
-	const struct sandbox_limits *l = &run->limits;
-	set_limit(errfd, RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-	set_limit(errfd, RLIMIT_FSIZE, l->file_size_kb * 1024, l->file_size_kb * 1024, "RLIMIT_FSIZE");
-	set_limit(errfd, RLIMIT_NOFILE, l->open_files, l->open_files, "RLIMIT_NOFILE");
-	set_limit(errfd, RLIMIT_STACK, l->stack_kb * 1024, l->stack_kb * 1024, "RLIMIT_STACK");
-	set_limit(errfd, RLIMIT_MEMLOCK, 0, 0, "RLIMIT_MEMLOCK");
-	set_limit(errfd, RLIMIT_MSGQUEUE, 0, 0, "RLIMIT_MSGQUEUE");
-	/* A per-process backstop; the cell-wide limit is the supervisor's. */
-	rlim_t cpu_s = (rlim_t)(l->cpu_ms + 999) / 1000 + 1;
-	set_limit(errfd, RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
-	/* The uid is this cell's alone, so NPROC counts only the cell.  It
-	 * cannot rise above the hard limit runcell was started with (ulimit
-	 * -Hu); the pids cgroup, which has no such ceiling, is the cell's
-	 * limit, this one a backstop. */
-	rlim_t nproc = l->processes;
-	/* One more than pids.max where there is a cgroup: the rlimit is
-	 * checked first, and a fork refused there leaves no trace in
-	 * pids.events, which tells the result that the limit was hit. */
-	if (run->cg_kind != CG_NONE)
-		nproc++;
-	if (nproc > init_nproc_max)
-		nproc = init_nproc_max;
-	set_limit(errfd, RLIMIT_NPROC, nproc, nproc, "RLIMIT_NPROC");
-	if (run->cg_kind == CG_NONE) {
-		/* No cgroup: per-process memory by RLIMIT_DATA, which counts
-		 * what is written, not reserved (RLIMIT_AS would fail a JVM). */
-		set_limit(errfd, RLIMIT_DATA, l->memory_kb * 1024, l->memory_kb * 1024, "RLIMIT_DATA");
-	}
-
-	/* init works with umask 0 to place files with their exact modes; the
-	 * program gets the usual 022, so what it creates in a :rw bind is not
-	 * writable by every uid on the host. */
-	umask(022);
-	if (chdir(cwd) < 0)
-		report_exit(errfd, 2, errno, cwd);
-	/* Groups first (needs root), then gid, then uid: leaving uid 0 for a
-	 * non-zero uid clears the permitted, effective and ambient sets. */
-	/* Raw syscalls: the libc wrappers of setgroups and the set*id calls
-	 * stop every thread the libc thinks the process has, under a lock a
-	 * thread of the cloned-from process may have held. */
-	if (syscall(SYS_setgroups, 0, NULL) < 0 ||
-	    syscall(SYS_setresgid, s->cfg.gid, s->cfg.gid, s->cfg.gid) < 0 ||
-	    syscall(SYS_setresuid, s->cfg.uid, s->cfg.uid, s->cfg.uid) < 0)
-		report_exit(errfd, 1, errno, "drop privileges");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		report_exit(errfd, 1, errno, "no_new_privs");
-	struct sock_fprog prog = { .len = s->filter.len, .filter = s->filter.insn };
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		report_exit(errfd, 1, errno, "seccomp");
-	int e = exec_search(argv, env);
-	report_exit(errfd, 0, e, argv[0]);
-}
 
 /* ---- init's side ------------------------------------------------------- */
 
@@ -566,6 +393,9 @@ static void send_done(struct init_state *s)
 		s->net_used = true;  /* renewed right after DONE, below */
 	}
 	snprintf(d.error, sizeof(d.error), "%s", r->setup_error);
+	d.preloaded = r->preloaded;
+	if (r->preload_missed)
+		snprintf(d.preload_error, sizeof(d.preload_error), "%s", s->preload_why);
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
 	timerfd_settime(s->timerfd, 0, &off, NULL);
@@ -589,7 +419,7 @@ static void send_done(struct init_state *s)
 static void read_exec_report(struct init_state *s)
 {
 	struct init_run *r = &s->run;
-	struct exec_report rep;
+	struct payload_report rep;
 	ssize_t n = read(r->errpipe, &rep, sizeof(rep));
 	if (n < 0 && errno == EINTR)
 		return;
@@ -610,6 +440,15 @@ static void read_exec_report(struct init_state *s)
 	r->errpipe = -1;
 }
 
+/* Every process of the cell but init (and the preloader). */
+static void kill_programs(struct init_state *s)
+{
+	if (s->preload.pid > 0)
+		sandbox__preload_kill_programs(s->cfg.uid);
+	else
+		kill(-1, SIGKILL);
+}
+
 static void reap(struct init_state *s)
 {
 	struct init_run *r = &s->run;
@@ -618,6 +457,12 @@ static void reap(struct init_state *s)
 		struct rusage ru;
 		pid_t p = wait4(-1, &st, WNOHANG | __WALL, &ru);
 		if (p > 0) {
+			if (p == s->preload.pid) {
+				snprintf(s->preload_why, sizeof(s->preload_why),
+					 "the preloader ended (wait status %d)", st);
+				sandbox__preload_stop(&s->preload);
+				continue;
+			}
 			if ((uint64_t)ru.ru_maxrss > r->maxrss_kb)
 				r->maxrss_kb = (uint64_t)ru.ru_maxrss;
 			if (p == r->pid) {
@@ -625,13 +470,16 @@ static void reap(struct init_state *s)
 				r->wait_status = st;
 				r->end_ns = clock_now_ns();
 				/* The program is done: so is everything it left. */
-				kill(-1, SIGKILL);
+				kill_programs(s);
 			}
 			continue;
 		}
 		if (p < 0 && errno == EINTR)
 			continue;
-		if (p < 0 && errno == ECHILD && r->active && r->exited) {
+		/* With a preloader, no child but it is no process but it. */
+		bool none_left = p < 0 ? errno == ECHILD
+				       : s->preload.pid > 0 && sandbox__preload_alone(&s->preload);
+		if (none_left && r->active && r->exited) {
 			if (r->errpipe >= 0)
 				read_exec_report(s);
 			send_done(s);
@@ -807,7 +655,8 @@ struct payload_args {
 static int payload_trampoline(void *arg)
 {
 	struct payload_args *a = arg;
-	payload_main(a->s, a->run, a->argv, a->env, a->cwd, a->fds, a->nfds);
+	int errfd = sandbox__payload_confine(&a->s->payload, a->run, a->fds, a->nfds, a->cwd);
+	sandbox__payload_exec(errfd, a->argv, a->env);
 }
 
 /*
@@ -818,7 +667,7 @@ static int payload_trampoline(void *arg)
  * CLONE_VFORK) on a stack of its own, the way posix_spawn starts a child:
  * no page tables to copy and the child runs at once, while init waits for
  * its execve; about 0.1 ms less per run than fork() on the test machine.
- * payload_main is written for that: it only makes syscalls, writes nothing
+ * payload.c is written for that: it only makes syscalls, writes nothing
  * but its own stack, and ends in execve or _exit.
  */
 static pid_t start_payload(struct payload_args *pa, int v2_cgroup_fd)
@@ -965,9 +814,25 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	}
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
-	struct payload_args pa = { s, &hdr, argv, env, cwd, all, nfds + 1 };
-	pid_t pid = start_payload(&pa, hdr.cg_kind == CG_V2 ? fds[3] : -1);
-	int fork_errno = errno;
+	pid_t pid = -1;
+	int fork_errno = 0;
+	if (hdr.preload && s->preload.pid > 0 && sandbox__preload_serves(&s->preload, argv, env)) {
+		/* stdio, the cgroup's descriptors and the report pipe */
+		int pfds[CELL_MAX_FDS];
+		int npfds = 0;
+		for (uint32_t i = 0; i < 3 + hdr.ncg_fds; i++)
+			pfds[npfds++] = fds[i];
+		pfds[npfds++] = pipefd[1];
+		pid = sandbox__preload_spawn(&s->preload, m, len, pfds, npfds, s->preload_why,
+					     sizeof(s->preload_why));
+		r->preloaded = pid > 0;
+	}
+	r->preload_missed = hdr.preload && !r->preloaded && s->preload_why[0];
+	if (pid < 0) {
+		struct payload_args pa = { s, &hdr, argv, env, cwd, all, nfds + 1 };
+		pid = start_payload(&pa, hdr.cg_kind == CG_V2 ? fds[3] : -1);
+		fork_errno = errno;
+	}
 	close(pipefd[1]);
 	if (pid < 0) {
 		close(pipefd[0]);
@@ -988,7 +853,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	its.it_value.tv_sec = (time_t)(at / 1000000000ull);
 	its.it_value.tv_nsec = (long)(at % 1000000000ull);
 	if (timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		kill(-1, SIGKILL);  /* cannot happen; never a run without a deadline */
+		kill_programs(s);  /* cannot happen; never a run without a deadline */
 out:
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -1097,11 +962,14 @@ static void handle_list(struct init_state *s, size_t len)
 
 static int read_config(struct init_state *s, char *why, size_t wlen)
 {
-	ssize_t n = sandbox__msg_recv(s->sock, s->msg, sizeof(s->msg), NULL, NULL);
+	int exe = -1, nfd = 1;
+	ssize_t n = sandbox__msg_recv(s->sock, s->msg, sizeof(s->msg), &exe, &nfd);
 	if (n <= 0)
 		_exit(0);
+	s->cfg.preload_exe = nfd == 1 ? exe : -1;
 	const struct cell_config_msg *m = (const struct cell_config_msg *)s->msg;
-	if ((size_t)n < sizeof(*m) || m->hdr.type != CELL_MSG_CONFIG || m->nbinds > 64) {
+	if ((size_t)n < sizeof(*m) || m->hdr.type != CELL_MSG_CONFIG || m->nbinds > 64 ||
+	    (m->preload != 0) != (nfd == 1) || m->preload_envc > 256) {
 		snprintf(why, wlen, "malformed configuration");
 		return -EPROTO;
 	}
@@ -1126,6 +994,26 @@ static int read_config(struct init_state *s, char *why, size_t wlen)
 		binds[i].rw = z2[1] != 0;
 		p = z2 + 2;
 	}
+	if (m->preload) {
+		static char *env[257];
+		for (uint32_t i = 0; i <= m->preload_envc; i++) {
+			char *z = memchr(p, '\0', (size_t)(end - p));
+			if (!z)
+				goto bad;
+			/* Copies: the strings of s->msg last until the next
+			 * message, the preloader's as long as the cell. */
+			char *copy = strdup(p);
+			if (!copy)
+				goto bad;
+			if (i == 0)
+				s->cfg.preload_program = copy;
+			else
+				env[i - 1] = copy;
+			p = z + 1;
+		}
+		env[m->preload_envc] = NULL;
+		s->cfg.preload_env = env;
+	}
 	return 0;
 bad:
 	snprintf(why, wlen, "malformed bind list");
@@ -1142,9 +1030,10 @@ void sandbox__init_run(int sock)
 	prctl(PR_SET_DUMPABLE, 0);
 	setsid();
 	umask(0);
+	s->payload.nproc_max = RLIM_INFINITY;
 	struct rlimit nproc;
 	if (getrlimit(RLIMIT_NPROC, &nproc) == 0)
-		init_nproc_max = nproc.rlim_max;
+		s->payload.nproc_max = nproc.rlim_max;
 	/* Only the socket survives: no descriptor of the caller leaks into
 	 * the cell. */
 	if (sock != INIT_SOCK_FD) {
@@ -1160,6 +1049,8 @@ void sandbox__init_run(int sock)
 			close(fd);
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	s->sock = sock;
+	s->preload.pid = -1;
+	s->preload.sock = -1;
 	run_reset(&s->run);
 
 	sandbox__init_mark("init: started");
@@ -1168,6 +1059,9 @@ void sandbox__init_run(int sock)
 	sandbox__init_mark("init: configured");
 	if (sandbox__filter_build(&s->filter, s->cfg.net) < 0)
 		init_die(sock, E2BIG, "seccomp filter too large");
+	s->payload.uid = s->cfg.uid;
+	s->payload.gid = s->cfg.gid;
+	s->payload.filter = &s->filter;
 	bool bind_fault = false;
 	int rc = sandbox__fsroot_build(&s->cfg, &bind_fault, why, sizeof(why));
 	if (rc < 0) {
@@ -1186,6 +1080,17 @@ void sandbox__init_run(int sock)
 		if (write(oom, "1000", 4) != 4)
 			sandbox__init_mark("init: oom_score_adj not set");
 		close(oom);
+	}
+	/* The preloader, with the OOM score above, and with capabilities,
+	 * of which it keeps what a run's confinement needs (preload.c). */
+	if (s->cfg.preload_exe >= 0) {
+		s->preload.program = s->cfg.preload_program;
+		s->preload.env = s->cfg.preload_env;
+		sandbox__preload_start(&s->preload, s->cfg.preload_exe, &s->payload, s->preload_why,
+				       sizeof(s->preload_why));
+		close(s->cfg.preload_exe);
+		s->cfg.preload_exe = -1;
+		sandbox__init_mark("init: preloader started");
 	}
 	/* Capabilities can only ever be lost from here on: empty the
 	 * bounding set, which children inherit. */
@@ -1231,7 +1136,7 @@ void sandbox__init_run(int sock)
 			if (read(s->timerfd, &expirations, sizeof(expirations)) > 0 &&
 			    s->run.active && !s->run.exited) {
 				s->run.wall_killed = true;
-				kill(-1, SIGKILL);
+				kill_programs(s);
 			}
 		}
 		if (pf[1].revents) {
@@ -1254,7 +1159,7 @@ void sandbox__init_run(int sock)
 				break;
 			case CELL_MSG_KILL:
 				if (s->run.active)
-					kill(-1, SIGKILL);
+					kill_programs(s);
 				break;
 			case CELL_MSG_FETCH:
 				handle_fetch(s, (size_t)len);

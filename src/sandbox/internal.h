@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "sandbox/sandbox.h"
@@ -181,9 +182,12 @@ struct cell_config_msg {
 	uint32_t net;
 	uint32_t nbinds;
 	uint32_t oneshot;   /* one run, then init exits right after DONE */
-	uint32_t pad;
+	uint32_t preload;   /* a preloader's binary is attached (an fd) */
 	uint64_t disk_kb;   /* initial /box size; each run may change it */
-	/* followed by nbinds * (host "\0" cell "\0" rw-byte) */
+	uint32_t preload_envc;
+	uint32_t pad;
+	/* followed by nbinds * (host "\0" cell "\0" rw-byte), then with
+	 * preload its program "\0" and preload_envc environment strings */
 };
 
 struct cell_file_msg {
@@ -207,6 +211,8 @@ struct cell_run_msg {
 	uint32_t last_run;     /* init exits after DONE, as a one-shot cell's */
 	uint32_t nmem_fds;     /* v1: 2 when memory.max_usage_in_bytes and
 				* memory.usage_in_bytes follow the tasks fds */
+	uint32_t preload;      /* fork it from the preloader if it serves it */
+	uint32_t pad;
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 
@@ -220,9 +226,11 @@ struct cell_done_msg {
 	uint32_t wall_killed;    /* init ended the run at its wall limit */
 	uint32_t mem_base_known; /* v1: init reset the peak after the wipe */
 	uint32_t sockets_left;   /* the run left sockets alive (see init.c) */
-	uint32_t pad;
+	uint32_t preloaded;      /* forked from the preloader */
 	uint64_t mem_base_bytes; /* v1: memory charged then (cache of earlier runs) */
 	char error[256];         /* set when init failed during the run */
+	char preload_error[160]; /* why a run that asked for the preloader
+				  * was executed instead */
 };
 
 struct cell_fetch_msg {
@@ -264,6 +272,61 @@ int sandbox__msg_send(int sock, const void *msg, size_t len,
  * descriptors are stored in fds (up to *nfds, which is updated). */
 ssize_t sandbox__msg_recv(int sock, void *msg, size_t cap, int *fds, int *nfds);
 
+/* ---- payload.c: the program's side, from clone to its first instruction -- */
+
+/* What the program's side reports on the pipe when it cannot start. */
+struct payload_report {
+	int stage;  /* 0: execve itself; 2: the working directory; 1: a setup step */
+	int err;
+	char what[120];
+};
+
+struct payload_ctx {
+	uid_t uid;
+	gid_t gid;
+	const struct sandbox_filter *filter;
+	rlim_t nproc_max;  /* init's hard RLIMIT_NPROC: no run's can be above it */
+};
+
+/* Confines the calling process for run (fds: stdin, stdout, stderr, the
+ * cgroup descriptors, then the report pipe, last).  Returns the report
+ * pipe's new descriptor (3, close-on-exec); a failure is reported and ends
+ * the process. */
+int sandbox__payload_confine(const struct payload_ctx *ctx, const struct cell_run_msg *run,
+			     const int *fds, int nfds, const char *cwd);
+/* Execs argv[0] (searched in env's PATH); reports why it could not. */
+void sandbox__payload_exec(int errfd, char *const *argv, char *const *env)
+	__attribute__((noreturn));
+void sandbox__payload_fail(int fd, int stage, int err, const char *what)
+	__attribute__((noreturn));
+
+/* ---- preload.c: a preloaded interpreter, init's side ---------------------- */
+
+struct init_preload {
+	pid_t pid;            /* -1: none (not asked for, failed or died) */
+	int sock;
+	bool ready;           /* its READY was read */
+	const char *program;
+	char *const *env;
+};
+
+/* Starts the preloader (exe_fd) with p->program and p->env. */
+int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payload_ctx *ctx,
+			   char *why, size_t len);
+/* Whether it runs argv with env: argv[0] is its program, argv[1] a script. */
+bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env);
+/* Forks run's program (fds: stdin, stdout, stderr, cgroup descriptors,
+ * report pipe) as init's child; its pid, or -1 with why (the preloader is
+ * then stopped). */
+pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,
+			     size_t run_len, const int *fds, int nfds, char *why, size_t len);
+/* Kills it; init reaps it. */
+void sandbox__preload_stop(struct init_preload *p);
+/* kill(-1, SIGKILL) as uid: every program of the cell, not the preloader. */
+void sandbox__preload_kill_programs(uid_t uid);
+/* No process in the cell but init and the preloader. */
+bool sandbox__preload_alone(const struct init_preload *p);
+
 /* ---- init.c / fsroot.c: inside the cell --------------------------------- */
 
 /* Runs the cell's init on socket sock (never returns). */
@@ -279,6 +342,9 @@ struct init_config {
 	gid_t gid;
 	bool net;
 	bool oneshot;
+	int preload_exe;           /* the preloader's binary; -1: none */
+	const char *preload_program;
+	char **preload_env;
 	uint64_t disk_kb;
 	struct init_bind *binds;
 	size_t nbinds;

@@ -121,6 +121,18 @@ struct sandbox_bind {
 	bool rw;
 };
 
+/* A preloaded interpreter (docs/SANDBOX.md, "Preloaded interpreters"):
+ * started once in a warm cell, it forks the runs that ask for it
+ * (sandbox_run_spec.preload) and that run [program, SCRIPT, ARGS...] with
+ * exactly env, instead of executing program each time. */
+struct sandbox_preload {
+	const char *server;          /* host path of the preloader (e.g.
+					build/runcell-python); NULL: none */
+	const char *program;         /* the program it stands for */
+	const char *const *env;      /* the environment of the runs it
+					serves; NULL: the default one */
+};
+
 /* What a cell is made of; fixed for its life. */
 struct sandbox_cell_config {
 	const struct sandbox_bind *binds;  /* extra binds beyond the defaults */
@@ -135,6 +147,8 @@ struct sandbox_cell_config {
 	 * it (as in sandbox_run), and a failed build is that run's
 	 * internal_error.  For a caller that opens a cell to use it now. */
 	bool lazy;
+	/* Not for sandbox_run, nor with lazy. */
+	struct sandbox_preload preload;
 };
 
 /* A file placed in /box before a run. */
@@ -151,10 +165,13 @@ struct sandbox_file {
 			       read (and run) it but not change it */
 };
 
+/* A program's environment when its spec gives none (PATH, HOME, LANG). */
+extern const char *const sandbox_default_env[];
+
 /* One program to run. */
 struct sandbox_run_spec {
 	const char *const *argv;     /* argv[0] is searched in the cell's PATH */
-	const char *const *env;      /* NULL: the minimal default environment */
+	const char *const *env;      /* NULL: sandbox_default_env */
 	const char *cwd;             /* NULL: /box */
 	struct sandbox_limits limits;
 	int stdin_fd;                /* -1: /dev/null */
@@ -165,6 +182,9 @@ struct sandbox_run_spec {
 	 * skips what only a next run needs (~0.4 ms for runcell exec).  After
 	 * it, sandbox_cell_run, _fetch and _list fail; close as usual. */
 	bool last_run;
+	/* Forked from the cell's preloaded interpreter when it serves argv
+	 * and env; executed otherwise. */
+	bool preload;
 };
 
 struct sandbox_result {
@@ -177,6 +197,7 @@ struct sandbox_result {
 	struct buf out;       /* stdout, at most limits.output_kb */
 	struct buf err;       /* stderr, likewise; .truncated when cut */
 	char message[512];    /* what happened, for people */
+	bool preloaded;       /* forked from the cell's preloaded interpreter */
 };
 
 void sandbox_result_init(struct sandbox_result *result);
@@ -222,6 +243,18 @@ int sandbox_interrupted(void);
  * runcell doctor and messages). */
 const char *sandbox_cgroup_describe(enum sandbox_cgroup_mode mode,
 				    char *buf, size_t len);
+
+/* The preloader's side (a binary linked against the interpreter, whose
+ * main() calls sandbox_preload_main): */
+struct sandbox_preload_ops {
+	/* Starts the interpreter for program; environ is the runs'. */
+	int (*start)(const char *program, char *why, size_t len);
+	void (*before_fork)(void);
+	void (*after_fork_parent)(void);
+	/* In the child, confined: runs argv ([program, SCRIPT, ARGS...]). */
+	void (*run)(char *const *argv) __attribute__((noreturn));
+};
+int sandbox_preload_main(int argc, char **argv, const struct sandbox_preload_ops *ops);
 
 /* Entry point of a re-executed init (see config.reexec); main() calls it
  * when argv[0] is SANDBOX_INIT_ARGV0.  Never returns. */

@@ -56,6 +56,11 @@ struct pool {
 	atomic_bool stopping;
 	pthread_t manager;
 	struct queue *manager_queue;
+	/* The preloaded interpreter of the cells (see pool_find_preloader). */
+	struct sandbox_preload preload;
+	const struct lang *preload_lang;
+	char preloader[4096];
+	char **preload_env;
 };
 
 /* ---- one job ---- */
@@ -109,6 +114,11 @@ static int worker_cell_for(struct worker_state *ws, const struct lang *l, char *
 	for (size_t i = 0; i < n; i++)
 		binds[i] = (struct sandbox_bind){ .host = l->binds[i] };
 	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = n, .reexec = true };
+	/* A cell for the preloaded language's binds can run it: it gets the
+	 * preloader (a C program and a Python one share a cell). */
+	struct pool *pool = ws->self->pool;
+	if (pool->preload_lang && same_binds(l, pool->preload_lang))
+		cfg.preload = pool->preload;
 	int rc = sandbox_cell_open(&cfg, &ws->cell, why, len);
 	if (rc < 0) {
 		ws->cell = NULL;
@@ -467,6 +477,31 @@ static void *pool_manager(void *arg)
 	return NULL;
 }
 
+/* The first language with a preloader that is there (cfg.preload on). */
+static void pool_find_preloader(struct pool *p)
+{
+	const struct lang_registry *reg = p->cfg.languages;
+	for (size_t i = 0; reg && p->cfg.preload && i < lang_count(reg); i++) {
+		const struct lang *l = lang_at(reg, i);
+		if (!l->preload || !l->available)
+			continue;
+		int rc = lang_preloader(l, p->preloader, sizeof(p->preloader));
+		if (rc < 0) {
+			log_warn("%s runs without its preloader: %s: %s", l->id, p->preloader,
+				 strerror(-rc));
+			continue;
+		}
+		p->preload_env = lang_env(l);
+		if (!p->preload_env)
+			continue;
+		p->preload = (struct sandbox_preload){ .server = p->preloader, .program = l->run[0],
+			.env = (const char *const *)p->preload_env };
+		p->preload_lang = l;
+		log_info("%s runs are forked from a preloaded interpreter (%s)", l->id, p->preloader);
+		return;
+	}
+}
+
 int pool_start(const struct pool_config *cfg, struct pool **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -481,9 +516,11 @@ int pool_start(const struct pool_config *cfg, struct pool **out, char *err, size
 		return -ENOMEM;
 	}
 	p->cfg = *cfg;
+	pool_find_preloader(p);
 	pthread_mutex_init(&p->lock, NULL);
 	int rc = queue_open(cfg->queue_url, cfg->store_url, &p->manager_queue, err, errlen);
 	if (rc < 0) {
+		free(p->preload_env);
 		free(p);
 		return rc;
 	}
@@ -495,6 +532,7 @@ int pool_start(const struct pool_config *cfg, struct pool **out, char *err, size
 		queue_interrupt(p->manager_queue);
 		pool_reap(p, true);
 		queue_close(p->manager_queue);
+		free(p->preload_env);
 		free(p);
 		return -rc;
 	}
@@ -512,6 +550,7 @@ void pool_stop(struct pool *p)
 	pool_reap(p, true);
 	queue_close(p->manager_queue);
 	pthread_mutex_destroy(&p->lock);
+	free(p->preload_env);
 	free(p);
 }
 

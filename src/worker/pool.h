@@ -53,6 +53,7 @@ struct pool_config {
 	const char *cache_dir;    /* compile cache; NULL: none */
 	uint64_t cache_max_bytes;
 	uint64_t max_result_bytes;  /* stdout and stderr a stored result keeps */
+	bool preload;             /* cells get a language's preloader, if there */
 	pool_done_fn on_done;
 	void *user;
 };

@@ -1,0 +1,267 @@
+/*
+ * runcell-python: the preloader of Python 3 (src/sandbox/preload.c says
+ * what a preloader is and how it is confined).  It starts the interpreter
+ * once, the way /usr/bin/python3 starts it (the same library, program
+ * name, environment, site and signal handlers), and each run forked from
+ * it does what `python3 SCRIPT ARGS...` does after its start: sys.argv,
+ * the script's directory first on sys.path, the script run as __main__,
+ * the same exit status (1 after an uncaught exception, SystemExit's code,
+ * 120 when the final flush fails).
+ *
+ * What differs from a fresh interpreter (docs/SANDBOX.md): the hash seed
+ * is the preloader's, the same for every run of the cell, and the modules
+ * Python imports at its start are already imported.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+/* The names in sys.modules after the start. */
+static PyObject *start_modules;
+
+static int python_start(const char *program, char *why, size_t len)
+{
+	PyConfig config;
+	PyConfig_InitPythonConfig(&config);
+	config.parse_argv = 0;
+	char *argv[] = { (char *)program, NULL };
+	PyStatus st = PyConfig_SetBytesString(&config, &config.program_name, program);
+	if (!PyStatus_Exception(st))
+		st = PyConfig_SetBytesArgv(&config, 1, argv);
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st)) {
+		snprintf(why, len, "cannot start Python as %s: %s", program,
+			 st.err_msg ? st.err_msg : "error");
+		return -1;
+	}
+	/* What the start imported, and gc.freeze(): the collector of a run
+	 * skips every object the preloader made, so it never writes to them
+	 * (each such write copies a page).  Kept in the run, where it matters
+	 * for the end (python_finish). */
+	PyObject *modules = PySys_GetObject("modules");  /* borrowed */
+	PyObject *gc = PyImport_ImportModule("gc");
+	PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+	start_modules = modules ? PyFrozenSet_New(modules) : NULL;
+	Py_XDECREF(frozen);
+	Py_XDECREF(gc);
+	if (!frozen || !start_modules) {
+		PyErr_Clear();
+		snprintf(why, len, "cannot prepare Python for forking (gc.freeze)");
+		return -1;
+	}
+	return 0;
+}
+
+static void python_before_fork(void)
+{
+	PyOS_BeforeFork();
+}
+
+static void python_after_fork_parent(void)
+{
+	PyOS_AfterFork_Parent();
+}
+
+/* A list of str from C strings, decoded as Python decodes argv. */
+static PyObject *str_list(char *const *v)
+{
+	PyObject *list = PyList_New(0);
+	for (; list && *v; v++) {
+		PyObject *s = PyUnicode_DecodeFSDefault(*v);
+		if (!s || PyList_Append(list, s) < 0) {
+			Py_XDECREF(s);
+			Py_DECREF(list);
+			return NULL;
+		}
+		Py_DECREF(s);
+	}
+	return list;
+}
+
+/* The exit status of an uncaught exception, printed as python3 prints it:
+ * SystemExit's code (its text on stderr and 1 when it is not an int),
+ * otherwise the traceback and 1. */
+static int exception_status(void)
+{
+	if (!PyErr_ExceptionMatches(PyExc_SystemExit)) {
+		PyErr_Print();
+		return 1;
+	}
+	PyObject *type, *value, *tb;
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	PyObject *code = value ? PyObject_GetAttrString(value, "code") : NULL;
+	int status = 0;
+	if (!code) {
+		PyErr_Clear();
+	} else if (code == Py_None) {
+		status = 0;
+	} else if (PyLong_Check(code)) {
+		status = (int)PyLong_AsLong(code);
+		PyErr_Clear();
+	} else {
+		PyObject *err = PySys_GetObject("stderr");  /* borrowed */
+		if (err && err != Py_None && PyFile_WriteObject(code, err, Py_PRINT_RAW) == 0)
+			PyFile_WriteString("\n", err);
+		PyErr_Clear();
+		status = 1;
+	}
+	Py_XDECREF(code);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+	return status;
+}
+
+/* The script as __main__, as PyRun_SimpleFile runs it for python3, but
+ * with the exception left to exception_status. */
+static int run_main(FILE *fp, const char *path)
+{
+	PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));  /* borrowed */
+	PyObject *file = PyUnicode_DecodeFSDefault(path);
+	PyObject *external = PyImport_ImportModule("_frozen_importlib_external");
+	PyObject *loader = external ? PyObject_CallMethod(external, "SourceFileLoader", "sO",
+							   "__main__", file) : NULL;
+	if (!file || !loader || PyDict_SetItemString(main_dict, "__file__", file) < 0 ||
+	    PyDict_SetItemString(main_dict, "__cached__", Py_None) < 0 ||
+	    PyDict_SetItemString(main_dict, "__loader__", loader) < 0) {
+		PyErr_Print();
+		fclose(fp);
+		return 1;
+	}
+	Py_DECREF(file);
+	Py_DECREF(external);
+	Py_DECREF(loader);
+	PyCompilerFlags flags = _PyCompilerFlags_INIT;
+	PyObject *result = PyRun_FileExFlags(fp, path, Py_file_input, main_dict, main_dict, 1,
+					     &flags);
+	int status = result ? 0 : exception_status();
+	Py_XDECREF(result);
+	return status;
+}
+
+static int flush_std(const char *name)
+{
+	PyObject *f = PySys_GetObject(name);  /* borrowed */
+	if (!f || f == Py_None)
+		return 0;
+	PyObject *r = PyObject_CallMethod(f, "flush", NULL);
+	if (r) {
+		Py_DECREF(r);
+		return 0;
+	}
+	PyErr_WriteUnraisable(f);
+	return -1;
+}
+
+/* What Py_FinalizeEx does that a program can see, without tearing down
+ * the modules of the start: each such teardown writes to every object
+ * the preloader made, copying its pages (30 ms of a 45 ms run here).  In
+ * Py_FinalizeEx's order: non-daemon threads are waited for, atexit
+ * functions run, stdout and stderr are flushed (120 when that fails);
+ * then the program's own objects go: __main__'s and those of the modules
+ * it imported, then its garbage cycles, each with its __del__. */
+static int python_finish(int status)
+{
+	PyObject *threading = PyImport_GetModule(PyUnicode_FromString("threading"));
+	if (threading) {
+		PyObject *r = PyObject_CallMethod(threading, "_shutdown", NULL);
+		if (!r)
+			PyErr_WriteUnraisable(threading);
+		Py_XDECREF(r);
+		Py_DECREF(threading);
+	}
+	PyErr_Clear();
+	PyObject *atexit = PyImport_ImportModule("atexit");
+	PyObject *r = atexit ? PyObject_CallMethod(atexit, "_run_exitfuncs", NULL) : NULL;
+	if (!r)
+		PyErr_Clear();
+	Py_XDECREF(r);
+	Py_XDECREF(atexit);
+	if (flush_std("stdout") < 0 || flush_std("stderr") < 0)
+		status = 120;
+
+	PyObject *modules = PySys_GetObject("modules");  /* borrowed */
+	PyObject *items = modules ? PyDict_Items(modules) : NULL;
+	for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+		PyObject *pair = PyList_GET_ITEM(items, i);
+		PyObject *name = PyTuple_GET_ITEM(pair, 0), *mod = PyTuple_GET_ITEM(pair, 1);
+		bool own = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__main__") == 0;
+		if (!own && PySet_Contains(start_modules, name) == 1)
+			continue;
+		PyObject *dict = PyModule_Check(mod) ? PyModule_GetDict(mod) : NULL;
+		if (dict)
+			PyDict_Clear(dict);
+	}
+	Py_XDECREF(items);
+	PyGC_Collect();
+	PyErr_Clear();
+	flush_std("stdout");
+	flush_std("stderr");
+	return status;
+}
+
+static void python_run(char *const *argv) __attribute__((noreturn));
+static void python_run(char *const *argv)
+{
+	PyOS_AfterFork_Child();
+	/* Python ignores both at its start; the confinement set them back. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+
+	/* The script by absolute path, as python3 makes it (__file__, the
+	 * traceback); sys.argv[0] as given. */
+	const char *script = argv[1];
+	char path[2 * PATH_MAX], cwd[PATH_MAX];
+	if (script[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(path, sizeof(path), "%s/%s", strcmp(cwd, "/") ? cwd : "", script);
+	else
+		snprintf(path, sizeof(path), "%s", script);
+	/* sys.path[0]: the directory of the script, links resolved. */
+	char real[PATH_MAX], dir[2 * PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", realpath(path, real) ? real : path);
+
+	PyObject *args = str_list(argv + 1), *orig = str_list(argv);
+	PyObject *first = PyUnicode_DecodeFSDefault(dirname(dir));
+	PyObject *sys_path = PySys_GetObject("path");  /* borrowed */
+	if (!args || !orig || !first || !sys_path || PySys_SetObject("argv", args) < 0 ||
+	    PySys_SetObject("orig_argv", orig) < 0 || PyList_Insert(sys_path, 0, first) < 0) {
+		PyErr_Print();
+		exit(1);
+	}
+	Py_DECREF(args);
+	Py_DECREF(orig);
+	Py_DECREF(first);
+
+	FILE *fp = fopen(path, "rbe");
+	if (!fp) {
+		fprintf(stderr, "%s: can't open file '%s': [Errno %d] %s\n", argv[0], path, errno,
+			strerror(errno));
+		_exit(python_finish(2));
+	}
+	_exit(python_finish(run_main(fp, path)));
+}
+
+static const struct sandbox_preload_ops python_ops = {
+	.start = python_start,
+	.before_fork = python_before_fork,
+	.after_fork_parent = python_after_fork_parent,
+	.run = python_run,
+};
+
+int main(int argc, char **argv)
+{
+	return sandbox_preload_main(argc, argv, &python_ops);
+}

@@ -1,0 +1,472 @@
+#!/usr/bin/python3
+"""The preloaded Python (build/runcell-python, docs/SANDBOX.md).
+
+Each case runs Python scripts in a warm cell twice, through
+`runcell run --json --sequence`: once executed (/usr/bin/python3 started
+for each) and once with --preload=python3 (forked from the interpreter the
+cell started once).  It checks that the preloaded runs were preloaded, and
+that they behave as the executed ones: status, exit code, stdout, stderr.
+Then the guarantees of a preloaded run: its confinement, limits and
+accounting, nothing of one run reaching the next (modules, processes,
+memory of the preloader), the preloader out of the programs' reach, the
+fallback to executing, bad --preload values, and the server forking its
+Python runs from a preloader (and not with preload = false).
+
+Usage: run.py [-k NAME] [-v]
+Prints "ok NAME" or "FAIL NAME: why" per case and ends with
+"N passed, N failed"; exit status 1 on any failure.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
+PY = "/usr/bin/python3"
+VERBOSE = False
+
+
+def runcell(args, box_files, progs, timeout=120, stdin=None):
+    """Runs progs (argv lists) in one warm cell with box_files in /box;
+    returns (exit status, [result objects], stderr)."""
+    box = tempfile.mkdtemp(prefix="runcell-preload-")
+    try:
+        for name, text in box_files.items():
+            with open(os.path.join(box, name), "w") as f:
+                f.write(text)
+        cmd = [RUNCELL, "run", "--json", "--sequence", "--box=" + box] + args + ["--"]
+        for i, p in enumerate(progs):
+            cmd += (p if i == 0 else [":::"] + p)
+        if VERBOSE:
+            print("  $ " + " ".join(cmd))
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                           stdin=stdin)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        return p.returncode, out, p.stderr.decode("utf-8", "replace")
+    finally:
+        shutil.rmtree(box)
+
+
+def both(box_files, progs, extra=(), stdin_path=None):
+    """The same programs executed and preloaded: (executed, preloaded)."""
+    args = list(extra) + (["--stdin=" + stdin_path] if stdin_path else [])
+    rc1, ex, err1 = runcell(args, box_files, progs)
+    rc2, pre, err2 = runcell(args + ["--preload=python3"], box_files, progs)
+    if rc1 != 0 or rc2 != 0 or len(ex) != len(progs) or len(pre) != len(progs):
+        raise AssertionError("runcell failed: %d %r / %d %r" % (rc1, err1[-300:], rc2, err2[-300:]))
+    return ex, pre
+
+
+def same(box_files, progs, extra=(), stdin_path=None, fields=("status", "exit_code", "stdout",
+                                                               "stderr")):
+    errs = []
+    ex, pre = both(box_files, progs, extra, stdin_path)
+    for i, (a, b) in enumerate(zip(ex, pre)):
+        if not b.get("preloaded"):
+            errs.append("run %d not preloaded: %s" % (i + 1, b["message"]))
+        if "preloaded" in a and a["preloaded"]:
+            errs.append("run %d preloaded without --preload" % (i + 1))
+        for f in fields:
+            if a[f] != b[f]:
+                errs.append("run %d: %s executed %r, preloaded %r" % (i + 1, f, a[f], b[f]))
+    return errs
+
+
+def py(script, *args):
+    return [PY, script] + list(args)
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+# ------------------------------------------------------------ as python3 runs
+
+@case
+def same_hello_argv_paths():
+    src = ("import sys, os\n"
+           "print('hello', sys.argv, sys.orig_argv, __file__, __name__, sys.path[0])\n"
+           "print(sys.executable, os.getcwd(), sorted(os.environ.items()))\n"
+           "print(sys.stdout.encoding, sys.getfilesystemencoding(), sys.flags)\n"
+           "print(__loader__.__class__.__name__, __spec__, __cached__, __doc__)\n"
+           "print('é ü 日本', sys.getrecursionlimit())\n")
+    return same({"main.py": src}, [py("main.py", "a", "b c"), py("/box/main.py")])
+
+
+@case
+def same_stdin_echo():
+    data = tempfile.NamedTemporaryFile(delete=False)
+    data.write(b"3\n1 2 3\nline two\n")
+    data.close()
+    try:
+        src = ("import sys\nn = int(input())\nprint(sum(map(int, input().split())) * n)\n"
+               "print(sys.stdin.read()[::-1])\n")
+        return same({"main.py": src}, [py("main.py")], stdin_path=data.name)
+    finally:
+        os.unlink(data.name)
+
+
+@case
+def same_exceptions_and_exit_codes():
+    files = {
+        "tb.py": "def f(x):\n    return 1 / x\n\nprint('before')\nf(0)\n",
+        "exit3.py": "import sys\nprint('x')\nsys.exit(3)\n",
+        "exitmsg.py": "import sys\nsys.exit('fatal: no input')\n",
+        "exit0.py": "raise SystemExit\n",
+        "syntax.py": "print('a'\nx = \n",
+        "recur.py": "def f(n):\n    return f(n + 1)\nf(0)\n",
+        "keyerr.py": "import json\njson.loads('{')\n",
+    }
+    progs = [py(n) for n in sorted(files)] + [py("nosuch.py")]
+    return same(files, progs)
+
+
+@case
+def same_imports_from_box():
+    files = {"main.py": "import helper, sys\nprint(helper.twice(21), helper.__file__)\n"
+                        "print('helper' in sys.modules)\n",
+             "helper.py": "def twice(x):\n    return 2 * x\n"}
+    return same(files, [py("main.py")])
+
+
+@case
+def same_exit_sequence():
+    # threads waited for, atexit in order, __del__ of globals, output flushed
+    src = ("import atexit, threading, time, sys\n"
+           "class D:\n"
+           "    def __del__(self):\n"
+           "        print('del', flush=True)\n"
+           "d = D()\n"
+           "atexit.register(lambda: print('atexit 1'))\n"
+           "atexit.register(lambda: print('atexit 2'))\n"
+           "def late():\n"
+           "    time.sleep(0.2)\n"
+           "    print('thread done')\n"
+           "threading.Thread(target=late).start()\n"
+           "sys.stdout.write('no newline at the end')\n")
+    return same({"main.py": src}, [py("main.py")])
+
+
+@case
+def same_large_output_and_limit():
+    files = {"big.py": "import sys\nsys.stdout.write('x' * 3000000)\n",
+             "flood.py": "while True:\n    print('y' * 1000)\n"}
+    return same(files, [py("big.py"), py("flood.py")], extra=["--output=1024"],
+                fields=("status", "stdout_truncated"))
+
+
+@case
+def hash_seed_shared_by_preloaded_runs():
+    # documented: preloaded runs of a cell share the interpreter's hash seed
+    src = "print(hash('runcell'))\n"
+    ex, pre = both({"main.py": src}, [py("main.py"), py("main.py")])
+    errs = []
+    if ex[0]["stdout"] == ex[1]["stdout"]:
+        errs.append("executed runs shared a hash seed (docs say they do not)")
+    if pre[0]["stdout"] != pre[1]["stdout"]:
+        errs.append("preloaded runs had different hash seeds (docs say they share one)")
+    return errs
+
+
+# ------------------------------------------------------------ confinement
+
+@case
+def confined_like_executed():
+    src = ("import os\n"
+           "st = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+           "print(os.getuid(), os.geteuid(), os.getgid(), os.getgroups())\n"
+           "print(st['CapInh'], st['CapPrm'], st['CapEff'], st['CapBnd'], st['CapAmb'])\n"
+           "print(st['NoNewPrivs'], st['Seccomp'])\n"
+           "print(open('/proc/self/cgroup').read())\n"
+           "print(os.getsid(0) == os.getpid(), os.listdir('/proc/self/fd'))\n"
+           "print(sorted(p for p in os.listdir('/proc') if p.isdigit()) == [str(os.getpid())])\n"
+           "import resource\n"
+           "print([resource.getrlimit(r) for r in (resource.RLIMIT_NOFILE, resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_CORE)])\n")
+    return same({"main.py": src}, [py("main.py")])
+
+
+@case
+def limits_and_accounting():
+    files = {"mem.py": "b = bytearray(400 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n",
+             "cpu.py": "while True:\n    pass\n",
+             "sleep.py": "import time\ntime.sleep(10)\n",
+             "burn.py": "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n",
+             "touch.py": "b = bytearray(60 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n"}
+    # CPU limits with room: a page fault costs several microseconds in a VM
+    rc, res, err = runcell(["--preload=python3", "--memory=256", "--cpu-time=10"], files,
+                           [py("mem.py"), py("burn.py"), py("touch.py")])
+    rc2, res2, err2 = runcell(["--preload=python3", "--cpu-time=1", "--wall-time=2"], files,
+                              [py("cpu.py"), py("sleep.py")])
+    if rc != 0 or rc2 != 0 or len(res) != 3 or len(res2) != 2:
+        return ["runcell failed: %d %s / %d %s" % (rc, err[-300:], rc2, err2[-300:])]
+    res = [res[0]] + res2 + res[1:]
+    errs = []
+    want = ["memory_limit", "time_limit", "wall_time_limit", "ok", "ok"]
+    for i, (r, w) in enumerate(zip(res, want)):
+        if not r.get("preloaded"):
+            errs.append("run %d not preloaded: %s" % (i + 1, r["message"]))
+        if r["status"] != w:
+            errs.append("run %d: status %s, want %s (%s)" % (i + 1, r["status"], w, r["message"]))
+    if not 250 <= res[3]["cpu_ms"] <= 1000:
+        errs.append("0.3 s of CPU counted as %d ms" % res[3]["cpu_ms"])
+    if not 60 * 1024 <= res[4]["memory_kb"] <= 120 * 1024:
+        errs.append("60 MB touched counted as %d KB" % res[4]["memory_kb"])
+    return errs
+
+
+# ------------------------------------------------------------ between runs
+
+@case
+def nothing_of_a_run_reaches_the_next():
+    files = {
+        "dirty.py": ("import sys, json, builtins, os, subprocess\n"
+                     "json.marker = 'left'\n"
+                     "sys.modules['planted'] = json\n"
+                     "builtins.planted = 1\n"
+                     "sys.path.insert(0, '/tmp')\n"
+                     "open('/tmp/planted.py', 'w').write('x = 1')\n"
+                     "if os.fork() == 0:\n"
+                     "    os.setsid()\n"
+                     "    import time\n"
+                     "    time.sleep(30)\n"
+                     "print('dirtied')\n"),
+        "probe.py": ("import sys, json, builtins, os\n"
+                     "print(hasattr(json, 'marker'), 'planted' in sys.modules,\n"
+                     "      hasattr(builtins, 'planted'), '/tmp' in sys.path,\n"
+                     "      os.path.exists('/tmp/planted.py'),\n"
+                     "      sorted(p for p in os.listdir('/proc') if p.isdigit()) == [str(os.getpid())])\n"),
+    }
+    rc, res, err = runcell(["--preload=python3"], files, [py("dirty.py"), py("probe.py")])
+    if rc != 0 or len(res) != 2:
+        return ["runcell failed: %d %s" % (rc, err[-300:])]
+    errs = []
+    if res[0]["stdout"] != "dirtied\n":
+        errs.append("dirty run: %r %r" % (res[0]["stdout"], res[0]["stderr"][-200:]))
+    if res[1]["stdout"] != "False False False False False True\n":
+        errs.append("the next run saw the last one's state: %r %r" % (res[1]["stdout"], res[1]["stderr"][-300:]))
+    if not all(r.get("preloaded") for r in res):
+        errs.append("not preloaded: %r" % [r["message"] for r in res])
+    return errs
+
+
+@case
+def arguments_of_a_run_not_in_the_next_memory():
+    # the preloader wipes each request after its fork: no copy of it in
+    # the memory the next run is forked with
+    secret = "ARGSECRET%08x" % (os.getpid() * 7919 & 0xffffffff)
+    # The scan never holds the secret as text: the needle is built byte by
+    # byte from a masked form, and hits inside the needle and the one read
+    # buffer (whose addresses it knows) are not counted.
+    masked = bytes(c ^ 0x55 for c in secret.encode()).hex()
+    scan = ("import re, ctypes\n"
+            "needle = bytearray(c ^ 0x55 for c in bytes.fromhex('%s'))\n"
+            "buf = bytearray(1 << 20)\n"
+            "own = [(ctypes.addressof(ctypes.c_char.from_buffer(x)), len(x)) for x in (needle, buf)]\n"
+            "found = 0\n"
+            "with open('/proc/self/maps') as maps:\n"
+            "    regions = [l for l in maps]\n"
+            "mem = open('/proc/self/mem', 'rb', 0)\n"
+            "for line in regions:\n"
+            "    m = re.match(r'([0-9a-f]+)-([0-9a-f]+) r', line)\n"
+            "    if not m or '[vvar]' in line or '[vsyscall]' in line:\n"
+            "        continue\n"
+            "    a, b = int(m.group(1), 16), int(m.group(2), 16)\n"
+            "    while a < b:\n"
+            "        n = min(len(buf), b - a)\n"
+            "        try:\n"
+            "            mem.seek(a)\n"
+            "            got = mem.readinto(memoryview(buf)[:n])\n"
+            "        except OSError:\n"
+            "            break\n"
+            "        i = buf.find(needle, 0, got)\n"
+            "        while i >= 0:\n"
+            "            at = a + i\n"
+            "            if not any(o <= at < o + k for o, k in own):\n"
+            "                found += 1\n"
+            "            i = buf.find(needle, i + 1, got)\n"
+            "        a += n - len(needle) if n == len(buf) else n\n"
+            "print(found)\n") % masked
+    files = {"main.py": "print('x')\n", "scan.py": scan}
+    rc, res, err = runcell(["--preload=python3"], files,
+                           [py("main.py", secret, secret * 20), py("scan.py")])
+    if rc != 0 or len(res) != 2:
+        return ["runcell failed: %d %s" % (rc, err[-300:])]
+    errs = []
+    if res[1]["stdout"] != "0\n":
+        errs.append("the second run found the first run's argument in its memory: %r %r"
+                    % (res[1]["stdout"], res[1]["stderr"][-300:]))
+    if not all(r.get("preloaded") for r in res):
+        errs.append("not preloaded: %r" % [r["message"] for r in res])
+    return errs
+
+
+@case
+def preloader_out_of_reach():
+    # signals to every pid, a fork bomb and a kill(-1): the preloader is
+    # root and hidden, and the next run is still forked from it
+    files = {
+        "killer.py": ("import os, signal\n"
+                      "n = 0\n"
+                      "for pid in range(1, 4096):\n"
+                      "    if pid == os.getpid():\n"
+                      "        continue\n"
+                      "    try:\n"
+                      "        os.kill(pid, signal.SIGKILL)\n"
+                      "        n += 1\n"
+                      "    except (PermissionError, ProcessLookupError):\n"
+                      "        pass\n"
+                      "print('killed', n)\n"),
+        "bomb.py": ("import os\n"
+                    "for i in range(200):\n"
+                    "    try:\n"
+                    "        os.fork()\n"
+                    "    except OSError:\n"
+                    "        break\n"
+                    "os.kill(-1, 9)\n"),
+        "probe.py": "print('still here')\n",
+    }
+    rc, res, err = runcell(["--preload=python3", "--processes=32"], files,
+                           [py("killer.py"), py("bomb.py"), py("probe.py")])
+    if rc != 0 or len(res) != 3:
+        return ["runcell failed: %d %s" % (rc, err[-300:])]
+    errs = []
+    if res[0]["stdout"] != "killed 0\n":
+        errs.append("the program signalled something: %r" % res[0]["stdout"])
+    if res[2]["stdout"] != "still here\n" or not res[2].get("preloaded"):
+        errs.append("after the attacks: %r, %s" % (res[2]["stdout"], res[2]["message"]))
+    return errs
+
+
+@case
+def executed_when_not_served():
+    # an option, another program, a different environment: executed, no
+    # complaint; the preloaded ones between still preloaded
+    files = {"main.py": "import os\nprint(os.environ.get('EXTRA'))\n"}
+    rc, res, err = runcell(["--preload=python3"], files,
+                           [[PY, "-c", "print(1)"], ["/bin/echo", "hi"], py("main.py"),
+                            ["python3", "main.py"]])
+    if rc != 0 or len(res) != 4:
+        return ["runcell failed: %d %s" % (rc, err[-300:])]
+    errs = []
+    got = [(r["stdout"], r["preloaded"], r["message"]) for r in res]
+    want = [("1\n", False, "exited normally"), ("hi\n", False, "exited normally"),
+            ("None\n", True, "exited normally"), ("None\n", False, "exited normally")]
+    if got != want:
+        errs.append("got %r, want %r" % (got, want))
+    return errs
+
+
+@case
+def bad_preload_values():
+    errs = []
+    for value, text in (("nosuchlang", "unknown language"), ("ruby", "has no preloader")):
+        p = subprocess.run([RUNCELL, "run", "--preload=" + value, "--", "/bin/true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        msg = p.stderr.decode()
+        if p.returncode != 2 or "--preload=" + value not in msg or text not in msg:
+            errs.append("--preload=%s: exit %d, %r" % (value, p.returncode, msg))
+    return errs
+
+
+# ------------------------------------------------------------ the server
+
+def serve(conf_lines):
+    data = tempfile.mkdtemp(prefix="runcell-preload-serve-")
+    conf = os.path.join(data, "runcell.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(conf_lines) + "\n")
+    log = open(os.path.join(data, "log"), "w+")
+    p = subprocess.Popen([RUNCELL, "serve", "--config", conf, "--port", "0", "--data",
+                          os.path.join(data, "d")], stdout=log, stderr=subprocess.STDOUT)
+    url = None
+    deadline = time.time() + 30
+    while time.time() < deadline and not url:
+        time.sleep(0.1)
+        log.seek(0)
+        m = re.search(r'"url":"(http://[^"]+)"', log.read())
+        url = m.group(1) if m else None
+    return p, url, data, log
+
+
+def submit(url, source):
+    body = json.dumps({"language": "python3", "source": source}).encode()
+    req = urllib.request.Request(url + "/v1/submissions?wait=true", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+@case
+def server_forks_python_runs():
+    errs = []
+    src = "import os, sys\nprint(os.path.basename(os.readlink('/proc/self/exe')), sys.argv)\n"
+    for conf, exe in (([], "runcell-python"), (["preload = false"], "python3.11")):
+        p, url, data, log = serve(conf)
+        try:
+            if not url:
+                log.seek(0)
+                errs.append("%r: the server did not start: %s" % (conf, log.read()[-300:]))
+                continue
+            for _ in range(3):
+                r = submit(url, src)
+                tests = r.get("result", {}).get("tests") or [{}]
+                out = tests[0].get("stdout", r)
+                if r.get("verdict") != "accepted" or out != "%s ['main.py']\n" % exe:
+                    errs.append("%r: %r" % (conf, out))
+            log.seek(0)
+            said = "forked from a preloaded interpreter" in log.read()
+            if said != (not conf):
+                errs.append("%r: the log %s the preloader" % (conf, "names" if said else "omits"))
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+            log.close()
+            shutil.rmtree(data)
+    return errs
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", default=None)
+    ap.add_argument("-v", action="store_true")
+    a = ap.parse_args()
+    VERBOSE = a.v
+    if not os.access(os.path.join(os.path.dirname(RUNCELL), "runcell-python"), os.X_OK):
+        print("FAIL preloader: %s/runcell-python was not built (python3-dev missing?)"
+              % os.path.dirname(RUNCELL))
+        print("0 passed, 1 failed")
+        return 1
+    passed = failed = 0
+    for fn in CASES:
+        if a.k and a.k not in fn.__name__:
+            continue
+        try:
+            errs = fn()
+        except Exception as e:  # a broken case is a failure, never a pass
+            errs = ["%s: %s" % (type(e).__name__, e)]
+        if errs:
+            failed += 1
+            print("FAIL %s: %s" % (fn.__name__, " | ".join(errs)), flush=True)
+        else:
+            passed += 1
+            print("ok %s" % fn.__name__, flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
