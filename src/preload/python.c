@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
@@ -175,21 +176,21 @@ static int flush_std(const char *name)
  * it imported, then its garbage cycles, each with its __del__. */
 static int python_finish(int status)
 {
-	PyObject *threading = PyImport_GetModule(PyUnicode_FromString("threading"));
-	if (threading) {
-		PyObject *r = PyObject_CallMethod(threading, "_shutdown", NULL);
-		if (!r)
-			PyErr_WriteUnraisable(threading);
-		Py_XDECREF(r);
-		Py_DECREF(threading);
-	}
-	PyErr_Clear();
-	PyObject *atexit = PyImport_ImportModule("atexit");
-	PyObject *r = atexit ? PyObject_CallMethod(atexit, "_run_exitfuncs", NULL) : NULL;
-	if (!r)
+	/* Only modules the run imported can have threads or functions to
+	 * wait for (an import here would cost as much as the run). */
+	static const char *const steps[][2] = { { "threading", "_shutdown" },
+						 { "atexit", "_run_exitfuncs" } };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		PyObject *name = PyUnicode_FromString(steps[i][0]);
+		PyObject *mod = name ? PyImport_GetModule(name) : NULL;
+		PyObject *r = mod ? PyObject_CallMethod(mod, steps[i][1], NULL) : NULL;
+		if (mod && !r)
+			PyErr_WriteUnraisable(mod);
 		PyErr_Clear();
-	Py_XDECREF(r);
-	Py_XDECREF(atexit);
+		Py_XDECREF(r);
+		Py_XDECREF(mod);
+		Py_XDECREF(name);
+	}
 	if (flush_std("stdout") < 0 || flush_std("stderr") < 0)
 		status = 120;
 
@@ -213,6 +214,23 @@ static int python_finish(int status)
 	return status;
 }
 
+/* Not a directory, and not a file zipimport can open (python3 would run
+ * either as a package). */
+static bool is_plain_script(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return false;
+	PyObject *zipimport = PyImport_ImportModule("zipimport");
+	PyObject *importer = zipimport ? PyObject_CallMethod(zipimport, "zipimporter", "s", path)
+				       : NULL;
+	bool plain = importer == NULL;
+	PyErr_Clear();
+	Py_XDECREF(importer);
+	Py_XDECREF(zipimport);
+	return plain;
+}
+
 static void python_run(char *const *argv) __attribute__((noreturn));
 static void python_run(char *const *argv)
 {
@@ -229,6 +247,14 @@ static void python_run(char *const *argv)
 		snprintf(path, sizeof(path), "%s/%s", strcmp(cwd, "/") ? cwd : "", script);
 	else
 		snprintf(path, sizeof(path), "%s", script);
+	/* A directory or a zip file is run as a package (its __main__.py)
+	 * by python3: this process becomes python3 for it, already confined
+	 * and with the same environment. */
+	if (!is_plain_script(path)) {
+		execv(argv[0], argv);
+		fprintf(stderr, "%s: cannot execute: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
 	/* sys.path[0]: the directory of the script, links resolved. */
 	char real[PATH_MAX], dir[2 * PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", realpath(path, real) ? real : path);

@@ -12,11 +12,10 @@
  * dies with the supervisor (PR_SET_PDEATHSIG, or end of its socket); when
  * it dies the kernel kills everything in the pid namespace.
  *
- * The program's path from fork to execve, in this order: join the cgroup
- * (v1), new cgroup namespace, setsid, stdio and close every other
- * descriptor, rlimits, working directory, drop to the cell uid with no
- * groups (which clears every capability), no_new_privs, seccomp, execve.
- * A failure before execve travels back on a close-on-exec pipe.
+ * The program's side, from fork to execve, is payload.c; a failure before
+ * execve travels back on a close-on-exec pipe.  With a preloader
+ * (preload.c) a run may be forked from it instead, and every process of a
+ * run is then killed by the cell uid rather than by kill(-1) from here.
  */
 #include "sandbox/internal.h"
 
@@ -94,8 +93,6 @@ struct init_state {
 	char msg[CELL_MSG_MAX];
 };
 
-
-
 static void send_failed_why(int sock, int err, bool bind_fault, const char *text)
 {
 	struct cell_failed_msg m;
@@ -119,7 +116,6 @@ static void init_die(int sock, int err, const char *text)
 	send_failed(sock, err, text);
 	_exit(1);
 }
-
 
 /* ---- init's side ------------------------------------------------------- */
 

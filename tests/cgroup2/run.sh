@@ -2,8 +2,8 @@
 # The cell on a pure cgroup v2 host: boots the small guest of vm.sh (Debian's
 # 6.1 kernel, cgroup2 only) and runs there the guest self-test and the
 # hostile cases that exercise the cgroup backend (accounting, limits, OOM,
-# kills), each one-shot and in a warm cell, then container.sh (runcell in a
-# container's cgroup namespace).  Where the
+# kills), each one-shot and in a warm cell, some of the preloaded Python's
+# cases, then container.sh (runcell in a container's cgroup namespace).  Where the
 # guest runs under emulation (no usable KVM), programs are about ten times
 # slower, so cases whose limits assume native speed (the JVM, a precise
 # sleep, a thousand zombies) stay in the host suite only.  Exit 77
@@ -20,6 +20,10 @@ out_flood_both,out_file_size,kill_daemon,kill_grandchild_stdout,\
 proc_scan,proc_mountinfo,fd_scan,sysv_ipc_left,secret_paths,net_tcp,\
 priv_mount,priv_unshare_clone,exec_missing,cgroup_none_said"
 
+# The preloaded Python on v2: born in the run's group (CLONE_INTO_CGROUP).
+preload_cases="same_hello_argv_paths,confined_like_executed,limits_and_accounting,\
+nothing_of_a_run_reaches_the_next,preloader_out_of_reach"
+
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 tests/cgroup2/selftest.sh 2>&1 | tee "$out"
@@ -33,9 +37,10 @@ guest_suite() {
 		"$1" version | sed "s/^/== /"
 		RUNCELL="$1" RUNCELL_TEST_SLOWDOWN=10 python3 -u tests/sandbox/run.py --jobs 2 -k "$2"
 		rc=$?
+		RUNCELL="$1" RUNCELL_TEST_SLOWDOWN=10 python3 -u tests/preload/run.py -k "$3" || rc=1
 		sh tests/cgroup2/container.sh "$1" || rc=1
 		exit $rc
-	' sh "$RUNCELL" "$cases" 2>&1 | tee "$out.guest"
+	' sh "$RUNCELL" "$cases" "$preload_cases" 2>&1 | tee "$out.guest"
 	return "${PIPESTATUS[0]}"
 }
 # 124 (timeout) and 125 (the guest could not run the command) are failures

@@ -95,6 +95,14 @@ TEST(lang_real_details)
 	ASSERT_STR(py->run[0], "/usr/bin/python3");
 	ASSERT_NULL(py->artifacts[0]);
 	ASSERT_NULL(py->env[0]);
+	ASSERT_STR(py->preload, "runcell-python");
+	ASSERT_NULL(java->preload);
+	/* its environment is the runs' default one (what its preloader gets) */
+	char **env = lang_env(py);
+	for (size_t i = 0; sandbox_default_env[i] || env[i]; i++)
+		if (!env[i] || !sandbox_default_env[i] || strcmp(env[i], sandbox_default_env[i]))
+			FAIL("lang_env(python3)[%zu] = %s", i, env[i] ? env[i] : "(end)");
+	free(env);
 	const struct lang *go = lang_find(reg, "go");
 	bool gocache = false;
 	for (char **e = go->env; *e; e++)
@@ -258,6 +266,13 @@ TEST(lang_malformed_files)
 		   "\"run_processes_min\"", "out of range");
 	expect_bad("{\"id\": \"x\", " GOOD_BODY ", \"run_memory_extra_mb\": true}",
 		   "\"run_memory_extra_mb\"", "expected an integer, got bool");
+	expect_bad("{\"id\": \"x\", " GOOD_BODY ", \"preload\": \"../runcell-python\"}",
+		   "\"preload\"", "plain file name");
+	expect_bad("{\"id\": \"x\", " GOOD_BODY ", \"preload\": 1}", "\"preload\"",
+		   "expected a string");
+	expect_bad("{\"id\": \"x\", " GOOD_BODY ", \"compile\": [\"/bin/cc\"], "
+		   "\"artifacts\": [\"main\"], \"preload\": \"p\"}", "\"preload\"",
+		   "without \"compile\"");
 	expect_bad("{\"id\": \"x\", \"id\": \"x\", " GOOD_BODY "}", "invalid JSON", NULL);
 }
 
