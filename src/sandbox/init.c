@@ -652,7 +652,8 @@ static int payload_trampoline(void *arg)
 {
 	struct payload_args *a = arg;
 	int errfd = sandbox__payload_confine(&a->s->payload, a->run, a->fds, a->nfds, a->cwd);
-	sandbox__payload_exec(errfd, a->argv, a->env);
+	int e = sandbox__payload_exec(a->argv, a->env);
+	sandbox__payload_fail(errfd, 0, e, a->argv[0]);
 }
 
 /*
@@ -693,6 +694,7 @@ static pid_t start_payload(struct payload_args *pa, int v2_cgroup_fd)
 		}
 		stack = m;
 	}
+	sandbox__stack_fresh(stack + GUARD, STACK);
 	return clone(payload_trampoline, stack + GUARD + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, pa);
 }
 

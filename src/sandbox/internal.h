@@ -294,11 +294,14 @@ struct payload_ctx {
  * the process. */
 int sandbox__payload_confine(const struct payload_ctx *ctx, const struct cell_run_msg *run,
 			     const int *fds, int nfds, const char *cwd);
-/* Execs argv[0] (searched in env's PATH); reports why it could not. */
-void sandbox__payload_exec(int errfd, char *const *argv, char *const *env)
-	__attribute__((noreturn));
+/* Execs argv[0] (searched in env's PATH); returns the errno of why not.
+ * Not noreturn on purpose: with ASan, a call to a noreturn function first
+ * resets the stack's shadow, which on init's shared stack it must not. */
+int sandbox__payload_exec(char *const *argv, char *const *env);
 void sandbox__payload_fail(int fd, int stage, int err, const char *what)
 	__attribute__((noreturn));
+/* Before a stack of init's is used again by a CLONE_VM child. */
+void sandbox__stack_fresh(void *stack, size_t len);
 
 /* ---- preload.c: a preloaded interpreter, init's side ---------------------- */
 

@@ -27,6 +27,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+void sandbox__stack_fresh(void *stack, size_t len)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	/* Frames of the last child that ended in execve never returned, so
+	 * their redzones are still marked in the shadow init shares with the
+	 * next child: ASan would report that child's own locals. */
+	__asan_unpoison_memory_region(stack, len);
+#else
+	(void)stack;
+	(void)len;
+#endif
+}
+
 void sandbox__payload_fail(int fd, int stage, int err, const char *what)
 {
 	struct payload_report r;
@@ -188,8 +205,7 @@ int sandbox__payload_confine(const struct payload_ctx *ctx, const struct cell_ru
 	return errfd;
 }
 
-void sandbox__payload_exec(int errfd, char *const *argv, char *const *env)
+int sandbox__payload_exec(char *const *argv, char *const *env)
 {
-	int e = exec_search(argv, env);
-	sandbox__payload_fail(errfd, 0, e, argv[0]);
+	return exec_search(argv, env);
 }

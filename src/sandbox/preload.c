@@ -222,6 +222,7 @@ void sandbox__preload_kill_programs(uid_t uid)
 		stack = m;
 	}
 	/* CLONE_VFORK: init goes on once the signals are sent. */
+	sandbox__stack_fresh(stack, STACK);
 	clone(sweeper, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &uid);
 }
 
