@@ -49,6 +49,7 @@
 #define PRELOAD_FD 3
 #define PRELOAD_READY_MS 10000  /* an interpreter's start, on a busy host */
 #define PRELOAD_SPAWN_MS 2000
+#define PRELOAD_MAX_ENV 256     /* as read_config takes them */
 
 /* init -> preloader, once, right after its start. */
 struct preload_setup_msg {
@@ -88,7 +89,17 @@ int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payl
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		char *argv[] = { (char *)"runcell-preload", (char *)p->program, NULL };
-		syscall(SYS_execveat, exe_fd, "", argv, p->env, AT_EMPTY_PATH);
+		/* The runs' environment, and LD_BIND_NOW: every symbol bound at
+		 * the start, once, rather than on first use in each run (the
+		 * preloader removes it before the interpreter reads its
+		 * environment). */
+		char *env[PRELOAD_MAX_ENV + 2];
+		size_t n = 0;
+		for (; p->env[n] && n < PRELOAD_MAX_ENV; n++)
+			env[n] = p->env[n];
+		env[n++] = (char *)"LD_BIND_NOW=1";
+		env[n] = NULL;
+		syscall(SYS_execveat, exe_fd, "", argv, env, AT_EMPTY_PATH);
 		_exit(127);
 	}
 	int e = errno;
@@ -320,6 +331,7 @@ int sandbox_preload_main(int argc, char **argv, const struct sandbox_preload_ops
 	}
 	int sock = PRELOAD_FD;
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	unsetenv("LD_BIND_NOW");  /* init's, for the loader alone */
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	static struct preload_setup_msg setup;
