@@ -4,13 +4,15 @@
 # it, only a run that breaks does (exit status 1: the server does not start
 # or dies, a request fails, a submission is not accepted).
 #
-#   bench/api.sh [--quick] [--duration SEC]
+#   bench/api.sh [--quick] [--duration SEC] [--no-preload]
 #   RUNCELL=path      the runcell binary to serve (default build/runcell)
 #   LOADGEN=path      the load generator (default build/bench-api-load, next
 #                     to $RUNCELL if there is one there; built from
 #                     bench/api/loadgen.c with cc when missing)
 #
 # It starts `$RUNCELL serve --port 0 --data $(mktemp -d)` with the defaults
+# (Python runs forked from the preloaded interpreter; --no-preload sets
+# preload = false, every run executes python3)
 # (max_workers = the CPU count), waits for /readyz 200, then measures:
 # (a) {"language":"python3","source":"print(1)"} posted to
 #     /v1/submissions?wait=true by bench/api/loadgen.c (closed loop, one
@@ -42,6 +44,7 @@ cd "$(dirname "$0")/.." || exit 1
 RUNCELL=${RUNCELL:-build/runcell}
 PY=/usr/bin/python3
 DURATION=5
+PRELOAD=true
 SINGLE_RUNS=20
 WARMUP=20
 BATCH_N=20
@@ -51,7 +54,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) DURATION=2; SINGLE_RUNS=10; WARMUP=6 ;;
 	--duration) DURATION=$2; shift ;;
-	-h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+	--no-preload) PRELOAD=false ;;
+	-h|--help) sed -n '2,40p' "$0"; exit 0 ;;
 	*) echo "api.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -155,9 +159,11 @@ server_alive() {
 }
 
 # ---- start the server ---------------------------------------------------------
-note "starting $RUNCELL serve --port 0 --data $data"
+printf 'preload = %s\n' "$PRELOAD" >"$work/runcell.conf"
+note "starting $RUNCELL serve --config $work/runcell.conf (preload = $PRELOAD) --port 0 --data $data"
 t_start=$(now_us)
-"$RUNCELL" serve --port 0 --data "$data" >"$work/server.out" 2>"$work/server.log" &
+"$RUNCELL" serve --config "$work/runcell.conf" --port 0 --data "$data" >"$work/server.out" \
+	2>"$work/server.log" &
 spid=$!
 url=
 for i in $(seq 1 300); do
@@ -330,7 +336,10 @@ verdict() { # verdict OK? LABEL DETAIL
 	if [ "$1" = 1 ]; then echo "PASS  $2: $3"; else echo "MISS  $2: $3"; fi
 }
 ms() { calc "printf \"%.3f\", $1 / 1000"; }
+preloaded=executed
+grep -q 'forked from a preloaded interpreter' "$work/server.log" && preloaded="forked from a preloaded interpreter"
 echo "runcell API benchmark ($RUNCELL serve, $ncpu CPUs, load $load0 at start, ${DURATION} s per level)"
+echo "  Python runs: $preloaded (preload = $PRELOAD)"
 echo "  server ready ${ready_ms} ms after start; JSON spacing: $expect"
 echo "  bare $PY -c 'print(1)': single run median $(ms "$single_us") ms ($SINGLE_RUNS runs);" \
 	"$ncpu loops, slices of $DURATION s: ${bare[*]} runs/s (mean $bare_all)"

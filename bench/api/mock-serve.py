@@ -4,7 +4,7 @@ bench/api/loadgen.c and bench/api.sh without the real server.  Self-test
 only; it is not what the benchmark measures.
 
     RUNCELL=bench/api/mock-serve.py bench/api.sh --quick
-    bench/api/mock-serve.py serve --port 0 --data DIR [--close-every N] [--drop-every N] [--chunked]
+    bench/api/mock-serve.py serve [--config FILE] --port 0 --data DIR [--close-every N] [--drop-every N] [--chunked]
 
 It speaks the part of docs/API.md the benchmark uses: POST
 /v1/submissions[?wait=true], POST /v1/submissions/batch, GET
@@ -166,6 +166,7 @@ def main():
     ap.add_argument("cmd")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--data", default="data")
+    ap.add_argument("--config", default=None)  # accepted, not read
     ap.add_argument("--close-every", type=int, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--chunked", action="store_true")
