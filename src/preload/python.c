@@ -16,6 +16,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -132,7 +133,9 @@ static int run_main(FILE *fp, const char *path)
 {
 	PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));  /* borrowed */
 	PyObject *file = PyUnicode_DecodeFSDefault(path);
-	PyObject *external = PyImport_ImportModule("_frozen_importlib_external");
+	PyObject *name = PyUnicode_FromString("_frozen_importlib_external");
+	PyObject *external = name ? PyImport_GetModule(name) : NULL;  /* imported at the start */
+	Py_XDECREF(name);
 	PyObject *loader = external ? PyObject_CallMethod(external, "SourceFileLoader", "sO",
 							   "__main__", file) : NULL;
 	if (!file || !loader || PyDict_SetItemString(main_dict, "__file__", file) < 0 ||
@@ -194,19 +197,20 @@ static int python_finish(int status)
 	if (flush_std("stdout") < 0 || flush_std("stderr") < 0)
 		status = 120;
 
+	/* The run's modules first, read with borrowed references (no write
+	 * to the preloader's objects), then cleared (a __del__ may import). */
 	PyObject *modules = PySys_GetObject("modules");  /* borrowed */
-	PyObject *items = modules ? PyDict_Items(modules) : NULL;
-	for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
-		PyObject *pair = PyList_GET_ITEM(items, i);
-		PyObject *name = PyTuple_GET_ITEM(pair, 0), *mod = PyTuple_GET_ITEM(pair, 1);
-		bool own = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__main__") == 0;
-		if (!own && PySet_Contains(start_modules, name) == 1)
-			continue;
-		PyObject *dict = PyModule_Check(mod) ? PyModule_GetDict(mod) : NULL;
-		if (dict)
-			PyDict_Clear(dict);
+	PyObject *own = PyList_New(0), *name, *mod;
+	Py_ssize_t pos = 0;
+	while (own && modules && PyDict_Next(modules, &pos, &name, &mod)) {
+		bool run_main = PyUnicode_Check(name) &&
+				PyUnicode_CompareWithASCIIString(name, "__main__") == 0;
+		if ((run_main || PySet_Contains(start_modules, name) == 0) && PyModule_Check(mod))
+			PyList_Append(own, mod);
 	}
-	Py_XDECREF(items);
+	for (Py_ssize_t i = 0; own && i < PyList_GET_SIZE(own); i++)
+		PyDict_Clear(PyModule_GetDict(PyList_GET_ITEM(own, i)));
+	Py_XDECREF(own);
 	PyGC_Collect();
 	PyErr_Clear();
 	flush_std("stdout");
@@ -214,20 +218,25 @@ static int python_finish(int status)
 	return status;
 }
 
-/* Not a directory, and not a file zipimport can open (python3 would run
- * either as a package). */
+/* Not a directory, and not a zip file (python3 runs either as a package).
+ * A zip file ends with its end-of-central-directory record, found in the
+ * last 64 KiB + 22 bytes, as zipimport looks for it; asking zipimport
+ * itself ran Python code that wrote to ~100 of the preloader's pages, each
+ * a page copy in the run. */
 static bool is_plain_script(const char *path)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return false;
-	PyObject *zipimport = PyImport_ImportModule("zipimport");
-	PyObject *importer = zipimport ? PyObject_CallMethod(zipimport, "zipimporter", "s", path)
-				       : NULL;
-	bool plain = importer == NULL;
-	PyErr_Clear();
-	Py_XDECREF(importer);
-	Py_XDECREF(zipimport);
+	if (fd < 0)
+		return true;  /* run_main says why, as python3 does */
+	bool plain = fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode);
+	if (plain && S_ISREG(st.st_mode) && st.st_size >= 22) {
+		static char tail[65536 + 22];
+		off_t n = st.st_size < (off_t)sizeof(tail) ? st.st_size : (off_t)sizeof(tail);
+		ssize_t got = pread(fd, tail, (size_t)n, st.st_size - n);
+		plain = got < 4 || !memmem(tail, (size_t)got, "PK\005\006", 4);
+	}
+	close(fd);
 	return plain;
 }
 

@@ -381,6 +381,14 @@ int sandbox_preload_main(int argc, char **argv, const struct sandbox_preload_ops
 				ca.flags |= CLONE_INTO_CGROUP;
 				ca.cgroup = (uint64_t)fds[3];
 			}
+			/* init's CPUs, for the run to inherit: the preloader was
+			 * started while init was held on one CPU (cell.c), and a
+			 * run must get the caller's whole set, as an executed one
+			 * does (on one CPU, two workers' runs shared it while the
+			 * other idled). */
+			cpu_set_t cpus;
+			if (sched_getaffinity(1, sizeof(cpus), &cpus) == 0)
+				sched_setaffinity(0, sizeof(cpus), &cpus);
 			ops->before_fork();
 			pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 			if (pid == 0) {

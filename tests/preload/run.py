@@ -232,6 +232,7 @@ def confined_like_executed():
            "print(st['NoNewPrivs'], st['Seccomp'])\n"
            "print(open('/proc/self/cgroup').read())\n"
            "print(os.getsid(0) == os.getpid(), os.listdir('/proc/self/fd'))\n"
+           "print('cpus', sorted(os.sched_getaffinity(0)))\n"
            "print(sorted(p for p in os.listdir('/proc') if p.isdigit()) == [str(os.getpid())])\n"
            "import resource\n"
            "print([resource.getrlimit(r) for r in (resource.RLIMIT_NOFILE, resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_CORE)])\n")
