@@ -810,11 +810,15 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 		}
 		r->mem_base_known = true;
 	}
+	/* The preloader's start (the first run waits for it) is not the
+	 * program's wall time. */
+	bool preload = hdr.preload && sandbox__preload_serves(&s->preload, argv, env) &&
+		       sandbox__preload_ready(&s->preload, s->preload_why, sizeof(s->preload_why));
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
 	pid_t pid = -1;
 	int fork_errno = 0;
-	if (hdr.preload && s->preload.pid > 0 && sandbox__preload_serves(&s->preload, argv, env)) {
+	if (preload) {
 		/* stdio, the cgroup's descriptors and the report pipe */
 		int pfds[CELL_MAX_FDS];
 		int npfds = 0;

@@ -318,9 +318,12 @@ int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payl
 			   char *why, size_t len);
 /* Whether it runs argv with env: argv[0] is its program, argv[1] a script. */
 bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env);
-/* Forks run's program (fds: stdin, stdout, stderr, cgroup descriptors,
- * report pipe) as init's child; its pid, or -1 with why (the preloader is
+/* Waits for its start (once); false, with why, when it failed (it is
  * then stopped). */
+bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len);
+/* Forks run's program as init's child, once sandbox__preload_ready (fds:
+ * stdin, stdout, stderr, cgroup descriptors, report pipe); its pid, or -1
+ * with why (the preloader is then stopped). */
 pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,
 			     size_t run_len, const int *fds, int nfds, char *why, size_t len);
 /* Kills it; init reaps it. */

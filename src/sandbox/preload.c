@@ -172,38 +172,41 @@ static ssize_t recv_within(struct init_preload *p, void *buf, size_t cap, int ms
 	return len == 0 ? -EPIPE : len;
 }
 
-pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,
-			     size_t run_len, const int *fds, int nfds, char *why, size_t len)
+bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len)
 {
+	if (p->ready || p->pid <= 0)
+		return p->ready;
 	union {
 		struct cell_msg_hdr hdr;
 		struct cell_failed_msg failed;
-		struct preload_spawned_msg spawned;
 	} reply;
-	ssize_t n;
-	if (!p->ready) {
-		n = recv_within(p, &reply, sizeof(reply), PRELOAD_READY_MS);
-		if (n < (ssize_t)sizeof(reply.hdr) || reply.hdr.type != CELL_MSG_READY) {
-			if (n >= (ssize_t)sizeof(reply.failed) && reply.hdr.type == CELL_MSG_FAILED) {
-				reply.failed.text[sizeof(reply.failed.text) - 1] = '\0';
-				snprintf(why, len, "%s", reply.failed.text);
-			} else {
-				snprintf(why, len, "the preloader did not start: %s",
-					 strerror(n < 0 ? (int)-n : EPROTO));
-			}
-			sandbox__preload_stop(p);
-			return -1;
-		}
+	ssize_t n = recv_within(p, &reply, sizeof(reply), PRELOAD_READY_MS);
+	if (n >= (ssize_t)sizeof(reply.hdr) && reply.hdr.type == CELL_MSG_READY) {
 		p->ready = true;
+		return true;
 	}
+	if (n >= (ssize_t)sizeof(reply.failed) && reply.hdr.type == CELL_MSG_FAILED) {
+		reply.failed.text[sizeof(reply.failed.text) - 1] = '\0';
+		snprintf(why, len, "%s", reply.failed.text);
+	} else {
+		snprintf(why, len, "the preloader did not start: %s", strerror(n < 0 ? (int)-n : EPROTO));
+	}
+	sandbox__preload_stop(p);
+	return false;
+}
+
+pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,
+			     size_t run_len, const int *fds, int nfds, char *why, size_t len)
+{
+	struct preload_spawned_msg reply;
+	ssize_t n;
 	int rc = sandbox__msg_send(p->sock, run, run_len, fds, nfds);
 	if (rc == 0) {
 		n = recv_within(p, &reply, sizeof(reply), PRELOAD_SPAWN_MS);
-		if (n == (ssize_t)sizeof(reply.spawned) && reply.hdr.type == CELL_MSG_DONE &&
-		    reply.spawned.pid > 0)
-			return reply.spawned.pid;
-		rc = n == (ssize_t)sizeof(reply.spawned) && reply.hdr.type == CELL_MSG_DONE
-			     ? -reply.spawned.err : (n < 0 ? (int)n : -EPROTO);
+		bool ok = n == (ssize_t)sizeof(reply) && reply.hdr.type == CELL_MSG_DONE;
+		if (ok && reply.pid > 0)
+			return reply.pid;
+		rc = ok ? -reply.err : (n < 0 ? (int)n : -EPROTO);
 	}
 	snprintf(why, len, "the preloader could not start the program: %s", strerror(-rc));
 	sandbox__preload_stop(p);
