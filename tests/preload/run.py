@@ -394,6 +394,71 @@ def preloader_out_of_reach():
 
 
 @case
+def preloader_killed_from_the_host():
+    # the host kills the preloader during a run: that run is unharmed (it
+    # is init's child), the next ones are executed and say why
+    files = {"wait.py": "import time\ntime.sleep(1.5)\nprint('waited')\n",
+             "probe.py": "print('probe')\n"}
+    box = tempfile.mkdtemp(prefix="runcell-preload-kill-")
+    try:
+        for name, text in files.items():
+            with open(os.path.join(box, name), "w") as f:
+                f.write(text)
+        cmd = [RUNCELL, "run", "--json", "--sequence", "--preload=python3", "--box=" + box, "--",
+               PY, "wait.py", ":::", PY, "probe.py", ":::", PY, "probe.py"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        killed = []
+        deadline = time.time() + 10 * SLOWDOWN
+        while not killed and time.time() < deadline and p.poll() is None:
+            time.sleep(0.1)
+            for pid in descendants(p.pid):
+                try:
+                    exe = os.readlink("/proc/%d/exe" % pid)
+                    uid = os.stat("/proc/%d" % pid).st_uid
+                except OSError:
+                    continue
+                # the preloader is root; its runs are the cell uid
+                if exe.endswith("/runcell-python") and uid == 0:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+        out, err = p.communicate(timeout=60 * SLOWDOWN)
+    finally:
+        shutil.rmtree(box)
+    res = [json.loads(l) for l in out.decode().splitlines() if l.strip()]
+    if not killed:
+        return ["no preloader found among runcell's processes"]
+    if p.returncode != 0 or len(res) != 3:
+        return ["runcell: exit %d, %d results, %s" % (p.returncode, len(res), err.decode()[-300:])]
+    errs = []
+    if (res[0]["stdout"], res[0]["preloaded"]) != ("waited\n", True):
+        errs.append("the run during the kill: %r %s" % (res[0]["stdout"], res[0]["message"]))
+    for r in res[1:]:
+        if r["stdout"] != "probe\n" or r["preloaded"] or \
+                "executed, not preloaded: the preloader ended" not in r["message"]:
+            errs.append("after the kill: %r %r %s" % (r["stdout"], r["preloaded"], r["message"]))
+    return errs
+
+
+def descendants(pid):
+    """pid's descendants, from /proc (children before grandchildren)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        cur = todo.pop(0)
+        kids = [c for c, pp in parent.items() if pp == cur]
+        out += kids
+        todo += kids
+    return out
+
+
+@case
 def executed_when_not_served():
     # an option, another program, a different environment: executed, no
     # complaint; the preloaded ones between still preloaded
