@@ -53,12 +53,17 @@ static int python_start(const char *program, char *why, size_t len)
 	 * (each such write copies a page).  Kept in the run, where it matters
 	 * for the end (python_finish). */
 	PyObject *modules = PySys_GetObject("modules");  /* borrowed */
+	start_modules = modules ? PyFrozenSet_New(modules) : NULL;
+	bool had_gc = modules && PyDict_GetItemString(modules, "gc");
 	PyObject *gc = PyImport_ImportModule("gc");
 	PyObject *frozen = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
-	start_modules = modules ? PyFrozenSet_New(modules) : NULL;
+	bool ok = frozen && start_modules;
 	Py_XDECREF(frozen);
 	Py_XDECREF(gc);
-	if (!frozen || !start_modules) {
+	/* sys.modules as python3 has it after its start, without gc */
+	if (ok && !had_gc && PyDict_DelItemString(modules, "gc") < 0)
+		ok = false;
+	if (!ok) {
 		PyErr_Clear();
 		snprintf(why, len, "cannot prepare Python for forking (gc.freeze)");
 		return -1;

@@ -104,7 +104,8 @@ def same_hello_argv_paths():
            "print(sys.executable, os.getcwd(), sorted(os.environ.items()))\n"
            "print(sys.stdout.encoding, sys.getfilesystemencoding(), sys.flags)\n"
            "print(__loader__.__class__.__name__, __spec__, __cached__, __doc__)\n"
-           "print('é ü 日本', sys.getrecursionlimit())\n")
+           "print('é ü 日本', sys.getrecursionlimit())\n"
+           "print(sorted(sys.modules))\n")
     return same({"main.py": src}, [py("main.py", "a", "b c"), py("/box/main.py")])
 
 
