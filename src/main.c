@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/dir.h"
 #include "core/log.h"
 #include "sandbox/sandbox.h"
 
@@ -44,21 +45,14 @@ static void usage(FILE *f)
 
 static int serve_in_server_binary(char **argv)
 {
-	char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (n < 0) {
+	char dir[PATH_MAX], path[PATH_MAX + sizeof(RUNCELL_SERVER_EXE) + 1];
+	int rc = dir_of_self(dir, sizeof(dir));
+	if (rc < 0) {
 		fprintf(stderr, "runcell: cannot find its own binary (/proc/self/exe): %s\n",
-			strerror(errno));
+			strerror(-rc));
 		return 2;
 	}
-	path[n] = 0;
-	char *slash = strrchr(path, '/');
-	size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-	if (dir_len + sizeof(RUNCELL_SERVER_EXE) > sizeof(path)) {
-		fprintf(stderr, "runcell: the path of its own binary is too long\n");
-		return 2;
-	}
-	memcpy(path + dir_len, RUNCELL_SERVER_EXE, sizeof(RUNCELL_SERVER_EXE));
+	snprintf(path, sizeof(path), "%s/%s", dir, RUNCELL_SERVER_EXE);
 	/* The mask survives execv: a stop signal during the server's start
 	 * waits for it (see cli_serve). */
 	sigset_t stop;

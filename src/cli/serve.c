@@ -57,7 +57,7 @@ struct serve_settings {
 	char *api_keys[SERVE_MAX_KEYS + 1];
 	char admin_key[256];
 	bool allow_anonymous;
-	bool no_preload;          /* preload = false */
+	bool preload;             /* cells get a language's preloader */
 	int callback_attempts, callback_timeout_ms, callback_senders;
 	struct sandbox_limits defaults, max;
 	unsigned defaults_given, max_given;  /* bit i: limit i set by the config or a flag */
@@ -68,6 +68,7 @@ static void serve_defaults(struct serve_settings *s)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->listen, sizeof(s->listen), "127.0.0.1");
 	s->port = 8080;
+	s->preload = true;
 	snprintf(s->data_dir, sizeof(s->data_dir), "data");
 	snprintf(s->queue_url, sizeof(s->queue_url), "embedded");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -197,17 +198,15 @@ static int serve_set(struct serve_settings *s, const char *key, const char *v, c
 		bad = serve_copy(s->admin_key, sizeof(s->admin_key), v);
 	}
 	else if (!strcmp(key, "allow_anonymous") || !strcmp(key, "preload")) {
-		bool *flag = !strcmp(key, "preload") ? &s->no_preload : &s->allow_anonymous;
-		bool yes;
+		bool *flag = !strcmp(key, "preload") ? &s->preload : &s->allow_anonymous;
 		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
-			yes = true;
+			*flag = true;
 		else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
-			yes = false;
+			*flag = false;
 		else {
 			snprintf(why, wl, "%s must be true or false", key);
 			return -1;
 		}
-		*flag = flag == &s->no_preload ? !yes : yes;
 	} else if (!strcmp(key, "api_keys")) {
 		serve_settings_free(s);
 		memset(s->api_keys, 0, sizeof(s->api_keys));
@@ -673,7 +672,7 @@ static int serve_main(int argc, char **argv, struct serve_settings *s)
 		.cache_dir = cache_dir,
 		.cache_max_bytes = (uint64_t)s->cache_max_mb << 20,
 		.max_result_bytes = (uint64_t)s->max_result_kb << 10,
-		.preload = !s->no_preload,
+		.preload = s->preload,
 	};
 	struct api *api;
 	if (api_start(&ac, &api, err, sizeof(err)) < 0) {

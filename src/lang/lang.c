@@ -493,14 +493,9 @@ int lang_preloader(const struct lang *l, char *path, size_t len)
 	if (!l->preload)
 		return -ENOENT;
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -errno;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
+	int rc = dir_of_self(self, sizeof(self));
+	if (rc < 0)
+		return rc;
 	if ((size_t)snprintf(path, len, "%s/%s", self, l->preload) >= len)
 		return -ENAMETOOLONG;
 	return access(path, X_OK) < 0 ? -errno : 0;
@@ -1210,19 +1205,13 @@ const char *lang_default_dir(char *buf, size_t len)
 		return buf;
 	}
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			char cand[PATH_MAX + 32];
-			snprintf(cand, sizeof(cand), "%s/../etc/languages", exe);
-			char real[PATH_MAX];
-			if (is_dir(cand) && realpath(cand, real) && strlen(real) < len) {
-				snprintf(buf, len, "%s", real);
-				return buf;
-			}
+	if (dir_of_self(exe, sizeof(exe)) == 0) {
+		char cand[PATH_MAX + 32];
+		snprintf(cand, sizeof(cand), "%s/../etc/languages", exe);
+		char real[PATH_MAX];
+		if (is_dir(cand) && realpath(cand, real) && strlen(real) < len) {
+			snprintf(buf, len, "%s", real);
+			return buf;
 		}
 	}
 	snprintf(buf, len, "%s", "/etc/runcell/languages");

@@ -244,8 +244,9 @@ static int put_str(char *buf, size_t cap, size_t *off, const char *s)
  * submission another's source). */
 enum { CONFIG_MSG_MAX = 65536, LIST_REPLY_MAX = sizeof(struct cell_fetch_msg) + 65536 };
 
+/* Sends the cell's configuration; on failure says why. */
 static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config *cfg, uid_t uid,
-		       bool oneshot)
+		       bool oneshot, char *why, size_t len)
 {
 	/* Sized for this config: the header, per bind two paths and a flag,
 	 * and the preloader's program and environment. */
@@ -261,15 +262,15 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 		need += strlen(pre->program) + 1;
 		for (; penv[penvc]; penvc++)
 			need += strlen(penv[penvc]) + 1;
-		if (penvc > 256)
-			return -E2BIG;
 	}
-	if (need > CONFIG_MSG_MAX)
-		return -E2BIG;
-	char *msg = calloc(1, need);
-	if (!msg)
-		return -ENOMEM;
-	int rc = 0;
+	int rc = penvc > CELL_PRELOAD_ENV_MAX || need > CONFIG_MSG_MAX ? -E2BIG : 0;
+	char *msg = rc == 0 ? calloc(1, need) : NULL;
+	if (rc == 0 && !msg)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
+		return rc;
+	}
 	struct cell_config_msg *m = (struct cell_config_msg *)msg;
 	memset(m, 0, sizeof(*m));
 	m->hdr.type = CELL_MSG_CONFIG;
@@ -300,13 +301,19 @@ static int send_config(struct sandbox_cell *c, const struct sandbox_cell_config 
 		/* Opened here, where the host's paths are: init execs it from
 		 * inside the cell. */
 		exe = rc == 0 ? open(pre->server, O_RDONLY | O_CLOEXEC) : -1;
-		if (rc == 0 && exe < 0)
-			rc = -errno;
+		if (rc == 0 && exe < 0) {
+			int e = errno;
+			free(msg);
+			snprintf(why, len, "cannot open the preloader %s: %s", pre->server, strerror(e));
+			return -e;
+		}
 	}
 	if (rc == 0) {
 		m->hdr.len = (uint32_t)off;
 		rc = sandbox__msg_send(c->sock, msg, off, exe >= 0 ? &exe : NULL, exe >= 0 ? 1 : 0);
 	}
+	if (rc < 0)
+		snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
 	if (exe >= 0)
 		close(exe);
 	free(msg);
@@ -472,15 +479,9 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	}
 	cell_pin_elsewhere(c);
 	trace("cloned init");
-	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, oneshot);
-	if (rc < 0) {
-		if (cfg->preload.server && rc != -E2BIG && rc != -EPIPE)
-			snprintf(why, len, "cannot open the preloader %s: %s", cfg->preload.server,
-				 strerror(-rc));
-		else
-			snprintf(why, len, "cannot configure the cell: %s", strerror(-rc));
+	rc = send_config(c, cfg, SANDBOX_UID_BASE + c->slot, oneshot, why, len);
+	if (rc < 0)
 		goto fail;
-	}
 	if (wait_ready) {
 		char msg[sizeof(struct cell_failed_msg) + sizeof(struct cell_ready_msg)];
 		ssize_t n = sandbox__msg_recv(c->sock, msg, sizeof(msg), NULL, NULL);

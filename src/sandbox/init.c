@@ -41,7 +41,6 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/xattr.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -93,21 +92,9 @@ struct init_state {
 	char msg[CELL_MSG_MAX];
 };
 
-static void send_failed_why(int sock, int err, bool bind_fault, const char *text)
-{
-	struct cell_failed_msg m;
-	memset(&m, 0, sizeof(m));
-	m.hdr.type = CELL_MSG_FAILED;
-	m.hdr.len = sizeof(m);
-	m.err = err;
-	m.bind_fault = bind_fault;
-	snprintf(m.text, sizeof(m.text), "%s", text);
-	sandbox__msg_send(sock, &m, sizeof(m), NULL, 0);
-}
-
 static void send_failed(int sock, int err, const char *text)
 {
-	send_failed_why(sock, err, false, text);
+	sandbox__msg_send_failed(sock, err, false, text);
 }
 
 static void init_die(int sock, int err, const char *text) __attribute__((noreturn));
@@ -472,10 +459,11 @@ static void reap(struct init_state *s)
 		}
 		if (p < 0 && errno == EINTR)
 			continue;
-		/* With a preloader, no child but it is no process but it. */
-		bool none_left = p < 0 ? errno == ECHILD
-				       : s->preload.pid > 0 && sandbox__preload_alone(&s->preload);
-		if (none_left && r->active && r->exited) {
+		/* Nothing left of the run: no child, or with a preloader, no
+		 * process but it (looked for once the program has ended). */
+		bool no_child = p < 0 && errno == ECHILD;
+		if (r->active && r->exited &&
+		    (no_child || (p == 0 && s->preload.pid > 0 && sandbox__preload_alone(&s->preload)))) {
 			if (r->errpipe >= 0)
 				read_exec_report(s);
 			send_done(s);
@@ -661,7 +649,7 @@ static int payload_trampoline(void *arg)
  *
  * v2: clone3 with CLONE_INTO_CGROUP, so it is born inside the run's group
  * (no migration, no window).  Otherwise a vfork-style clone (CLONE_VM |
- * CLONE_VFORK) on a stack of its own, the way posix_spawn starts a child:
+ * CLONE_VFORK, sandbox__clone_vfork), the way posix_spawn starts a child:
  * no page tables to copy and the child runs at once, while init waits for
  * its execve; about 0.1 ms less per run than fork() on the test machine.
  * payload.c is written for that: it only makes syscalls, writes nothing
@@ -680,22 +668,7 @@ static pid_t start_payload(struct payload_args *pa, int v2_cgroup_fd)
 			payload_trampoline(pa);
 		return pid;
 	}
-	enum { STACK = 256 << 10, GUARD = 4096 };
-	static char *stack;
-	if (!stack) {
-		char *m = mmap(NULL, STACK + GUARD, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-		if (m == MAP_FAILED)
-			return -1;
-		/* An overflow faults instead of writing over init's memory. */
-		if (mprotect(m, GUARD, PROT_NONE) < 0) {
-			munmap(m, STACK + GUARD);
-			return -1;
-		}
-		stack = m;
-	}
-	sandbox__stack_fresh(stack + GUARD, STACK);
-	return clone(payload_trampoline, stack + GUARD + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, pa);
+	return sandbox__clone_vfork(payload_trampoline, pa);
 }
 
 static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
@@ -971,7 +944,7 @@ static int read_config(struct init_state *s, char *why, size_t wlen)
 	s->cfg.preload_exe = nfd == 1 ? exe : -1;
 	const struct cell_config_msg *m = (const struct cell_config_msg *)s->msg;
 	if ((size_t)n < sizeof(*m) || m->hdr.type != CELL_MSG_CONFIG || m->nbinds > 64 ||
-	    (m->preload != 0) != (nfd == 1) || m->preload_envc > 256) {
+	    (m->preload != 0) != (nfd == 1) || m->preload_envc > CELL_PRELOAD_ENV_MAX) {
 		snprintf(why, wlen, "malformed configuration");
 		return -EPROTO;
 	}
@@ -997,7 +970,7 @@ static int read_config(struct init_state *s, char *why, size_t wlen)
 		p = z2 + 2;
 	}
 	if (m->preload) {
-		static char *env[257];
+		static char *env[CELL_PRELOAD_ENV_MAX + 1];
 		for (uint32_t i = 0; i <= m->preload_envc; i++) {
 			char *z = memchr(p, '\0', (size_t)(end - p));
 			if (!z)
@@ -1067,7 +1040,7 @@ void sandbox__init_run(int sock)
 	bool bind_fault = false;
 	int rc = sandbox__fsroot_build(&s->cfg, &bind_fault, why, sizeof(why));
 	if (rc < 0) {
-		send_failed_why(sock, -rc, bind_fault, why);
+		sandbox__msg_send_failed(sock, -rc, bind_fault, why);
 		_exit(1);
 	}
 	sandbox__init_mark("init: root built");

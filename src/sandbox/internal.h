@@ -176,6 +176,9 @@ struct cell_msg_hdr {
 	uint32_t len;  /* bytes of the whole message, header included */
 };
 
+/* Most environment strings a preloader gets (cell_config_msg). */
+#define CELL_PRELOAD_ENV_MAX 256
+
 struct cell_config_msg {
 	struct cell_msg_hdr hdr;
 	uint32_t uid, gid;
@@ -271,6 +274,9 @@ int sandbox__msg_send(int sock, const void *msg, size_t len,
 /* Returns the message length, 0 at end of stream, or -errno.  Received
  * descriptors are stored in fds (up to *nfds, which is updated). */
 ssize_t sandbox__msg_recv(int sock, void *msg, size_t cap, int *fds, int *nfds);
+/* A FAILED message with text (cut to fit); errors are not reported: the
+ * sender is about to give up anyway. */
+void sandbox__msg_send_failed(int sock, int err, bool bind_fault, const char *text);
 
 /* ---- payload.c: the program's side, from clone to its first instruction -- */
 
@@ -300,8 +306,10 @@ int sandbox__payload_confine(const struct payload_ctx *ctx, const struct cell_ru
 int sandbox__payload_exec(char *const *argv, char *const *env);
 void sandbox__payload_fail(int fd, int stage, int err, const char *what)
 	__attribute__((noreturn));
-/* Before a stack of init's is used again by a CLONE_VM child. */
-void sandbox__stack_fresh(void *stack, size_t len);
+/* Runs fn(arg) in a child that shares init's memory until it execs or
+ * exits (CLONE_VM | CLONE_VFORK, as posix_spawn does), on a guarded stack
+ * of init's; the caller goes on after that.  Its pid, or -1 with errno. */
+pid_t sandbox__clone_vfork(int (*fn)(void *), void *arg);
 
 /* ---- preload.c: a preloaded interpreter, init's side ---------------------- */
 

@@ -6,6 +6,7 @@
 #include "sandbox/internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -96,4 +97,16 @@ ssize_t sandbox__msg_recv(int sock, void *msg, size_t cap, int *fds, int *nfds)
 		return -EPROTO;
 	}
 	return n;
+}
+
+void sandbox__msg_send_failed(int sock, int err, bool bind_fault, const char *text)
+{
+	struct cell_failed_msg m;
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = CELL_MSG_FAILED;
+	m.hdr.len = sizeof(m);
+	m.err = err;
+	m.bind_fault = bind_fault;
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	sandbox__msg_send(sock, &m, sizeof(m), NULL, 0);
 }

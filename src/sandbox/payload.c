@@ -18,9 +18,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,17 +33,29 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-void sandbox__stack_fresh(void *stack, size_t len)
+pid_t sandbox__clone_vfork(int (*fn)(void *), void *arg)
 {
+	enum { STACK = 256 << 10, GUARD = 4096 };
+	static char *stack;
+	if (!stack) {
+		char *m = mmap(NULL, STACK + GUARD, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		/* An overflow faults instead of writing over init's memory. */
+		if (mprotect(m, GUARD, PROT_NONE) < 0) {
+			munmap(m, STACK + GUARD);
+			return -1;
+		}
+		stack = m;
+	}
 #if defined(__SANITIZE_ADDRESS__)
 	/* Frames of the last child that ended in execve never returned, so
 	 * their redzones are still marked in the shadow init shares with the
 	 * next child: ASan would report that child's own locals. */
-	__asan_unpoison_memory_region(stack, len);
-#else
-	(void)stack;
-	(void)len;
+	__asan_unpoison_memory_region(stack + GUARD, STACK);
 #endif
+	return clone(fn, stack + GUARD + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
 }
 
 void sandbox__payload_fail(int fd, int stage, int err, const char *what)

@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,7 +48,6 @@
 #define PRELOAD_FD 3
 #define PRELOAD_READY_MS 10000  /* an interpreter's start, on a busy host */
 #define PRELOAD_SPAWN_MS 2000
-#define PRELOAD_MAX_ENV 256     /* as read_config takes them */
 
 /* init -> preloader, once, right after its start. */
 struct preload_setup_msg {
@@ -75,8 +73,9 @@ int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payl
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(why, len, "socketpair: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(why, len, "socketpair: %s", strerror(e));
+		return -e;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -93,9 +92,9 @@ int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payl
 		 * the start, once, rather than on first use in each run (the
 		 * preloader removes it before the interpreter reads its
 		 * environment). */
-		char *env[PRELOAD_MAX_ENV + 2];
+		char *env[CELL_PRELOAD_ENV_MAX + 2];
 		size_t n = 0;
-		for (; p->env[n] && n < PRELOAD_MAX_ENV; n++)
+		for (; p->env[n] && n < CELL_PRELOAD_ENV_MAX; n++)
 			env[n] = p->env[n];
 		env[n++] = (char *)"LD_BIND_NOW=1";
 		env[n] = NULL;
@@ -226,18 +225,8 @@ static int sweeper(void *arg)
 
 void sandbox__preload_kill_programs(uid_t uid)
 {
-	enum { STACK = 64 << 10 };
-	static char *stack;
-	if (!stack) {
-		char *m = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-			       -1, 0);
-		if (m == MAP_FAILED)
-			return;
-		stack = m;
-	}
-	/* CLONE_VFORK: init goes on once the signals are sent. */
-	sandbox__stack_fresh(stack, STACK);
-	clone(sweeper, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &uid);
+	/* init goes on once the signals are sent. */
+	sandbox__clone_vfork(sweeper, &uid);
 }
 
 bool sandbox__preload_alone(const struct init_preload *p)
@@ -263,13 +252,7 @@ bool sandbox__preload_alone(const struct init_preload *p)
 static void preload_fail(int sock, int err, const char *text) __attribute__((noreturn));
 static void preload_fail(int sock, int err, const char *text)
 {
-	struct cell_failed_msg m;
-	memset(&m, 0, sizeof(m));
-	m.hdr.type = CELL_MSG_FAILED;
-	m.hdr.len = sizeof(m);
-	m.err = err;
-	snprintf(m.text, sizeof(m.text), "%s", text);
-	sandbox__msg_send(sock, &m, sizeof(m), NULL, 0);
+	sandbox__msg_send_failed(sock, err, false, text);
 	_exit(1);
 }
 
