@@ -132,6 +132,10 @@ static int exception_status(void)
 	return status;
 }
 
+/* Whether the script ended with an uncaught KeyboardInterrupt: python3
+ * then dies of SIGINT once it has finished, so that its parent sees it. */
+static bool uncaught_interrupt;
+
 /* The script as __main__, as PyRun_SimpleFile runs it for python3, but
  * with the exception left to exception_status. */
 static int run_main(FILE *fp, const char *path)
@@ -156,6 +160,7 @@ static int run_main(FILE *fp, const char *path)
 	PyCompilerFlags flags = _PyCompilerFlags_INIT;
 	PyObject *result = PyRun_FileExFlags(fp, path, Py_file_input, main_dict, main_dict, 1,
 					     &flags);
+	uncaught_interrupt = !result && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
 	int status = result ? 0 : exception_status();
 	Py_XDECREF(result);
 	return status;
@@ -291,7 +296,14 @@ static void python_run(char *const *argv)
 			strerror(errno));
 		_exit(python_finish(2));
 	}
-	_exit(python_finish(run_main(fp, path)));
+	int status = python_finish(run_main(fp, path));
+	if (uncaught_interrupt) {
+		/* as Py_RunMain's exit_sigint: 130 if the signal did not kill */
+		signal(SIGINT, SIG_DFL);
+		kill(getpid(), SIGINT);
+		status = 128 + SIGINT;
+	}
+	_exit(status);
 }
 
 static const struct sandbox_preload_ops python_ops = {

@@ -68,8 +68,8 @@ def both(box_files, progs, extra=(), stdin_path=None):
     return ex, pre
 
 
-def same(box_files, progs, extra=(), stdin_path=None, fields=("status", "exit_code", "stdout",
-                                                               "stderr")):
+def same(box_files, progs, extra=(), stdin_path=None, fields=("status", "exit_code", "signal",
+                                                               "stdout", "stderr")):
     errs = []
     ex, pre = both(box_files, progs, extra, stdin_path)
     for i, (a, b) in enumerate(zip(ex, pre)):
@@ -132,6 +132,7 @@ def same_exceptions_and_exit_codes():
         "syntax.py": "print('a'\nx = \n",
         "recur.py": "def f(n):\n    return f(n + 1)\nf(0)\n",
         "keyerr.py": "import json\njson.loads('{')\n",
+        "interrupt.py": "print('x')\nraise KeyboardInterrupt\n",
     }
     progs = [py(n) for n in sorted(files)] + [py("nosuch.py")]
     return same(files, progs)
