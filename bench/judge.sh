@@ -20,6 +20,10 @@
 # (3) python: `runcell exec --lang python3 FILE` with print(1) vs bare
 #     `/usr/bin/python3 -c 'print(1)'`, alternating runs; the figure is the
 #     median of per-round ratios.  Target: <= 1.15x.
+# (4) for information: a Python a+b over 20 tests with `runcell exec
+#     --tests` (each test forked from the preloaded interpreter), the same
+#     with --no-preload (python3 executed for each test), and python3 run
+#     bare 20 times from this shell, taking turns, --rounds rounds.
 #
 # Wall time is taken with bash's $EPOCHREALTIME (no fork per reading).
 # Progress goes to stderr, results to stdout.
@@ -36,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--quick) ROUNDS=2; PY_RUNS=10 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--py-runs) PY_RUNS=$2; shift ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "judge.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -137,6 +141,9 @@ done
 cp "$work/tests/t001.in" "$work/tests/t001.out" "$work/one/"
 
 printf 'print(1)\n' >"$work/one.py"
+printf 'a, b = map(int, input().split())\nprint(a + b)\n' >"$work/sum.py"
+mkdir -p "$work/pytests"
+for i in $(seq -w 1 20); do cp "$work/tests/t0$i.in" "$work/tests/t0$i.out" "$work/pytests/"; done
 
 # ---- (1) compile cache ----------------------------------------------------
 note "(1) compile cache: C++ cold vs cached, $ROUNDS rounds"
@@ -213,6 +220,26 @@ for r in $(seq 1 $((PY_RUNS + 2))); do
 	awk -v a="$elapsed" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3.ratio"
 done
 
+# ---- (4) python over 20 tests ------------------------------------------------
+note "(4) python a+b over 20 tests: $ROUNDS rounds"
+: >"$work/c4.pre"; : >"$work/c4.exec"; : >"$work/c4.bare"
+for r in $(seq 1 "$ROUNDS"); do
+	t0=${EPOCHREALTIME/[.,]/}
+	for f in "$work"/pytests/*.in; do
+		"$PY" "$work/sum.py" <"$f" >/dev/null || { note "(4) bare python failed"; broken=1; }
+	done
+	t1=${EPOCHREALTIME/[.,]/}
+	echo $((t1 - t0)) >>"$work/c4.bare"
+	for mode in pre exec; do
+		flag=; [ $mode = exec ] && flag=--no-preload
+		why=
+		run_exec "$res/c4.json" --lang python3 $flag --tests "$work/pytests" "$work/sum.py" &&
+			why=$(check_json "$res/c4.json" 20) ||
+			{ note "(4) exec $flag broke: ${why:-}"; broken=1; continue; }
+		echo "$elapsed" >>"$work/c4.$mode"
+	done
+done
+
 # ---- results ----------------------------------------------------------------
 verdict() { # verdict OK? LABEL DETAIL
 	if [ "$1" = 1 ]; then echo "PASS  $2: $3"; else echo "MISS  $2: $3"; fi
@@ -254,6 +281,12 @@ if [ "$n3" -gt 0 ]; then
 		"exec $(ms "$e") ms vs bare $(ms "$b") ms, median per-round ratio $(awk -v x="$x" 'BEGIN { printf "%.3f", x }')x (target <= 1.15x)"
 else
 	echo "MISS  python3 print(1): no successful runs"
+fi
+
+if [ -s "$work/c4.pre" ] && [ -s "$work/c4.exec" ]; then
+	p=$(median <"$work/c4.pre"); e=$(median <"$work/c4.exec"); b=$(median <"$work/c4.bare")
+	echo "info  python3 a+b over 20 tests ($ROUNDS rounds): exec $(ms "$p") ms (preloaded)," \
+		"--no-preload $(ms "$e") ms, bare python3 20 times $(ms "$b") ms"
 fi
 
 if [ "$broken" = 1 ]; then

@@ -692,6 +692,25 @@ out:
 	return rc;
 }
 
+int judge_preloader_find(const struct lang *l, struct judge_preloader *p)
+{
+	memset(p, 0, sizeof(*p));
+	int rc = lang_preloader(l, p->path, sizeof(p->path));
+	if (rc < 0)
+		return rc;
+	if (!(p->env = lang_env(l)))
+		return -ENOMEM;
+	p->preload = (struct sandbox_preload){ .server = p->path, .program = l->run[0],
+					       .env = (const char *const *)p->env };
+	return 0;
+}
+
+void judge_preloader_free(struct judge_preloader *p)
+{
+	free(p->env);
+	p->env = NULL;
+}
+
 void judge_result_free(struct judge_result *res)
 {
 	sandbox_result_free(&res->compile);

@@ -116,6 +116,22 @@ int judge_check(const struct judge_request *req, char *why, size_t len);
  * calls both). */
 int judge_check_disk(const struct judge_request *req, char *why, size_t len);
 
+/* A language's preloaded interpreter, as config.preload of a cell that
+ * judges it: the binary beside runcell's (lang_preloader) and the
+ * environment of the language's runs (lang_env), which the preloader is
+ * started with and a run must match to be forked.  preload points into
+ * the struct, which must stay where it is while a cell uses it. */
+struct judge_preloader {
+	struct sandbox_preload preload;
+	char path[4096];
+	char **env;
+};
+
+/* Fills *p for l, which has a preloader (l->preload).  0, or a negative
+ * errno with p->path naming the binary that is not there. */
+int judge_preloader_find(const struct lang *l, struct judge_preloader *p);
+void judge_preloader_free(struct judge_preloader *p);
+
 /* Judges req in cell, which must have been opened with the language's
  * binds.  Returns 0 with *res filled, or -errno with res->message. */
 int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,

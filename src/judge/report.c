@@ -58,6 +58,7 @@ void report_judge_result(struct json_writer *w, const struct lang *l,
 		json_field_string(w, "name", res->tests[i].name);
 		json_field_string(w, "verdict", judge_verdict_name(res->tests[i].verdict));
 		report_cell_fields(w, &res->tests[i].run);
+		json_field_bool(w, "preloaded", res->tests[i].run.preloaded);
 		json_end_object(w);
 	}
 	json_end_array(w);

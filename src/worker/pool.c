@@ -57,10 +57,8 @@ struct pool {
 	pthread_t manager;
 	struct queue *manager_queue;
 	/* The preloaded interpreter of the cells (see pool_find_preloader). */
-	struct sandbox_preload preload;
+	struct judge_preloader preloader;
 	const struct lang *preload_lang;
-	char preloader[4096];
-	char **preload_env;
 };
 
 /* ---- one job ---- */
@@ -118,7 +116,7 @@ static int worker_cell_for(struct worker_state *ws, const struct lang *l, char *
 	 * preloader (a C program and a Python one share a cell). */
 	struct pool *pool = ws->self->pool;
 	if (pool->preload_lang && same_binds(l, pool->preload_lang))
-		cfg.preload = pool->preload;
+		cfg.preload = pool->preloader.preload;
 	int rc = sandbox_cell_open(&cfg, &ws->cell, why, len);
 	if (rc < 0) {
 		ws->cell = NULL;
@@ -485,19 +483,15 @@ static void pool_find_preloader(struct pool *p)
 		const struct lang *l = lang_at(reg, i);
 		if (!l->preload || !l->available)
 			continue;
-		int rc = lang_preloader(l, p->preloader, sizeof(p->preloader));
+		int rc = judge_preloader_find(l, &p->preloader);
 		if (rc < 0) {
-			log_warn("%s runs without its preloader: %s: %s", l->id, p->preloader,
+			log_warn("%s runs without its preloader: %s: %s", l->id, p->preloader.path,
 				 strerror(-rc));
 			continue;
 		}
-		p->preload_env = lang_env(l);
-		if (!p->preload_env)
-			continue;
-		p->preload = (struct sandbox_preload){ .server = p->preloader, .program = l->run[0],
-			.env = (const char *const *)p->preload_env };
 		p->preload_lang = l;
-		log_info("%s runs are forked from a preloaded interpreter (%s)", l->id, p->preloader);
+		log_info("%s runs are forked from a preloaded interpreter (%s)", l->id,
+			 p->preloader.path);
 		return;
 	}
 }
@@ -520,7 +514,7 @@ int pool_start(const struct pool_config *cfg, struct pool **out, char *err, size
 	pthread_mutex_init(&p->lock, NULL);
 	int rc = queue_open(cfg->queue_url, cfg->store_url, &p->manager_queue, err, errlen);
 	if (rc < 0) {
-		free(p->preload_env);
+		judge_preloader_free(&p->preloader);
 		free(p);
 		return rc;
 	}
@@ -532,7 +526,7 @@ int pool_start(const struct pool_config *cfg, struct pool **out, char *err, size
 		queue_interrupt(p->manager_queue);
 		pool_reap(p, true);
 		queue_close(p->manager_queue);
-		free(p->preload_env);
+		judge_preloader_free(&p->preloader);
 		free(p);
 		return -rc;
 	}
@@ -550,7 +544,7 @@ void pool_stop(struct pool *p)
 	pool_reap(p, true);
 	queue_close(p->manager_queue);
 	pthread_mutex_destroy(&p->lock);
-	free(p->preload_env);
+	judge_preloader_free(&p->preloader);
 	free(p);
 }
 

@@ -530,6 +530,45 @@ def case_many_tests():
     return run
 
 
+def case_python_tests_preloaded():
+    """Two tests or more in Python: each is forked from the preloaded
+    interpreter ("preloaded": true) and judged as an executed run is
+    (--no-preload): verdict, status, exit code, signal, output; a memory
+    and a CPU limit still hold.  A single test is executed."""
+    def run():
+        d = os.path.join(TMP, "preload-tests")
+        os.makedirs(d, exist_ok=True)
+        for name, data_in, data_out in (("1", b"3\n", b"6\n"), ("2", b"4\n", b"9\n"),
+                                        ("3", b"x\n", b"")):
+            for ext, data in (("in", data_in), ("out", data_out)):
+                with open(os.path.join(d, "%s.%s" % (name, ext)), "wb") as f:
+                    f.write(data)
+        src = tmpfile("preload/main.py", b"n = int(input())\nprint(2 * n)\n")
+        r, pre = exec_json(["--lang", "python3", "--tests", d, src], "python3")
+        r2, ex = exec_json(["--lang", "python3", "--tests", d, "--no-preload", src], "python3")
+        expect(all(t["preloaded"] for t in pre["tests"]), r, "every test preloaded")
+        expect(not any(t["preloaded"] for t in ex["tests"]), r2, "no test preloaded")
+        expect(verdicts(pre) == ["accepted", "wrong_answer", "runtime_error"], r,
+               "accepted, wrong_answer, runtime_error")
+        for a, b in zip(pre["tests"], ex["tests"]):
+            for f in ("verdict", "status", "exit_code", "signal", "stdout", "stderr"):
+                expect(a[f] == b[f], r, "test %s: %s %r preloaded, %r executed"
+                       % (a["name"], f, a[f], b[f]))
+        expect(pre["verdict"] == ex["verdict"] and pre["message"] == ex["message"], r,
+               "the same verdict and message as executed (%r)" % ex["message"])
+        for prog, opts, want in (("mle", [], "memory_limit"),
+                                 ("tle", ["--cpu-time=1"], "time_limit")):
+            r, res = exec_json(["--lang", "python3", "--tests", d] + opts +
+                               [lang_file("python3", prog)], "python3")
+            expect(verdicts(res) == [want] * 3 and all(t["preloaded"] for t in res["tests"]),
+                   r, "three preloaded tests, each %s" % want)
+        r, one = exec_json(["--lang", "python3", "--stdin", os.path.join(d, "1.in"), src],
+                           "python3")
+        expect(one["tests"][0]["stdout"] == "6\n" and not one["tests"][0]["preloaded"], r,
+               "a single test executed")
+    return run
+
+
 def case_output_kept():
     """24 tests printing 3 MiB each: exec prints 64 MiB of output in all,
     the rest marked truncated (it held and printed all 72 MiB)."""
@@ -904,6 +943,7 @@ def build_cases():
          "python3"),
         ("misc/expected_from_pipe_differs", case_pipes(b"other\n", "wrong_answer"), "python3"),
         ("misc/tests_8193_and_10001", case_many_tests(), "python3"),
+        ("misc/python_tests_preloaded", case_python_tests_preloaded(), "python3"),
         ("misc/output_kept_64mib", case_output_kept(), "python3"),
         ("misc/big_binary_compiles", case_big_binary(), "c"),
         ("misc/args_option", case_args(["--arg=x", "--arg=y z"], [], "x|y z\n"), "python3"),

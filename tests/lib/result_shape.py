@@ -8,7 +8,7 @@ VERDICTS = {"accepted", "wrong_answer", "compile_error", "runtime_error", "time_
 TEST_FIELDS = {"name": str, "verdict": str, "status": str, "exit_code": (int, type(None)),
                "signal": (int, type(None)), "cpu_ms": int, "wall_ms": int, "memory_kb": int,
                "stdout": str, "stderr": str, "stdout_truncated": bool,
-               "stderr_truncated": bool}
+               "stderr_truncated": bool, "preloaded": bool}
 
 
 def _is_int(v):
