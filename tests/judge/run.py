@@ -566,6 +566,22 @@ def case_python_tests_preloaded():
                            "python3")
         expect(one["tests"][0]["stdout"] == "6\n" and not one["tests"][0]["preloaded"], r,
                "a single test executed")
+        # a runcell without its preloader beside it: executed, and it says so
+        alone = os.path.join(TMP, "alone")
+        os.makedirs(alone, exist_ok=True)
+        shutil.copy(RUNCELL, os.path.join(alone, "runcell"))
+        p = subprocess.run([os.path.join(alone, "runcell"), "exec", "--lang", "python3",
+                            "--tests", d, src], capture_output=True, timeout=120,
+                           env=dict(os.environ, RUNCELL_LANGUAGES=os.path.join(ROOT, "etc",
+                                                                               "languages")))
+        err = p.stderr.decode(errors="replace")
+        res = json.loads(p.stdout or b"null")
+        if (p.returncode != 0 or not res or verdicts(res) != verdicts(ex) or
+                any(t["preloaded"] for t in res["tests"]) or
+                "python3 tests are executed, not preloaded" not in err or
+                "runcell-python" not in err):
+            raise Fail("exec without runcell-python beside it: exit %d, stderr %r, result %s"
+                       % (p.returncode, err[:300], short(res)))
     return run
 
 
