@@ -34,8 +34,8 @@
 #define EXEC_KEEP_OUTPUT (64u << 20)         /* stdout and stderr printed, over all runs */
 #define EXEC_CACHE_MAX_BYTES (512ull << 20)
 /* Fewest tests forked from a preloaded interpreter: for one, starting the
- * preloader costs more than the run it saves (print(1) in Python here:
- * 40 ms against 34 executed; two tests 48 against 59). */
+ * preloader costs more than the run it saves (Python print(1) in a warm
+ * cell on the test VM: 40 ms against 34 executed; two 48 against 59). */
 #define EXEC_PRELOAD_MIN_TESTS 2
 
 static void exec_usage(void)
@@ -518,9 +518,10 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		if (prc < 0)
 			fprintf(stderr, "runcell exec: warning: %s tests are executed, not preloaded: "
 				"%s: %s\n", l->id, o->preloader.path, strerror(-prc));
-		else
-			cfg = (struct sandbox_cell_config){ .binds = binds, .nbinds = nbinds,
-							    .preload = o->preloader.preload };
+		else {
+			cfg.preload = o->preloader.preload;
+			cfg.lazy = false;  /* a preloader needs the cell built first */
+		}
 	}
 	struct sandbox_cell *cell;
 	cli_interrupt_catch();
