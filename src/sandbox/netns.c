@@ -32,6 +32,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -143,10 +144,22 @@ static int netns_dir(void)
 		return -1;
 	if (!(top.stx_mask & STATX_MNT_ID) || top.stx_mnt_id != dir.stx_mnt_id)
 		return 0;
-	if (mount(NETNS_DIR, NETNS_DIR, NULL, MS_BIND, NULL) < 0 ||
-	    mount(NULL, NETNS_DIR, NULL, MS_PRIVATE, NULL) < 0)
+	/* Not a mount yet: the first cells after a boot.  Two of them at once
+	 * would both find none and stack two, hiding what was bound on the
+	 * first; so the check is made again, and the mount, under a lock. */
+	int lock = open("/run/runcell", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lock < 0)
 		return -1;
-	return 0;
+	int rc = -1;
+	if (flock(lock, LOCK_EX) == 0 && stat_nofollow(NETNS_DIR, &dir) == 0) {
+		rc = 0;
+		if (top.stx_mnt_id == dir.stx_mnt_id &&
+		    (mount(NETNS_DIR, NETNS_DIR, NULL, MS_BIND, NULL) < 0 ||
+		     mount(NULL, NETNS_DIR, NULL, MS_PRIVATE, NULL) < 0))
+			rc = -1;
+	}
+	close(lock);  /* and with it the lock */
+	return rc;
 }
 
 /* An empty file to mount on. */
