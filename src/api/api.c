@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "http/http.h"
 #include "judge/judge.h"
 #include "queue/queue.h"
@@ -42,10 +43,16 @@
 #define API_VERDICTS 8
 #define API_WRITE_BATCH 256
 
+/* Whose compile cache a submission uses: the API key it came with,
+ * hashed (SHA-256 of a fixed label and the key, 32 hex digits).  Empty
+ * without api_keys: one cache for all. */
+#define API_SCOPE_LEN 32
+
 struct api_reqinfo {
 	uint64_t start_ns;
 	char method[32];  /* a longer method is cut, with "..." */
 	char path[160];
+	char scope[API_SCOPE_LEN + 1];
 };
 
 struct api_waiter {
@@ -475,11 +482,27 @@ static bool api_key_equal(const char *a, const char *b)
 	return d == 0;
 }
 
-/* 0 when allowed; else answers 401/403 and returns -1. */
-static int api_auth(struct api *a, struct http_handle *h, const struct api_reqinfo *ri,
+/* The scope of a key: a hash, so that the store never holds the key. */
+static void api_scope_of(const char *key, char scope[API_SCOPE_LEN + 1])
+{
+	static const char label[] = "runcell compile cache scope\n";
+	struct sha256 s;
+	unsigned char digest[32];
+	char hex[65];
+	sha256_init(&s);
+	sha256_update(&s, label, sizeof(label) - 1);
+	sha256_update(&s, key, strlen(key));
+	sha256_final(&s, digest);
+	sha256_hex(digest, hex);
+	snprintf(scope, API_SCOPE_LEN + 1, "%.*s", API_SCOPE_LEN, hex);
+}
+
+/* 0 when allowed, with ri->scope set; else answers 401/403 and returns -1. */
+static int api_auth(struct api *a, struct http_handle *h, struct api_reqinfo *ri,
 		    const struct http_request *req, bool admin)
 {
 	bool keys = a->cfg.api_keys && a->cfg.api_keys[0];
+	ri->scope[0] = '\0';
 	if (!keys && !a->cfg.admin_key)
 		return 0;
 	const char *key = http_request_header(req, "X-Runcell-Key");
@@ -501,6 +524,8 @@ static int api_auth(struct api *a, struct http_handle *h, const struct api_reqin
 		api_error(a, h, ri, 403, "authorization", NULL, "this operation needs the admin key");
 		return -1;
 	}
+	if (keys)
+		api_scope_of(key, ri->scope);
 	return 0;
 }
 
@@ -750,7 +775,7 @@ static void api_batch_store(struct api *a, struct api_put *p);
 static void *api_writer_main(void *arg)
 {
 	struct api *a = arg;
-	const char *texts[API_WRITE_BATCH];
+	const char *texts[API_WRITE_BATCH], *scopes[API_WRITE_BATCH];
 	char ids[API_WRITE_BATCH][STORE_ID_LEN + 1];
 	struct api_put *singles[API_WRITE_BATCH];
 	pthread_mutex_lock(&a->plock);
@@ -773,13 +798,14 @@ static void *api_writer_main(void *arg)
 				tail = &p->next;
 			} else {
 				singles[n] = p;
+				scopes[n] = p->info.scope[0] ? p->info.scope : NULL;
 				texts[n++] = p->json;
 			}
 		}
 		if (!a->puts)
 			a->puts_tail = &a->puts;
 		pthread_mutex_unlock(&a->plock);
-		int rc = n ? store_put_batch(a->writer_store, texts, n, ids) : 0;
+		int rc = n ? store_put_batch(a->writer_store, texts, scopes, n, ids) : 0;
 		for (size_t i = 0; i < n; i++) {
 			if (rc < 0)
 				api_store_failed_in(a, a->writer_store, singles[i]->h, &singles[i]->info,
@@ -900,11 +926,17 @@ static void api_batch_store(struct api *a, struct api_put *p)
 {
 	struct api_batch *bt = p->batch;
 	char(*ids)[STORE_ID_LEN + 1] = calloc(bt->nvalid + 1, sizeof(*ids));
-	if (!ids) {
+	const char **scopes = p->info.scope[0] ? calloc(bt->nvalid + 1, sizeof(*scopes)) : NULL;
+	if (!ids || (p->info.scope[0] && !scopes)) {
+		free(ids);
 		api_error(a, p->h, &p->info, 500, "body", NULL, "out of memory");
 		return;
 	}
-	int rc = bt->nvalid ? store_put_batch(a->writer_store, bt->valid, bt->nvalid, ids) : 0;
+	for (size_t i = 0; scopes && i < bt->nvalid; i++)
+		scopes[i] = p->info.scope;
+	int rc = bt->nvalid ? store_put_batch(a->writer_store, bt->valid, scopes, bt->nvalid, ids)
+			    : 0;
+	free(scopes);
 	if (rc < 0) {
 		api_store_failed_in(a, a->writer_store, p->h, &p->info, rc);
 		free(ids);

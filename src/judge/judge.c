@@ -284,20 +284,22 @@ static size_t key_list(struct cache_part *parts, size_t n, char *head, size_t he
 /* The key of a compile: everything that can change what the compiler
  * makes: the language's id and detected version, its compile command,
  * environment, artifacts and binds, the compile limits (the command may
- * name {memory_mb}), and every source with its name in the box.  0, or
- * -ENOMEM (then the compile is not cached). */
+ * name {memory_mb}), and every source with its name in the box; and whose
+ * it is (cache_scope).  0, or -ENOMEM (then the compile is not cached). */
 static int cache_key_for(const struct judge_request *req, char key[65])
 {
 	const struct lang *l = req->lang;
-	size_t cap = 9 + list_len(l->compile) + list_len(l->env) + list_len(l->artifacts) +
+	size_t cap = 10 + list_len(l->compile) + list_len(l->env) + list_len(l->artifacts) +
 		     list_len(l->binds) + 2 * req->nsources;
-	/* 3 fixed parts, 4 list heads, the limits and the sources' head */
+	/* 4 fixed parts, 4 list heads, the limits and the sources' head */
 	struct cache_part *parts = calloc(cap, sizeof(*parts));
 	if (!parts)
 		return -ENOMEM;
 	char heads[5][32];
 	size_t n = 0;
-	parts[n++] = (struct cache_part){ "runcell-compile-2", 17 };
+	parts[n++] = (struct cache_part){ "runcell-compile-3", 17 };
+	const char *scope = req->cache_scope ? req->cache_scope : "";
+	parts[n++] = (struct cache_part){ scope, strlen(scope) };
 	parts[n++] = (struct cache_part){ l->id, strlen(l->id) };
 	const char *ver = l->version ? l->version : "";
 	parts[n++] = (struct cache_part){ ver, strlen(ver) };

@@ -66,6 +66,9 @@ struct judge_request {
 	struct sandbox_limits limits;        /* of each run */
 	bool first_failure;
 	struct cache *cache;                 /* NULL: no compile cache */
+	/* Whose entries of the cache it may use: requests of one scope never
+	 * see another's compiles (the server's API keys).  NULL: shared. */
+	const char *cache_scope;
 	/* The caller closes the cell after this request: the final test's
 	 * run is the cell's last (sandbox_run_spec.last_run). */
 	bool cell_last_use;

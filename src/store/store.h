@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #define STORE_ID_LEN 32 /* 128 random bits as lowercase hex */
+#define STORE_SCOPE_MAX 64
 
 enum store_status {
 	STORE_QUEUED = 0,
@@ -63,6 +64,8 @@ struct store_submission {
 	int attempts;          /* claims so far */
 	char *owner;           /* worker holding (running) or that completed
 				* (done) it; NULL when queued */
+	char *scope;           /* whose compile cache it uses (the API key it
+				* came with, hashed); NULL: the shared one */
 	int64_t lease_expires; /* 0 when not leased */
 };
 
@@ -91,9 +94,10 @@ struct store_ops {
 	void (*close)(struct store *s);
 	/* Stores a queued submission; durable when it returns 0. */
 	int (*put)(struct store *s, const char *request_json, char id_out[STORE_ID_LEN + 1]);
-	/* n submissions in one transaction: all stored or none. */
-	int (*put_batch)(struct store *s, const char *const *requests, size_t n,
-			 char (*ids_out)[STORE_ID_LEN + 1]);
+	/* n submissions in one transaction: all stored or none.  scopes:
+	 * NULL, or each one's scope (NULL, or 1 to STORE_SCOPE_MAX bytes). */
+	int (*put_batch)(struct store *s, const char *const *requests,
+			 const char *const *scopes, size_t n, char (*ids_out)[STORE_ID_LEN + 1]);
 	int (*get)(struct store *s, const char *id, struct store_submission *out);
 	/* out[i] for ids[i]; a missing one has out[i].id[0] == '\0'.  Returns the
 	 * number found (>= 0) or a negative error (then out holds nothing). */
@@ -160,10 +164,11 @@ static inline int store_put(struct store *s, const char *req, char id[STORE_ID_L
 {
 	return s->ops->put(s, req, id);
 }
-static inline int store_put_batch(struct store *s, const char *const *reqs, size_t n,
+static inline int store_put_batch(struct store *s, const char *const *reqs,
+				  const char *const *scopes, size_t n,
 				  char (*ids)[STORE_ID_LEN + 1])
 {
-	return s->ops->put_batch(s, reqs, n, ids);
+	return s->ops->put_batch(s, reqs, scopes, n, ids);
 }
 static inline int store_get(struct store *s, const char *id, struct store_submission *out)
 {

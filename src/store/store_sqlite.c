@@ -94,11 +94,13 @@ static const char *const migrations[] = {
 	" owner TEXT,"
 	" lease_expires INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX submissions_status ON submissions(status, seq);",
+	/* v1 -> v2: whose compile cache a submission uses */
+	"ALTER TABLE submissions ADD COLUMN scope TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define COLS "id, status, created_at, started_at, finished_at, request, result, attempts, " \
-	     "owner, lease_expires"
+	     "owner, lease_expires, scope"
 
 #define STMT_CACHE 24
 
@@ -123,6 +125,7 @@ void store_submission_free(struct store_submission *s)
 	free(s->request_json);
 	free(s->result_json);
 	free(s->owner);
+	free(s->scope);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -393,6 +396,7 @@ static int read_row(struct store_sqlite *ss, sqlite3_stmt *st, struct store_subm
 	out->attempts = sqlite3_column_int(st, 7);
 	out->owner = dup_col(st, 8, &oom);
 	out->lease_expires = sqlite3_column_int64(st, 9);
+	out->scope = dup_col(st, 10, &oom);
 	if (oom || !out->request_json) {
 		store_submission_free(out);
 		return fail(ss, -ENOMEM, "store: out of memory");
@@ -559,10 +563,12 @@ static void sq_close(struct store *s)
 
 /* One INSERT (in the caller's transaction or autocommit). */
 static int insert_one(struct store_sqlite *ss, sqlite3_stmt *st, const char *req,
-		      char id[STORE_ID_LEN + 1])
+		      const char *scope, char id[STORE_ID_LEN + 1])
 {
 	if (!req || !*req)
 		return fail(ss, -EINVAL, "store: empty request");
+	if (scope && (!*scope || strlen(scope) > STORE_SCOPE_MAX))
+		return fail(ss, -EINVAL, "store: bad scope");
 	for (int tries = 0;; tries++) {
 		int r = store_id_new(id);
 		if (r < 0)
@@ -571,6 +577,10 @@ static int insert_one(struct store_sqlite *ss, sqlite3_stmt *st, const char *req
 		sqlite3_bind_text(st, 1, id, STORE_ID_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, store_now_ms());
 		sqlite3_bind_text(st, 3, req, -1, SQLITE_STATIC);
+		if (scope)
+			sqlite3_bind_text(st, 4, scope, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_DONE)
 			return 0;
@@ -580,7 +590,8 @@ static int insert_one(struct store_sqlite *ss, sqlite3_stmt *st, const char *req
 	}
 }
 
-#define INSERT_SQL "INSERT INTO submissions (id, status, created_at, request) VALUES (?1, 0, ?2, ?3)"
+#define INSERT_SQL "INSERT INTO submissions (id, status, created_at, request, scope) " \
+		   "VALUES (?1, 0, ?2, ?3, ?4)"
 
 static int sq_put(struct store *s, const char *req, char id_out[STORE_ID_LEN + 1])
 {
@@ -592,14 +603,14 @@ static int sq_put(struct store *s, const char *req, char id_out[STORE_ID_LEN + 1
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&store_write_lock);
-	r = insert_one(ss, st, req, id_out);
+	r = insert_one(ss, st, req, NULL, id_out);
 	release(ss, st);
 	pthread_mutex_unlock(&store_write_lock);
 	return r;
 }
 
-static int sq_put_batch(struct store *s, const char *const *reqs, size_t n,
-			char (*ids)[STORE_ID_LEN + 1])
+static int sq_put_batch(struct store *s, const char *const *reqs, const char *const *scopes,
+			size_t n, char (*ids)[STORE_ID_LEN + 1])
 {
 	struct store_sqlite *ss = (struct store_sqlite *)s;
 	if (n && (!reqs || !ids))
@@ -612,7 +623,7 @@ static int sq_put_batch(struct store *s, const char *const *reqs, size_t n,
 	sqlite3_stmt *st;
 	if ((r = prepare(ss, INSERT_SQL, &st)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
-			r = insert_one(ss, st, reqs[i], ids[i]);
+			r = insert_one(ss, st, reqs[i], scopes ? scopes[i] : NULL, ids[i]);
 		release(ss, st);
 	}
 	return end_tx(ss, r);

@@ -198,6 +198,7 @@ static const char *worker_judge(struct worker_state *ws, const struct store_subm
 		verdict = "internal_error";
 	} else {
 		sub.req.cache = ws->cache;
+		sub.req.cache_scope = job->scope;
 		/* Output past what the stored result keeps is dropped as each
 		 * test is judged, not held to the end of the job. */
 		sub.req.keep_output = (size_t)p->cfg.max_result_bytes;

@@ -2609,6 +2609,25 @@ def g_auth(R):
         s = srv.run(py("print('a')"), headers={"X-Runcell-Key": ADM})
         expect_verdict(s, "accepted", "a\n")
 
+    def cache_per_key():
+        # one client cannot learn from the compile cache what another
+        # compiled: a key sees only its own compiles as cached
+        src = {"language": "c", "source": "int main(void) { return 41 + 0 * %d; }\n"
+               % int(time.time() * 1000)}
+        seen = []
+        for key in (K1, K1, K2, K2, ADM):
+            s = srv.run(src, headers={"X-Runcell-Key": key})
+            expect_verdict(s, "runtime_error")
+            seen.append(bool(s["result"]["compile"].get("cached")))
+        b = srv.post("/v1/submissions/batch", {"submissions": [src]},
+                     headers={"Authorization": "Bearer " + K2})
+        expect(b.status == 200, "%s: expected 200" % b.what())
+        s = srv.wait_done(b.json["submissions"][0]["id"], headers={"X-Runcell-Key": K2})
+        seen.append(bool(s["result"]["compile"].get("cached")))
+        expect(seen == [False, True, False, True, False, True],
+               "cached per submission (k1, k1, k2, k2, admin, k2 in a batch): %s, want "
+               "[False, True, False, True, False, True]" % seen)
+
     def open_paths():
         for p in ("/healthz", "/readyz", "/metrics"):
             r = srv.get(p)
@@ -2658,6 +2677,7 @@ def g_auth(R):
     R.case("auth/bearer_key", bearer)
     R.case("auth/x_runcell_key", x_key)
     R.case("auth/admin_delete_list_403_204", admin)
+    R.case("auth/compile_cache_per_key", cache_per_key)
     R.case("auth/open_paths", open_paths)
     R.case("auth/listen_any_refused", listen_any_refused)
     R.case("auth/listen_any_allow_anonymous", listen_any_anonymous)

@@ -181,12 +181,19 @@ static void body_put_batch(const char *dir)
 		snprintf(reqs_buf[i], sizeof(reqs_buf[i]), "{\"n\":%d}", i);
 		reqs[i] = reqs_buf[i];
 	}
-	ASSERT_EQ(store_put_batch(s, reqs, N, ids), 0);
+	static const char *scopes[N];
+	for (int i = 0; i < N; i++)
+		scopes[i] = i % 2 ? "scope-a" : NULL;
+	ASSERT_EQ(store_put_batch(s, reqs, scopes, N, ids), 0);
 	ASSERT_EQ(count_of(s, STORE_QUEUED), N);
 	for (int i = 0; i < N; i += 37) {
 		struct store_submission sub;
 		ASSERT_EQ(store_get(s, ids[i], &sub), 0);
 		ASSERT_STR(sub.request_json, reqs[i]);
+		if (i % 2)
+			ASSERT_STR(sub.scope, "scope-a");
+		else
+			ASSERT_NULL(sub.scope);
 		store_submission_free(&sub);
 	}
 	/* ids unique across the batch */
@@ -197,14 +204,27 @@ static void body_put_batch(const char *dir)
 	/* all or nothing: a bad element stores none of the batch */
 	const char *bad[3] = { "{\"a\":1}", NULL, "{\"c\":3}" };
 	char bad_ids[3][STORE_ID_LEN + 1];
-	ASSERT_EQ(store_put_batch(s, bad, 3, bad_ids), -EINVAL);
+	ASSERT_EQ(store_put_batch(s, bad, NULL, 3, bad_ids), -EINVAL);
 	ASSERT_EQ(count_of(s, STORE_QUEUED), N);
-	ASSERT_EQ(store_put_batch(s, bad, 0, bad_ids), 0);
-	ASSERT_EQ(store_put_batch(s, NULL, 2, bad_ids), -EINVAL);
-	/* the connection is usable after a failed batch */
+	ASSERT_EQ(store_put_batch(s, bad, NULL, 0, bad_ids), 0);
+	ASSERT_EQ(store_put_batch(s, NULL, NULL, 2, bad_ids), -EINVAL);
+	/* a scope is a short non-empty name */
+	const char *one[1] = { "{}" };
+	char long_scope[STORE_SCOPE_MAX + 2];
+	memset(long_scope, 'x', sizeof(long_scope) - 1);
+	long_scope[sizeof(long_scope) - 1] = '\0';
+	const char *empty[1] = { "" }, *too_long[1] = { long_scope };
+	ASSERT_EQ(store_put_batch(s, one, empty, 1, bad_ids), -EINVAL);
+	ASSERT_EQ(store_put_batch(s, one, too_long, 1, bad_ids), -EINVAL);
+	ASSERT_EQ(count_of(s, STORE_QUEUED), N);
+	/* the connection is usable after a failed batch; no scope is NULL */
 	char id[STORE_ID_LEN + 1];
 	put1(s, "{}", id);
 	ASSERT_EQ(count_of(s, STORE_QUEUED), N + 1);
+	struct store_submission plain;
+	ASSERT_EQ(store_get(s, id, &plain), 0);
+	ASSERT_NULL(plain.scope);
+	store_submission_free(&plain);
 	store_close(s);
 }
 TEST(store_put_batch_atomic) { test_with_tmpdir(body_put_batch); }
@@ -606,7 +626,7 @@ static void body_concurrent(const char *dir)
 		snprintf(reqs_buf[i], sizeof(reqs_buf[i]), "{\"n\":%d}", i);
 		reqs[i] = reqs_buf[i];
 	}
-	ASSERT_EQ(store_put_batch(s, reqs, CJOBS, ids), 0);
+	ASSERT_EQ(store_put_batch(s, reqs, NULL, CJOBS, ids), 0);
 	store_close(s); /* never carry a connection across fork */
 
 	int p[2];
@@ -810,10 +830,10 @@ static void body_migrations(const char *dir)
 	char id[STORE_ID_LEN + 1];
 	put1(s, "{\"old\":1}", id);
 	store_close(s);
-	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 1);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 2);
 	ASSERT_EQ(raw_int(path, "SELECT count(*) FROM schema_version"), 1);
 
-	/* reopening an existing v1 file migrates nothing and keeps the data */
+	/* reopening an existing v2 file migrates nothing and keeps the data */
 	s = open_at(dir);
 	struct store_submission sub;
 	ASSERT_EQ(store_get(s, id, &sub), 0);
@@ -835,7 +855,7 @@ TEST(store_migrations_existing_file) { test_with_tmpdir(body_migrations); }
 static void body_migrate_v0(const char *dir)
 {
 	/* an existing SQLite file with unrelated tables and an empty version
-	 * table (v0) is migrated to v1, its other tables untouched */
+	 * table (v0) is migrated to the last version, its other tables untouched */
 	char path[256];
 	db_path(dir, path, sizeof(path));
 	raw_sql(path, "CREATE TABLE other (x INTEGER); INSERT INTO other VALUES (7);"
@@ -844,10 +864,44 @@ static void body_migrate_v0(const char *dir)
 	char id[STORE_ID_LEN + 1];
 	put1(s, "{}", id);
 	store_close(s);
-	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 1);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 2);
 	ASSERT_EQ(raw_int(path, "SELECT x FROM other"), 7);
 }
 TEST(store_migrate_from_v0) { test_with_tmpdir(body_migrate_v0); }
+
+static void body_migrate_v1(const char *dir)
+{
+	/* a v1 file (before submissions had a scope) keeps its submissions,
+	 * each with no scope, and takes scoped ones after */
+	char path[256];
+	db_path(dir, path, sizeof(path));
+	raw_sql(path, "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+		      "INSERT INTO schema_version VALUES (1);"
+		      "CREATE TABLE submissions (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+		      " id TEXT NOT NULL UNIQUE, status INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+		      " started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,"
+		      " request TEXT NOT NULL, result TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+		      " owner TEXT, lease_expires INTEGER NOT NULL DEFAULT 0);"
+		      "CREATE INDEX submissions_status ON submissions(status, seq);"
+		      "INSERT INTO submissions (id, status, created_at, request) VALUES"
+		      " ('0123456789abcdef0123456789abcdef', 0, 1, '{\"v1\":1}');");
+	struct store *s = open_at(dir);
+	struct store_submission sub;
+	ASSERT_EQ(store_get(s, "0123456789abcdef0123456789abcdef", &sub), 0);
+	ASSERT_STR(sub.request_json, "{\"v1\":1}");
+	ASSERT_NULL(sub.scope);
+	store_submission_free(&sub);
+	const char *reqs[1] = { "{\"v2\":1}" };
+	char ids[1][STORE_ID_LEN + 1];
+	const char *scopes[1] = { "k" };
+	ASSERT_EQ(store_put_batch(s, reqs, scopes, 1, ids), 0);
+	ASSERT_EQ(store_get(s, ids[0], &sub), 0);
+	ASSERT_STR(sub.scope, "k");
+	store_submission_free(&sub);
+	store_close(s);
+	ASSERT_EQ(raw_int(path, "SELECT version FROM schema_version"), 2);
+}
+TEST(store_migrate_from_v1) { test_with_tmpdir(body_migrate_v1); }
 
 static void body_garbage(const char *dir)
 {
