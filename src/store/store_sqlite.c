@@ -94,8 +94,10 @@ static const char *const migrations[] = {
 	" owner TEXT,"
 	" lease_expires INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX submissions_status ON submissions(status, seq);",
-	/* v1 -> v2: whose compile cache a submission uses */
-	"ALTER TABLE submissions ADD COLUMN scope TEXT;",
+	/* v1 -> v2: whose a submission is (an API key's scope: its compile
+	 * cache, and its turn in the queue) */
+	"ALTER TABLE submissions ADD COLUMN scope TEXT;"
+	"CREATE INDEX submissions_scope ON submissions(scope, started_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -799,13 +801,19 @@ static int sq_claim(struct store *s, const char *owner, int64_t lease_ms,
 		return fail(ss, -EINVAL, "store: NULL out");
 	memset(out, 0, sizeof(*out));
 	/* One statement: it takes the write lock before the subquery reads,
-	 * so two claimers cannot pick the same row. */
+	 * so two claimers cannot pick the same row.  Scopes take turns: of
+	 * each scope's oldest claimable submission, the one whose scope was
+	 * served least recently goes first (a scope never served: 0), then
+	 * the oldest.  Without scopes this is first in, first out. */
 	sqlite3_stmt *st;
 	r = prepare(ss,
 		    "UPDATE submissions SET status = 1, owner = ?1, started_at = ?2,"
 		    " lease_expires = ?2 + ?3, attempts = attempts + 1"
-		    " WHERE seq = (SELECT seq FROM submissions WHERE status = 0"
-		    " OR (status = 1 AND lease_expires <= ?2) ORDER BY seq LIMIT 1)"
+		    " WHERE seq = (SELECT q.seq FROM submissions q WHERE q.seq IN"
+		    " (SELECT min(seq) FROM submissions WHERE status = 0"
+		    " OR (status = 1 AND lease_expires <= ?2) GROUP BY scope)"
+		    " ORDER BY (SELECT max(r.started_at) FROM submissions r"
+		    " WHERE r.scope IS q.scope), q.seq LIMIT 1)"
 		    " RETURNING " COLS,
 		    &st);
 	if (r < 0)

@@ -2628,6 +2628,22 @@ def g_auth(R):
                "cached per submission (k1, k1, k2, k2, admin, k2 in a batch): %s, want "
                "[False, True, False, True, False, True]" % seen)
 
+    def keys_take_turns():
+        # one worker; k1's batch of three queued before k2's one: k2's runs
+        # second, not after all of k1's
+        slow = py("import time\ntime.sleep(0.4)\nprint('k1')")
+        b = srv.post("/v1/submissions/batch", {"submissions": [slow, slow, slow]},
+                     headers={"X-Runcell-Key": K1})
+        expect(b.status == 200, "%s: expected 200" % b.what())
+        one = srv.post("/v1/submissions", py("print('k2')"), headers={"X-Runcell-Key": K2})
+        expect(one.status == 201, "%s: expected 201" % one.what())
+        k1 = [srv.wait_done(e["id"], headers={"X-Runcell-Key": K1})
+              for e in b.json["submissions"]]
+        k2 = srv.wait_done(one.json["id"], headers={"X-Runcell-Key": K2})
+        order = sorted([(x["started_at"], "k1") for x in k1] + [(k2["started_at"], "k2")])
+        expect([who for _, who in order] == ["k1", "k2", "k1", "k1"],
+               "runs started in the order %s, want k1, k2, k1, k1" % [w for _, w in order])
+
     def open_paths():
         for p in ("/healthz", "/readyz", "/metrics"):
             r = srv.get(p)
@@ -2678,6 +2694,7 @@ def g_auth(R):
     R.case("auth/x_runcell_key", x_key)
     R.case("auth/admin_delete_list_403_204", admin)
     R.case("auth/compile_cache_per_key", cache_per_key)
+    R.case("auth/keys_take_turns", keys_take_turns)
     R.case("auth/open_paths", open_paths)
     R.case("auth/listen_any_refused", listen_any_refused)
     R.case("auth/listen_any_allow_anonymous", listen_any_anonymous)

@@ -455,6 +455,42 @@ static void body_claim(const char *dir)
 }
 TEST(store_claim_oldest_first) { test_with_tmpdir(body_claim); }
 
+/* Claims the next job and checks it is the one of request want. */
+static void claim_expect(struct store *s, const char *want)
+{
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), 0);
+	ASSERT_STR(sub.request_json, want);
+	store_submission_free(&sub);
+	sleep_ms(2); /* the next claim at a later millisecond */
+}
+
+static void body_claim_turns(const char *dir)
+{
+	/* scopes (API keys) take turns, the one served least recently first;
+	 * within a scope, and without scopes, the oldest first */
+	struct store *s = open_at(dir);
+	const char *reqs[4] = { "{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"b\":1}" };
+	const char *scopes[4] = { "A", "A", "A", "B" };
+	char ids[4][STORE_ID_LEN + 1], id[STORE_ID_LEN + 1];
+	ASSERT_EQ(store_put_batch(s, reqs, scopes, 4, ids), 0);
+	put1(s, "{\"none\":1}", id);
+	claim_expect(s, "{\"a\":1}"); /* none served yet: the oldest */
+	claim_expect(s, "{\"b\":1}"); /* B never served */
+	claim_expect(s, "{\"none\":1}");
+	claim_expect(s, "{\"a\":2}");
+	const char *more[2] = { "{\"a\":4}", "{\"b\":2}" };
+	const char *more_scopes[2] = { "A", "B" };
+	ASSERT_EQ(store_put_batch(s, more, more_scopes, 2, ids), 0);
+	claim_expect(s, "{\"b\":2}"); /* B was served before A's last */
+	claim_expect(s, "{\"a\":3}");
+	claim_expect(s, "{\"a\":4}");
+	struct store_submission sub;
+	ASSERT_EQ(store_claim(s, "w", 60000, &sub), STORE_EMPTY);
+	store_close(s);
+}
+TEST(store_claim_scopes_take_turns) { test_with_tmpdir(body_claim_turns); }
+
 static void body_lease_handover(const char *dir)
 {
 	struct store *s = open_at(dir);
