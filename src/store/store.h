@@ -64,8 +64,9 @@ struct store_submission {
 	int attempts;          /* claims so far */
 	char *owner;           /* worker holding (running) or that completed
 				* (done) it; NULL when queued */
-	char *scope;           /* whose compile cache it uses (the API key it
-				* came with, hashed); NULL: the shared one */
+	char *scope;           /* whose it is (the API key it came with,
+				* hashed): its part of the compile cache and
+				* its turn in the queue; NULL: shared, FIFO */
 	int64_t lease_expires; /* 0 when not leased */
 };
 
@@ -110,7 +111,8 @@ struct store_ops {
 	int (*count)(struct store *s, enum store_status st, int64_t *out);
 	/* Submissions claimable now: queued + running with an expired lease. */
 	int (*queue_depth)(struct store *s, int64_t *out);
-	/* Atomically takes the oldest claimable submission: running, owner,
+	/* Atomically takes the next claimable submission (scopes take turns,
+	 * the one served least recently first; then the oldest): running, owner,
 	 * lease = now + lease_ms, attempts + 1, started_at = now.  0 and *out
 	 * filled, or STORE_EMPTY. */
 	int (*claim)(struct store *s, const char *owner, int64_t lease_ms,
