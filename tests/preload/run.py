@@ -413,14 +413,21 @@ def preloader_killed_from_the_host():
         deadline = time.time() + 10 * SLOWDOWN
         while not killed and time.time() < deadline and p.poll() is None:
             time.sleep(0.1)
+            # the preloader is root; its runs are the cell uid.  It is
+            # killed once it has forked the first run (before, on a slow
+            # machine, the kill would land while it still starts)
+            procs = []
             for pid in descendants(p.pid):
                 try:
-                    exe = os.readlink("/proc/%d/exe" % pid)
-                    uid = os.stat("/proc/%d" % pid).st_uid
+                    procs.append((pid, os.readlink("/proc/%d/exe" % pid),
+                                  os.stat("/proc/%d" % pid).st_uid))
                 except OSError:
                     continue
-                # the preloader is root; its runs are the cell uid
-                if exe.endswith("/runcell-python") and uid == 0:
+            python = [(pid, uid) for pid, exe, uid in procs if exe.endswith("/runcell-python")]
+            if not any(uid != 0 for _, uid in python):
+                continue
+            for pid, uid in python:
+                if uid == 0:
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
         out, err = p.communicate(timeout=60 * SLOWDOWN)
