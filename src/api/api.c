@@ -929,6 +929,7 @@ static void api_batch_store(struct api *a, struct api_put *p)
 	const char **scopes = p->info.scope[0] ? calloc(bt->nvalid + 1, sizeof(*scopes)) : NULL;
 	if (!ids || (p->info.scope[0] && !scopes)) {
 		free(ids);
+		free(scopes);
 		api_error(a, p->h, &p->info, 500, "body", NULL, "out of memory");
 		return;
 	}

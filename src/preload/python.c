@@ -160,7 +160,8 @@ static int run_main(FILE *fp, const char *path)
 	PyCompilerFlags flags = _PyCompilerFlags_INIT;
 	PyObject *result = PyRun_FileExFlags(fp, path, Py_file_input, main_dict, main_dict, 1,
 					     &flags);
-	uncaught_interrupt = !result && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+	/* KeyboardInterrupt itself, not a subclass, as pythonrun.c checks */
+	uncaught_interrupt = !result && PyErr_Occurred() == PyExc_KeyboardInterrupt;
 	int status = result ? 0 : exception_status();
 	Py_XDECREF(result);
 	return status;

@@ -39,9 +39,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NETNS_DIR "/run/runcell/net"
+#define NETNS_LOCK "/run/runcell/net.lock"
+#define NETNS_LOCK_WAIT_MS 2000
 
 /* System calls only: the maker's thread runs it while the process may
  * fork (no lock of the C library may be held then; the thread's paths are
@@ -146,12 +149,21 @@ static int netns_dir(void)
 		return 0;
 	/* Not a mount yet: the first cells after a boot.  Two of them at once
 	 * would both find none and stack two, hiding what was bound on the
-	 * first; so the check is made again, and the mount, under a lock. */
-	int lock = open("/run/runcell", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	 * first; so the check is made again, and the mount, under a lock.  A
+	 * file of its own (runcell serve may lock a data directory it is
+	 * given), waited for at most NETNS_LOCK_WAIT_MS: a stopped holder
+	 * costs the cells their namespace made ahead, not their close. */
+	int lock = open(NETNS_LOCK, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0)
 		return -1;
+	int locked = -1;
+	for (int waited = 0; (locked = flock(lock, LOCK_EX | LOCK_NB)) < 0 &&
+			     errno == EWOULDBLOCK && waited < NETNS_LOCK_WAIT_MS; waited += 10) {
+		struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ten_ms, NULL);
+	}
 	int rc = -1;
-	if (flock(lock, LOCK_EX) == 0 && stat_nofollow(NETNS_DIR, &dir) == 0) {
+	if (locked == 0 && stat_nofollow(NETNS_DIR, &dir) == 0) {
 		rc = 0;
 		if (top.stx_mnt_id == dir.stx_mnt_id &&
 		    (mount(NETNS_DIR, NETNS_DIR, NULL, MS_BIND, NULL) < 0 ||

@@ -133,6 +133,7 @@ def same_exceptions_and_exit_codes():
         "recur.py": "def f(n):\n    return f(n + 1)\nf(0)\n",
         "keyerr.py": "import json\njson.loads('{')\n",
         "interrupt.py": "print('x')\nraise KeyboardInterrupt\n",
+        "interrupt_sub.py": "class K(KeyboardInterrupt):\n    pass\nraise K\n",
     }
     progs = [py(n) for n in sorted(files)] + [py("nosuch.py")]
     return same(files, progs)

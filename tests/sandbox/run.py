@@ -675,19 +675,28 @@ NETNS_DIR_FIRST_USE = r"""
 import fcntl, os, subprocess, sys, time
 def mounts():
     return sum(1 for l in open("/proc/self/mountinfo") if l.split()[4] == "/run/runcell/net")
-while subprocess.run(["umount", "-l", "/run/runcell/net"], capture_output=True).returncode == 0:
-    pass
+def unmount():
+    while subprocess.run(["umount", "-l", "/run/runcell/net"], capture_output=True).returncode == 0:
+        pass
+unmount()
 before = mounts()
 os.makedirs("/run/runcell", 0o700, exist_ok=True)
-lock = os.open("/run/runcell", os.O_RDONLY | os.O_DIRECTORY)
+lock = os.open("/run/runcell/net.lock", os.O_RDONLY | os.O_CREAT, 0o600)
 fcntl.flock(lock, fcntl.LOCK_EX)
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-time.sleep(1.5)
+time.sleep(1.0)
 waited = p.poll() is None
 while_held = mounts()
 fcntl.flock(lock, fcntl.LOCK_UN)
 p.wait(timeout=30)
 print(before, waited, while_held, mounts(), p.returncode)
+# a holder that never lets go: the cell gives up waiting, makes no mount
+unmount()
+fcntl.flock(lock, fcntl.LOCK_EX)
+t = time.monotonic()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    timeout=30).returncode
+print(rc, round(time.monotonic() - t), mounts())
 """
 
 
@@ -696,22 +705,29 @@ def run_netns_dir_first_use(case):
     own.  Two at once used to find none and both mount, stacking two (seen
     once in 100 rounds of 24 cells at once): what the first had bound
     there was hidden for good.  The check and the mount are now made under
-    a lock on /run/runcell: while the test holds it, a first cell mounts
-    nothing and waits; once it is free, there is exactly one mount.  In a
-    private mount namespace, so the host's /run/runcell/net is untouched."""
+    a lock (/run/runcell/net.lock): while the test holds it, a first cell
+    mounts nothing and waits; once it is free, there is exactly one mount.
+    A holder that never lets go costs a cell ~2 s and its namespace made
+    ahead, not a hang.  In a private mount namespace, so the host's
+    /run/runcell/net is untouched."""
     cmd = ["unshare", "-m", "--propagation", "private", sys.executable, "-c",
            NETNS_DIR_FIRST_USE, RUNCELL, "run", "--json", "--", "/bin/true"]
     log("$ " + " ".join(cmd[:5] + ["SCRIPT"] + cmd[6:]))
     p = subprocess.run(cmd, capture_output=True, timeout=60)
     got = p.stdout.decode(errors="replace").split()
-    log("before, waited, mounts while held, after, exit: %s" % got)
-    if p.returncode != 0 or len(got) != 5:
+    log("before, waited, mounts while held, after, exit; then with the lock never "
+        "released: exit, seconds, mounts: %s" % got)
+    if p.returncode != 0 or len(got) != 8:
         return ["the check failed: exit %d, %r" % (p.returncode, p.stderr[-300:])], cmd
+    errs = []
     want = ["0", "True", "0", "1", "0"]
-    if got != want:
-        return ["mounts before, waited, mounts while the lock was held, after, exit status: "
-                "%s, want %s" % (got, want)], cmd
-    return [], cmd
+    if got[:5] != want:
+        errs.append("mounts before, waited, mounts while the lock was held, after, exit "
+                    "status: %s, want %s" % (got[:5], want))
+    if got[5] != "0" or got[7] != "0" or not 1 <= int(got[6]) <= 5 * SLOWDOWN:
+        errs.append("with the lock never released: exit %s after %s s, %s mounts; want exit 0 "
+                    "after about 2 s (the wait's bound), no mount" % (got[5], got[6], got[7]))
+    return errs, cmd
 
 
 def run_two_cells(case):
