@@ -43,16 +43,17 @@
 #define API_VERDICTS 8
 #define API_WRITE_BATCH 256
 
-/* Whose compile cache a submission uses: the API key it came with,
- * hashed (SHA-256 of a fixed label and the key, 32 hex digits).  Empty
- * without api_keys: one cache for all. */
+/* Whose a submission is (its part of the compile cache, its turn in the
+ * queue): the API key it came with, hashed (SHA-256 of a fixed label and
+ * the key, 32 hex digits), by the writer as it stores it.  None without
+ * api_keys. */
 #define API_SCOPE_LEN 32
 
 struct api_reqinfo {
 	uint64_t start_ns;
 	char method[32];  /* a longer method is cut, with "..." */
 	char path[160];
-	char scope[API_SCOPE_LEN + 1];
+	const char *key;  /* the configured API key it came with (api_auth) */
 };
 
 struct api_waiter {
@@ -75,6 +76,7 @@ struct api_batch {
 struct api_put {
 	struct http_handle *h;
 	struct api_reqinfo info;
+	char scope[API_SCOPE_LEN + 1];  /* of info.key, made by the writer */
 	char *json;
 	struct api_batch *batch;
 	bool wait;
@@ -123,6 +125,7 @@ struct api {
 static void api_reqinfo_init(struct api_reqinfo *ri, const struct http_request *req)
 {
 	ri->start_ns = clock_now_ns();
+	ri->key = NULL;
 	if (snprintf(ri->method, sizeof(ri->method), "%s", req->method) >= (int)sizeof(ri->method))
 		memcpy(ri->method + sizeof(ri->method) - 4, "...", 4);
 	snprintf(ri->path, sizeof(ri->path), "%s", req->path);
@@ -482,9 +485,12 @@ static bool api_key_equal(const char *a, const char *b)
 	return d == 0;
 }
 
-/* The scope of a key: a hash, so that the store never holds the key. */
-static void api_scope_of(const char *key, char scope[API_SCOPE_LEN + 1])
+/* The scope of a key: a hash, so that the store never holds the key.
+ * NULL without a key. */
+static const char *api_scope_of(const char *key, char scope[API_SCOPE_LEN + 1])
 {
+	if (!key)
+		return NULL;
 	static const char label[] = "runcell compile cache scope\n";
 	struct sha256 s;
 	unsigned char digest[32];
@@ -495,14 +501,16 @@ static void api_scope_of(const char *key, char scope[API_SCOPE_LEN + 1])
 	sha256_final(&s, digest);
 	sha256_hex(digest, hex);
 	snprintf(scope, API_SCOPE_LEN + 1, "%.*s", API_SCOPE_LEN, hex);
+	return scope;
 }
 
-/* 0 when allowed, with ri->scope set; else answers 401/403 and returns -1. */
+/* 0 when allowed, with ri->key set to the configured key that matched
+ * (NULL without api_keys); else answers 401/403 and returns -1. */
 static int api_auth(struct api *a, struct http_handle *h, struct api_reqinfo *ri,
 		    const struct http_request *req, bool admin)
 {
 	bool keys = a->cfg.api_keys && a->cfg.api_keys[0];
-	ri->scope[0] = '\0';
+	ri->key = NULL;
 	if (!keys && !a->cfg.admin_key)
 		return 0;
 	const char *key = http_request_header(req, "X-Runcell-Key");
@@ -511,8 +519,10 @@ static int api_auth(struct api *a, struct http_handle *h, struct api_reqinfo *ri
 		key = auth + 7 + strspn(auth + 7, " ");  /* 1*SP after the scheme */
 	bool is_admin = key && a->cfg.admin_key && api_key_equal(key, a->cfg.admin_key);
 	bool is_user = is_admin;
+	const char *matched = is_admin ? a->cfg.admin_key : NULL;
 	for (const char *const *k = a->cfg.api_keys; !is_user && k && *k && key; k++)
-		is_user = api_key_equal(key, *k);
+		if ((is_user = api_key_equal(key, *k)))
+			matched = *k;
 	if (!keys)
 		is_user = true;
 	if (!is_user) {
@@ -525,7 +535,7 @@ static int api_auth(struct api *a, struct http_handle *h, struct api_reqinfo *ri
 		return -1;
 	}
 	if (keys)
-		api_scope_of(key, ri->scope);
+		ri->key = matched;
 	return 0;
 }
 
@@ -798,13 +808,14 @@ static void *api_writer_main(void *arg)
 				tail = &p->next;
 			} else {
 				singles[n] = p;
-				scopes[n] = p->info.scope[0] ? p->info.scope : NULL;
 				texts[n++] = p->json;
 			}
 		}
 		if (!a->puts)
 			a->puts_tail = &a->puts;
 		pthread_mutex_unlock(&a->plock);
+		for (size_t i = 0; i < n; i++)
+			scopes[i] = api_scope_of(singles[i]->info.key, singles[i]->scope);
 		int rc = n ? store_put_batch(a->writer_store, texts, scopes, n, ids) : 0;
 		for (size_t i = 0; i < n; i++) {
 			if (rc < 0)
@@ -926,15 +937,16 @@ static void api_batch_store(struct api *a, struct api_put *p)
 {
 	struct api_batch *bt = p->batch;
 	char(*ids)[STORE_ID_LEN + 1] = calloc(bt->nvalid + 1, sizeof(*ids));
-	const char **scopes = p->info.scope[0] ? calloc(bt->nvalid + 1, sizeof(*scopes)) : NULL;
-	if (!ids || (p->info.scope[0] && !scopes)) {
+	const char *scope = api_scope_of(p->info.key, p->scope);
+	const char **scopes = scope ? calloc(bt->nvalid + 1, sizeof(*scopes)) : NULL;
+	if (!ids || (scope && !scopes)) {
 		free(ids);
 		free(scopes);
 		api_error(a, p->h, &p->info, 500, "body", NULL, "out of memory");
 		return;
 	}
 	for (size_t i = 0; scopes && i < bt->nvalid; i++)
-		scopes[i] = p->info.scope;
+		scopes[i] = scope;
 	int rc = bt->nvalid ? store_put_batch(a->writer_store, bt->valid, scopes, bt->nvalid, ids)
 			    : 0;
 	free(scopes);
