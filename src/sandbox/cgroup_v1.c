@@ -12,6 +12,10 @@
  * Knobs:
  *   memory.limit_in_bytes        the cell's memory, all processes together
  *   memory.memsw.limit_in_bytes  the same value, so swap cannot extend it
+ *   memory.swappiness            0, only where memsw is absent (no swap
+ *                                accounting): the group's own reclaim then
+ *                                never swaps, so swap cannot make room
+ *                                under the limit either
  *   memory.kmem.tcp.limit_in_bytes  the same value again, for TCP socket
  *                                buffers: v1 charges them to a counter of
  *                                their own, and only once it has a limit;
@@ -95,9 +99,8 @@ static int dir_for(struct cg_run *cg, const char *mnt, const char *name)
 	return cg->ndirs++;
 }
 
-/* Writes the memory and pids limits that differ from old (all if NULL). */
-static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
-		      const struct sandbox_limits *old, char *why, size_t len)
+int sandbox__cgv1_set_limits(struct cg_run *cg, const struct sandbox_limits *l,
+			     const struct sandbox_limits *old, char *why, size_t len)
 {
 	const char *mem = cg->dirs[cg->mem_dir], *pids = cg->dirs[cg->pids_dir];
 	char v[32];
@@ -114,6 +117,14 @@ static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 		if (rc == 0 && !grow) {
 			/* Absent when the kernel has no swap accounting. */
 			int r = sandbox__write_in(mem, "memory.memsw.limit_in_bytes", v);
+			if (r == -ENOENT && !old) {
+				/* Then swapping would free room under the
+				 * limit; with swappiness 0 the group's own
+				 * reclaim never swaps (mm/vmscan.c). */
+				r = sandbox__write_in(mem, "memory.swappiness", "0");
+				if (r == -ENOENT)
+					r = 0;
+			}
 			if (r < 0 && r != -ENOENT)
 				rc = r;
 		}
@@ -142,7 +153,7 @@ static int set_limits(struct cg_run *cg, const struct sandbox_limits *l,
 
 int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *l, char *why, size_t len)
 {
-	int rc = set_limits(cg, l, &cg->applied, why, len);
+	int rc = sandbox__cgv1_set_limits(cg, l, &cg->applied, why, len);
 	if (rc < 0)
 		return rc;
 	cg->applied = *l;
@@ -177,7 +188,7 @@ int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 		dir_for(cg, m->v1_cpu, name);
 	cg->mem_dir = mem;
 	cg->pids_dir = pids;
-	int rc = set_limits(cg, l, NULL, why, len);
+	int rc = sandbox__cgv1_set_limits(cg, l, NULL, why, len);
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < cg->ndirs; i++) {

@@ -123,6 +123,10 @@ int sandbox__cg_destroy(struct cg_run *cg);
 int sandbox__cgv1_usable(char *why, size_t len);
 int sandbox__cgv1_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *limits, char *why, size_t len);
+/* Writes the memory and pids limits that differ from old (all, when old
+ * is NULL: a new group). */
+int sandbox__cgv1_set_limits(struct cg_run *cg, const struct sandbox_limits *l,
+			     const struct sandbox_limits *old, char *why, size_t len);
 int sandbox__cgv1_reset(struct cg_run *cg, const struct sandbox_limits *limits,
 			char *why, size_t len);
 int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st);
