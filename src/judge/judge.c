@@ -384,7 +384,7 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 	sandbox_limits_clamp_host(&compile_limits, 0);
 	struct sandbox_run_spec spec = { .argv = (const char *const *)argv,
 		.env = (const char *const *)env, .limits = compile_limits, .stdin_fd = -1,
-		.files = files, .nfiles = req->nsources };
+		.files = files, .nfiles = req->nsources, .keep_box = true /* artifacts read back */ };
 	rc = sandbox_cell_run(cell, &spec, &res->compile);
 	lang_argv_free(argv);
 	if (rc < 0) {

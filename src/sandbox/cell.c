@@ -606,6 +606,7 @@ static int build_run_msg(const struct sandbox_run_spec *spec, enum cg_kind kind,
 	m->nfiles = (uint32_t)spec->nfiles;
 	m->last_run = spec->last_run;
 	m->preload = spec->preload;
+	m->keep_box = spec->keep_box;
 	size_t off = sizeof(*m);
 	int rc = 0;
 	for (const char *const *a = spec->argv; *a && rc == 0; a++, m->argc++)

@@ -75,6 +75,7 @@ struct init_run {
 	uint64_t mem_base;      /* v1: what was charged then */
 	bool preloaded;         /* forked from the preloader */
 	bool preload_missed;    /* asked for it, and it was not there */
+	bool keep_box;          /* the caller reads files back after DONE */
 };
 
 struct init_state {
@@ -348,6 +349,7 @@ static bool network_touched(struct init_state *s)
 }
 
 static int renew_network(struct init_state *s, char *why, size_t len);
+static int wipe_if_dirty(struct init_state *s, uint64_t disk_kb, char *why, size_t len);
 
 static void send_done(struct init_state *s)
 {
@@ -390,12 +392,18 @@ static void send_done(struct init_state *s)
 		_exit(0);
 	/* After DONE, while the caller reads the result: a namespace the run
 	 * changed is replaced now, not when the next run is waiting. */
-	if (s->net_used || network_touched(s)) {
-		char why[200];
+	char why[300];
+	if (s->net_used || network_touched(s))
 		renew_network(s, why, sizeof(why));  /* if it fails, the next RUN retries and reports */
-	}
+	bool keep_box = r->keep_box;
 	run_reset(r);
 	s->dirty = true;
+	/* The box too, unless the caller reads files back from it: a next
+	 * run then finds it empty instead of waiting for it to be emptied.
+	 * If that fails, the box stays dirty: the next RUN retries and
+	 * reports. */
+	if (!keep_box)
+		wipe_if_dirty(s, s->cfg.disk_kb, why, sizeof(why));
 }
 
 /* Reads what the program's side said before execve (nothing: it ran). */
@@ -816,6 +824,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 		goto out;
 	}
 	r->active = true;
+	r->keep_box = hdr.keep_box;
 	r->pid = pid;
 	r->errpipe = pipefd[0];
 	s->dirty = true;

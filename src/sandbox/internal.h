@@ -219,7 +219,7 @@ struct cell_run_msg {
 	uint32_t nmem_fds;     /* v1: 2 when memory.max_usage_in_bytes and
 				* memory.usage_in_bytes follow the tasks fds */
 	uint32_t preload;      /* fork it from the preloader if it serves it */
-	uint32_t pad;
+	uint32_t keep_box;     /* not wiped after DONE: the caller reads it back */
 	/* followed by argv strings, env strings, cwd, each "\0"-terminated */
 };
 

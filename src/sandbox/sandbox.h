@@ -185,6 +185,11 @@ struct sandbox_run_spec {
 	/* Forked from the cell's preloaded interpreter when it serves argv
 	 * and env; executed otherwise. */
 	bool preload;
+	/* The box stays as the run left it, for sandbox_cell_fetch and _list,
+	 * until the next run.  Otherwise the cell's init empties it as soon
+	 * as it has reported the run, while the caller reads the result, so
+	 * that a next run does not wait for it. */
+	bool keep_box;
 };
 
 struct sandbox_result {
@@ -218,12 +223,13 @@ int sandbox_cell_open(const struct sandbox_cell_config *config,
 int sandbox_cell_run(struct sandbox_cell *cell,
 		     const struct sandbox_run_spec *spec,
 		     struct sandbox_result *result);
-/* Reads back a regular file from /box left by the last run: never follows
- * a link, at most cap bytes (-EFBIG past it).  Returns 0 or -errno. */
+/* Reads back a regular file from /box left by the last run (one with
+ * keep_box): never follows a link, at most cap bytes (-EFBIG past it).
+ * Returns 0 or -errno. */
 int sandbox_cell_fetch(struct sandbox_cell *cell, const char *path,
 		       size_t cap, struct buf *content);
 /* Names of the regular files directly in /box/dir ("" for /box itself)
- * left by the last run, as "name\0name\0..." in names (at most 1000).
+ * left by the last run (one with keep_box), as "name\0name\0..." in names (at most 1000).
  * Links and other special files are not listed.  Returns 0 or -errno. */
 int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *names);
 /* False once the cell cannot be used any more (its init died, which this

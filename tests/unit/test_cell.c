@@ -137,3 +137,59 @@ TEST(cell_threads_keep_their_files)
 		if (jobs[i].why[0])
 			FAIL("%c: %s", jobs[i].letter, jobs[i].why);
 }
+
+/* A run with keep_box leaves its files for sandbox_cell_fetch; any other
+ * run's box is emptied as soon as it is over, before the next run asks. */
+static void run_writer(struct sandbox_cell *cell, const char *text, bool keep_box)
+{
+	char script[96];
+	snprintf(script, sizeof(script), "set -e; echo %s > out; mkdir d; echo %s > d/x", text, text);
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct sandbox_run_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.stdin_fd = -1;
+	spec.keep_box = keep_box;
+	sandbox_limits_default(&spec.limits);
+	struct sandbox_result r;
+	sandbox_result_init(&r);
+	ASSERT_EQ(sandbox_cell_run(cell, &spec, &r), 0);
+	if (r.status != SANDBOX_OK)
+		FAIL("writer: %s: %s", sandbox_status_name(r.status), r.message);
+	sandbox_result_free(&r);
+}
+
+TEST(cell_keep_box_for_fetch_only)
+{
+	if (geteuid() != 0)
+		test_skip("building a cell needs root");
+	struct sandbox_cell_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	struct sandbox_cell *cell = NULL;
+	char why[512] = "";
+	if (sandbox_cell_open(&cfg, &cell, why, sizeof(why)) < 0)
+		FAIL("open: %s", why);
+	struct buf b;
+	run_writer(cell, "kept", true);
+	ASSERT_EQ(sandbox_cell_fetch(cell, "out", 64, &b), 0);
+	ASSERT_STR(b.data, "kept\n");
+	buf_free(&b);
+	ASSERT_EQ(sandbox_cell_fetch(cell, "d/x", 64, &b), 0);
+	ASSERT_STR(b.data, "kept\n");
+	buf_free(&b);
+
+	run_writer(cell, "gone", false);
+	ASSERT_EQ(sandbox_cell_fetch(cell, "out", 64, &b), -ENOENT);
+	ASSERT_EQ(sandbox_cell_fetch(cell, "d/x", 64, &b), -ENOENT);
+	ASSERT_EQ(sandbox_cell_list(cell, "", &b), 0);
+	ASSERT_EQ(b.len, 0);
+	buf_free(&b);
+
+	/* and the next run starts from an empty box either way */
+	run_writer(cell, "kept", true);
+	run_writer(cell, "again", true);
+	ASSERT_EQ(sandbox_cell_fetch(cell, "out", 64, &b), 0);
+	ASSERT_STR(b.data, "again\n");
+	buf_free(&b);
+	sandbox_cell_close(cell);
+}
