@@ -15,20 +15,29 @@
 #include "sandbox/sandbox.h"
 #include "test.h"
 
-static void run_echo(struct sandbox_cell *cell, const char *word, bool last)
+/* Runs argv in the cell, which must end ok; the caller frees r. */
+static void run_ok(struct sandbox_cell *cell, const char *const *argv, bool last, bool keep_box,
+		   struct sandbox_result *r)
 {
-	const char *argv[] = { "/bin/echo", word, NULL };
 	struct sandbox_run_spec spec;
 	memset(&spec, 0, sizeof(spec));
 	spec.argv = argv;
 	spec.stdin_fd = -1;
 	spec.last_run = last;
+	spec.keep_box = keep_box;
 	sandbox_limits_default(&spec.limits);
+	sandbox_result_init(r);
+	ASSERT_EQ(sandbox_cell_run(cell, &spec, r), 0);
+	if (r->status != SANDBOX_OK)
+		FAIL("%s %s: %s: %s", argv[0], argv[1] ? argv[1] : "", sandbox_status_name(r->status),
+		     r->message);
+}
+
+static void run_echo(struct sandbox_cell *cell, const char *word, bool last)
+{
+	const char *argv[] = { "/bin/echo", word, NULL };
 	struct sandbox_result r;
-	sandbox_result_init(&r);
-	ASSERT_EQ(sandbox_cell_run(cell, &spec, &r), 0);
-	if (r.status != SANDBOX_OK)
-		FAIL("echo %s: %s: %s", word, sandbox_status_name(r.status), r.message);
+	run_ok(cell, argv, last, false, &r);
 	char want[64];
 	snprintf(want, sizeof(want), "%s\n", word);
 	ASSERT_STR(r.out.data, want);
@@ -145,17 +154,8 @@ static void run_writer(struct sandbox_cell *cell, const char *text, bool keep_bo
 	char script[96];
 	snprintf(script, sizeof(script), "set -e; echo %s > out; mkdir d; echo %s > d/x", text, text);
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct sandbox_run_spec spec;
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.stdin_fd = -1;
-	spec.keep_box = keep_box;
-	sandbox_limits_default(&spec.limits);
 	struct sandbox_result r;
-	sandbox_result_init(&r);
-	ASSERT_EQ(sandbox_cell_run(cell, &spec, &r), 0);
-	if (r.status != SANDBOX_OK)
-		FAIL("writer: %s: %s", sandbox_status_name(r.status), r.message);
+	run_ok(cell, argv, false, keep_box, &r);
 	sandbox_result_free(&r);
 }
 
