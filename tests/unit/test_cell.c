@@ -15,6 +15,20 @@
 #include "sandbox/sandbox.h"
 #include "test.h"
 
+/* A warm cell with the default config (skips the test without root). */
+static struct sandbox_cell *open_test_cell(void)
+{
+	if (geteuid() != 0)
+		test_skip("building a cell needs root");
+	struct sandbox_cell_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	struct sandbox_cell *cell = NULL;
+	char why[512] = "";
+	if (sandbox_cell_open(&cfg, &cell, why, sizeof(why)) < 0)
+		FAIL("open: %s", why);
+	return cell;
+}
+
 /* Runs argv in the cell, which must end ok; the caller frees r. */
 static void run_ok(struct sandbox_cell *cell, const char *const *argv, bool last, bool keep_box,
 		   struct sandbox_result *r)
@@ -46,14 +60,7 @@ static void run_echo(struct sandbox_cell *cell, const char *word, bool last)
 
 TEST(cell_last_run_then_refused)
 {
-	if (geteuid() != 0)
-		test_skip("building a cell needs root");
-	struct sandbox_cell_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	struct sandbox_cell *cell = NULL;
-	char why[512] = "";
-	if (sandbox_cell_open(&cfg, &cell, why, sizeof(why)) < 0)
-		FAIL("open: %s", why);
+	struct sandbox_cell *cell = open_test_cell();
 	run_echo(cell, "one", false);
 	ASSERT_TRUE(sandbox_cell_usable(cell));
 	run_echo(cell, "two", true);
@@ -161,14 +168,7 @@ static void run_writer(struct sandbox_cell *cell, const char *text, bool keep_bo
 
 TEST(cell_keep_box_for_fetch_only)
 {
-	if (geteuid() != 0)
-		test_skip("building a cell needs root");
-	struct sandbox_cell_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	struct sandbox_cell *cell = NULL;
-	char why[512] = "";
-	if (sandbox_cell_open(&cfg, &cell, why, sizeof(why)) < 0)
-		FAIL("open: %s", why);
+	struct sandbox_cell *cell = open_test_cell();
 	struct buf b;
 	run_writer(cell, "kept", true);
 	ASSERT_EQ(sandbox_cell_fetch(cell, "out", 64, &b), 0);
