@@ -841,6 +841,10 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	}
 
 	struct cg_run *cg = &c->cg;  /* kept between runs where the backend allows */
+	bool regrouped = false;  /* asked for a new group once already */
+	bool retry;
+again:
+	retry = false;
 	if (c->cg_kind != CG_NONE &&
 	    sandbox__cg_begin(cg, c->cg_kind, c->slot, c->seq++, &spec->limits, why, sizeof(why)) < 0) {
 		internal_error(r, "%s", why);
@@ -974,6 +978,16 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 					internal_error(r, "%s", u.failed.text);
 				}
 				goto out;
+			} else if (u.hdr.type == CELL_MSG_REGROUP) {
+				/* The last run left sockets, charged to this kept
+				 * group: nothing ran; again, with a new group. */
+				if (regrouped || !cg->live) {
+					cell_break(c, "the cell's init refused a new cgroup");
+					internal_error(r, "%s", c->broken_why);
+					goto out;
+				}
+				regrouped = retry = true;
+				goto out;
 			} else if (u.hdr.type == CELL_MSG_DONE && (size_t)len == sizeof(dmsg)) {
 				dmsg = u.done;
 				done = true;
@@ -1033,11 +1047,6 @@ static int cell_run(struct sandbox_cell *c, const struct sandbox_run_spec *spec,
 	trace("output drained, stats read");
 	finish_result(r, spec, &dmsg, killed, kill_deadline != 0, &st, have_stats, c->cg_kind,
 		      c->cg_why, out_over);
-	/* Sockets the run left alive stay charged to its group until the
-	 * kernel frees them: the next run gets a new group, not their
-	 * charge (init gives it a new network namespace too). */
-	if (dmsg.sockets_left && cg->live)
-		sandbox__cg_destroy(cg);
 out:
 	rc = 0;
 out_rc:
@@ -1054,6 +1063,10 @@ out_rc:
 		snprintf(r->message, sizeof(r->message), "cannot remove the run's cgroup %s", cg->name);
 	}
 	trace("cgroup removed");
+	if (retry) {
+		sandbox__cg_destroy(cg);
+		goto again;
+	}
 	return rc;
 }
 

@@ -46,6 +46,14 @@ struct sandbox__netns_maker {
 void sandbox__netns_make_start(struct sandbox__netns_maker *m, unsigned slot);
 void sandbox__netns_make_wait(struct sandbox__netns_maker *m);
 
+/* ---- init.c ------------------------------------------------------------ */
+
+/* Tests only: a warm cell's init then acts after every run as if the run
+ * had left sockets that outlived the kernel's collector (a new network
+ * namespace, and a new v1 group asked for), which no program can be
+ * relied on to do.  Read by init, which a test's cell forks from it. */
+extern bool sandbox__test_sockets_left;
+
 /* ---- seccomp.c --------------------------------------------------------- */
 
 #define SANDBOX_BPF_MAX 256
@@ -170,6 +178,8 @@ enum cell_msg_type {
 	CELL_MSG_FETCHED,     /* init -> sup: the descriptor, or an errno */
 	CELL_MSG_LIST,        /* sup -> init: regular files of a /box directory */
 	CELL_MSG_LISTED,      /* init -> sup: an errno, then "name\0..." */
+	CELL_MSG_REGROUP,     /* init -> sup: not run; ask again with a new
+			       * v1 group (the last run left sockets) */
 };
 
 /* Largest message; the socket buffers are raised to hold it. */
@@ -232,7 +242,6 @@ struct cell_done_msg {
 	uint64_t rusage_maxrss_kb;
 	uint32_t wall_killed;    /* init ended the run at its wall limit */
 	uint32_t mem_base_known; /* v1: init reset the peak after the wipe */
-	uint32_t sockets_left;   /* the run left sockets alive (see init.c) */
 	uint32_t preloaded;      /* forked from the preloader */
 	uint64_t mem_base_bytes; /* v1: memory charged then (cache of earlier runs) */
 	char error[256];         /* set when init failed during the run */
