@@ -229,8 +229,9 @@ int sandbox_cell_run(struct sandbox_cell *cell,
 int sandbox_cell_fetch(struct sandbox_cell *cell, const char *path,
 		       size_t cap, struct buf *content);
 /* Names of the regular files directly in /box/dir ("" for /box itself)
- * left by the last run (one with keep_box), as "name\0name\0..." in names (at most 1000).
- * Links and other special files are not listed.  Returns 0 or -errno. */
+ * left by the last run (one with keep_box), as "name\0name\0..." in names
+ * (at most 1000).  Links and other special files are not listed.  Returns
+ * 0 or -errno. */
 int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *names);
 /* False once the cell cannot be used any more (its init died, which this
  * also checks for a cell that sits idle). */
