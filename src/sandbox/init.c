@@ -254,10 +254,10 @@ static ssize_t read_network_state(char *buf, size_t cap)
  * a TCP listener passed the same way keeps its port, and their buffers
  * stay charged to the cell's memory group.  Binding and listening send no
  * packet, so the counters above do not show them; the per-namespace
- * socket counts of /proc/net/protocols (its third column) do.  Read before
- * DONE (~10 us): a run that leaves sockets gets its namespace replaced and
- * its memory group too (cell.c), so the next run neither sees them nor
- * carries their charge.
+ * socket counts of /proc/net/protocols (its third column) do.  Read right
+ * after DONE (~10 us): a run that leaves sockets gets its namespace
+ * replaced and its memory group too (REGROUP, cell.c), so the next run
+ * neither sees them nor carries their charge.
  */
 static char socket_snapshot[2048];
 static ssize_t socket_snapshot_len = -1;
@@ -309,7 +309,8 @@ static bool sockets_left(struct init_state *s)
  * files that fill the box, pipe buffers charged to the cell uid.  The
  * kernel frees such cycles when its unix garbage collector runs, which the
  * close of any unix socket schedules while any are in flight: init closes
- * a pair and looks again, for up to COLLECT_MS, before it answers DONE.
+ * a pair and looks again, for up to COLLECT_MS, before it takes the next
+ * request.
  */
 #define COLLECT_MS 500
 
