@@ -38,8 +38,11 @@ static const char *content(const char *dir, const char *name)
 	return buf;
 }
 
-static int set_new_group_limits(const char *dir)
+/* Makes files in dir, then writes a new group's limits (64 MB, 10
+ * processes) there, which must succeed and set the memory limit. */
+static void new_group_in(const char *dir, const char *const *files)
 {
+	make_files(dir, files);
 	struct cg_run cg;
 	sandbox__cg_clear(&cg, CG_V1);
 	snprintf(cg.name, sizeof(cg.name), "test");
@@ -51,16 +54,16 @@ static int set_new_group_limits(const char *dir)
 	l.memory_kb = 64 * 1024;
 	l.processes = 10;
 	char why[300] = "";
-	return sandbox__cgv1_set_limits(&cg, &l, NULL, why, sizeof(why));
+	if (sandbox__cgv1_set_limits(&cg, &l, NULL, why, sizeof(why)) < 0)
+		FAIL("set limits: %s", why);
+	ASSERT_STR(content(dir, "memory.limit_in_bytes"), "67108864");
 }
 
 static void body_without_swap_accounting(const char *dir)
 {
 	static const char *const files[] = { "memory.limit_in_bytes", "memory.swappiness",
 					     "memory.kmem.tcp.limit_in_bytes", "pids.max", NULL };
-	make_files(dir, files);
-	ASSERT_EQ(set_new_group_limits(dir), 0);
-	ASSERT_STR(content(dir, "memory.limit_in_bytes"), "67108864");
+	new_group_in(dir, files);
 	ASSERT_STR(content(dir, "memory.kmem.tcp.limit_in_bytes"), "67108864");
 	ASSERT_STR(content(dir, "pids.max"), "10");
 	/* swap would make room under the limit: the group's reclaim must not swap */
@@ -77,9 +80,7 @@ static void body_with_swap_accounting(const char *dir)
 	static const char *const files[] = { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
 					     "memory.swappiness", "memory.kmem.tcp.limit_in_bytes",
 					     "pids.max", NULL };
-	make_files(dir, files);
-	ASSERT_EQ(set_new_group_limits(dir), 0);
-	ASSERT_STR(content(dir, "memory.limit_in_bytes"), "67108864");
+	new_group_in(dir, files);
 	ASSERT_STR(content(dir, "memory.memsw.limit_in_bytes"), "67108864");
 	/* memsw already bounds memory and swap together: swappiness as it was */
 	ASSERT_STR(content(dir, "memory.swappiness"), "");
@@ -94,9 +95,7 @@ static void body_minimal_kernel(const char *dir)
 {
 	/* Neither memsw, swappiness nor kmem.tcp: what is there is enough. */
 	static const char *const files[] = { "memory.limit_in_bytes", "pids.max", NULL };
-	make_files(dir, files);
-	ASSERT_EQ(set_new_group_limits(dir), 0);
-	ASSERT_STR(content(dir, "memory.limit_in_bytes"), "67108864");
+	new_group_in(dir, files);
 	ASSERT_STR(content(dir, "memory.swappiness"), "(absent)");
 }
 
