@@ -60,6 +60,10 @@ struct sandbox_cell {
 	 * VM. */
 	char *msg;
 	size_t msg_cap;
+	/* init's pid for sandbox_cell_cancel from another thread, cleared
+	 * under the lock before init is waited for (its pid then freed). */
+	pthread_mutex_t cancel_lock;
+	pid_t cancel_pid;
 };
 
 enum kill_reason { KILL_NONE, KILL_CPU, KILL_WALL, KILL_OUTPUT };
@@ -101,6 +105,11 @@ static void trace(const char *what)
 {
 	if (trace_enabled())
 		trace_at(clock_now_ns(), what);
+}
+
+void sandbox_trace(const char *what)
+{
+	trace(what);
 }
 
 static void trace_marks(const struct cell_ready_msg *m, size_t len)
@@ -174,14 +183,31 @@ int sandbox_interrupted(void)
 	return __atomic_load_n(&interrupt_signal, __ATOMIC_SEQ_CST);
 }
 
+/* Before init is waited for: out of the interrupt's table and out of
+ * sandbox_cell_cancel's reach while its pid is still ours (until reaped,
+ * even as a zombie), so neither ever kills a reused pid. */
+static void init_forget(struct sandbox_cell *c)
+{
+	live_init_remove(c->init_pid);
+	pthread_mutex_lock(&c->cancel_lock);
+	c->cancel_pid = 0;
+	pthread_mutex_unlock(&c->cancel_lock);
+}
+
+void sandbox_cell_cancel(struct sandbox_cell *c)
+{
+	pthread_mutex_lock(&c->cancel_lock);
+	if (c->cancel_pid > 0)
+		kill(c->cancel_pid, SIGKILL);
+	pthread_mutex_unlock(&c->cancel_lock);
+}
+
 /* Kills (unless it is gone already) and reaps the cell's init. */
 static void reap_init(struct sandbox_cell *c, bool kill_it)
 {
 	if (c->init_pid <= 0)
 		return;
-	/* Out of the interrupt's table while its pid is still ours (until
-	 * reaped, even as a zombie), so an interrupt never kills a reused pid. */
-	live_init_remove(c->init_pid);
+	init_forget(c);
 	if (kill_it)
 		kill(c->init_pid, SIGKILL);
 	waitpid(c->init_pid, NULL, __WALL);
@@ -191,7 +217,7 @@ static void reap_init(struct sandbox_cell *c, bool kill_it)
 static void cell_break(struct sandbox_cell *c, const char *why)
 {
 	if (!c->broken)
-		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+		snprintf(c->broken_why, sizeof(c->broken_why), "%.399s", why);
 	c->broken = true;
 	reap_init(c, true);
 }
@@ -380,11 +406,30 @@ static void build_failed(const struct cell_failed_msg *f, char *why, size_t len)
 	snprintf(why, len, "cannot build the cell: %.*s", (int)sizeof(f->text), f->text);
 }
 
+static void start_netns_maker(struct sandbox_cell *c);
+
+/* A cell built ahead, once built, makes what its first run would: the
+ * network namespace for the slot's next cell (the thread inherits the
+ * idle priority), and on v1 its group, with the default limits, which the
+ * run sets to its own as a kept group's (cgroup.c); on v2 a run's group is
+ * made per run. */
+static int cell_ahead_ready(struct sandbox_cell *c, char *why, size_t len)
+{
+	start_netns_maker(c);
+	if (c->cg_kind != CG_V1)
+		return 0;
+	struct sandbox_limits d;
+	sandbox_limits_default(&d);
+	int rc = sandbox__cg_begin(&c->cg, c->cg_kind, c->slot, c->seq++, &d, why, len);
+	trace("cgroup created ahead");
+	return rc;
+}
+
 /* wait_ready: return only once the cell is built (else the first run's
  * request waits in line behind the build).  oneshot: sandbox_run's cell,
  * whose init exits as soon as it has reported its one run. */
-static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
-		     bool wait_ready, bool oneshot, char *why, size_t len)
+static int cell_build(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
+		      bool wait_ready, bool oneshot, char *why, size_t len)
 {
 	*out = NULL;
 	if (geteuid() != 0) {
@@ -408,6 +453,7 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	}
 	c->sock = c->slot_fd = -1;
 	c->init_pid = -1;
+	pthread_mutex_init(&c->cancel_lock, NULL);
 	sandbox__cg_clear(&c->cg, CG_NONE);
 	c->cg_kind = sandbox__cg_detect(cfg->cgroup, c->cg_why, sizeof(c->cg_why));
 	if (cfg->cgroup != SANDBOX_CGROUP_AUTO && cfg->cgroup != SANDBOX_CGROUP_NONE &&
@@ -478,6 +524,9 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 	}
 	c->init_pid = pid;
 	live_init_add(pid);
+	pthread_mutex_lock(&c->cancel_lock);
+	c->cancel_pid = pid;
+	pthread_mutex_unlock(&c->cancel_lock);
 	if (sandbox_interrupted()) {
 		snprintf(why, len, "interrupted by signal %d", sandbox_interrupted());
 		rc = -EINTR;
@@ -510,6 +559,14 @@ static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell 
 		}
 		c->ready = true;
 		cell_unpin(c);
+		if (cfg->ahead) {
+			rc = cell_ahead_ready(c, why, len);
+			if (rc < 0)
+				goto fail;
+			/* Built: its programs run at the normal priority. */
+			struct sched_param normal = { .sched_priority = 0 };
+			sched_setscheduler(c->init_pid, SCHED_OTHER, &normal);
+		}
 	}
 	*out = c;
 	return 0;
@@ -520,6 +577,28 @@ fail:
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
 	free(c);
+	return rc;
+}
+
+/*
+ * A cell built ahead (config.ahead) is built at SCHED_IDLE: the thread that
+ * builds it, and init, which inherits the policy from the clone, until the
+ * cell is ready.  A keeper builds the next cell while a run it answered
+ * is still ending on the caller's side, and on a machine of two CPUs an
+ * ordinary build took the CPU from that caller for milliseconds.
+ */
+static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
+		     bool wait_ready, bool oneshot, char *why, size_t len)
+{
+	if (!cfg->ahead)
+		return cell_build(cfg, out, wait_ready, oneshot, why, len);
+	struct sched_param was, idle = { .sched_priority = 0 };
+	int policy = sched_getscheduler(0);
+	bool idled = policy >= 0 && sched_getparam(0, &was) == 0 &&
+		     sched_setscheduler(0, SCHED_IDLE, &idle) == 0;
+	int rc = cell_build(cfg, out, wait_ready, oneshot, why, len);
+	if (idled)
+		sched_setscheduler(0, policy, &was);
 	return rc;
 }
 
@@ -541,13 +620,23 @@ bool sandbox_cell_usable(struct sandbox_cell *c)
 	if (!c->broken && c->init_pid > 0 &&
 	    waitid(P_PID, (id_t)c->init_pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 &&
 	    si.si_pid == c->init_pid) {
-		/* Out of the table before the reaping frees the pid. */
-		live_init_remove(c->init_pid);
+		init_forget(c);
 		waitpid(c->init_pid, NULL, __WALL);
 		c->init_pid = -1;
 		cell_break(c, "the cell's init died");
 	}
 	return !c->broken;
+}
+
+void sandbox_cell_end(struct sandbox_cell *c)
+{
+	if (c->sock >= 0) {
+		close(c->sock);  /* init exits, if it has not yet */
+		c->sock = -1;
+	}
+	if (c->cg.live)
+		sandbox__cg_destroy(&c->cg);
+	trace("cell ended");
 }
 
 void sandbox_cell_close(struct sandbox_cell *c)
@@ -566,6 +655,7 @@ void sandbox_cell_close(struct sandbox_cell *c)
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
 	free(c->msg);
+	pthread_mutex_destroy(&c->cancel_lock);
 	free(c);
 }
 

@@ -147,6 +147,12 @@ struct sandbox_cell_config {
 	 * it (as in sandbox_run), and a failed build is that run's
 	 * internal_error.  For a caller that opens a cell to use it now. */
 	bool lazy;
+	/* Built ahead of a run that comes later (runcell keep): init builds
+	 * the cell at SCHED_IDLE, so that it takes no CPU from runs in
+	 * progress (its programs run at the normal priority), and a v1 cell
+	 * makes its cgroup at once instead of at the first run.  Not with
+	 * lazy. */
+	bool ahead;
 	/* Not for sandbox_run, nor with lazy. */
 	struct sandbox_preload preload;
 };
@@ -236,6 +242,17 @@ int sandbox_cell_list(struct sandbox_cell *cell, const char *dir, struct buf *na
 /* False once the cell cannot be used any more (its init died, which this
  * also checks for a cell that sits idle). */
 bool sandbox_cell_usable(struct sandbox_cell *cell);
+/* From another thread, while the owner may be in sandbox_cell_run: ends
+ * the cell at once (its init is killed, and with it every program); the
+ * run returns internal_error and the cell is unusable.  Only the owner
+ * closes it, as usual. */
+void sandbox_cell_cancel(struct sandbox_cell *cell);
+/* After a run with last_run: removes the cell's cgroup without waiting for
+ * its init to exit.  Nothing of the run is alive then (init reaps every
+ * process of it before it reports, then exits); the kernel may still be
+ * tearing down init's namespaces, which sandbox_cell_close waits for.
+ * For a caller that answers someone before it closes. */
+void sandbox_cell_end(struct sandbox_cell *cell);
 void sandbox_cell_close(struct sandbox_cell *cell);
 
 /* For a command's SIGINT/SIGTERM/SIGHUP handler (async-signal-safe): kills
@@ -245,6 +262,11 @@ void sandbox_cell_close(struct sandbox_cell *cell);
  * -EINTR.  sandbox_interrupted() returns the signal given, or 0. */
 void sandbox_interrupt(int sig);
 int sandbox_interrupted(void);
+
+/* With RUNCELL_TRACE=1 in the environment, a line "runcell: trace: T us
+ * what" on stderr, T on the same clock as the cells' own steps: for a
+ * caller that times its steps around theirs. */
+void sandbox_trace(const char *what);
 
 /* Which cgroup backend a cell would use here, and why (for --version,
  * runcell doctor and messages). */
