@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  run       run one program in a fresh cell (see runcell run --help)\n"
+		"  keep      build cells ahead for runcell run (see runcell keep --help)\n"
 		"  exec      compile, run and judge a submission (see runcell exec --help)\n"
 		"  serve     serve the HTTP API (see runcell serve --help, docs/API.md)\n"
 		"  languages list the languages this host can run\n"
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "keep"))
+		return cli_keep(argc - 1, argv + 1);
 	if (!strcmp(cmd, "exec"))
 		return cli_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "serve"))

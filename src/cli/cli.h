@@ -9,6 +9,7 @@ int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_languages(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_keep(int argc, char **argv);
 void cli_run_usage(void);
 
 #endif

@@ -6,6 +6,7 @@
  * failures exit 1; whatever the program did, exit 0 and the result.
  */
 #include "cli/cli.h"
+#include "cli/cell_opts.h"
 #include "cli/interrupt.h"
 #include "cli/limits.h"
 
@@ -24,18 +25,19 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "judge/report.h"
+#include "keeper/keeper.h"
 #include "lang/lang.h"
 #include "sandbox/sandbox.h"
 
 #define RUN_MAX_ENV 1024
-#define RUN_MAX_BINDS 64
 #define RUN_MAX_FILES 10000
 
 struct run_opts {
 	struct sandbox_cell_config cell;
 	struct sandbox_limits limits;
-	struct sandbox_bind binds[RUN_MAX_BINDS];
+	struct sandbox_bind binds[CLI_MAX_BINDS];
 	const char *env[RUN_MAX_ENV + 1];
 	size_t nenv;
 	const char *stdin_path;
@@ -43,6 +45,8 @@ struct run_opts {
 	bool json;
 	bool sequence;
 	const char *preload;          /* --preload=LANG */
+	const char *keeper;           /* --keeper=SOCKET; NULL: the default */
+	bool no_keeper;
 	char preloader[4096];
 	struct lang_registry *reg;
 };
@@ -63,6 +67,9 @@ void cli_run_usage(void)
 	       "  --env=NAME=VALUE   add a variable (the cell starts with PATH, HOME, LANG)\n"
 	       "  --net              share the host's network (off by default)\n"
 	       "  --cgroup=MODE      auto, v1, v2 or none (rlimits only) [auto]\n"
+	       "  --keeper=SOCKET    take a cell built ahead from the runcell keep at SOCKET\n"
+	       "                     [" KEEPER_SOCKET_DEFAULT "; used when it listens]\n"
+	       "  --no-keeper        always build the cell here\n"
 	       "output:\n"
 	       "  --json             print the result as one JSON object on stdout\n"
 	       "  --sequence         split the command on ':::' and run each part in turn in\n"
@@ -77,35 +84,6 @@ static int bad(const char *opt, const char *value, const char *why)
 {
 	fprintf(stderr, "runcell run: invalid --%s=%s: %s\n", opt, value, why);
 	return -1;
-}
-
-static int parse_bind(struct run_opts *o, size_t *nbinds, char *v)
-{
-	if (*nbinds >= RUN_MAX_BINDS)
-		return bad("bind", v, "too many binds");
-	struct sandbox_bind *b = &o->binds[*nbinds];
-	memset(b, 0, sizeof(*b));
-	char *parts[3] = { v, NULL, NULL };
-	int n = 1;
-	for (char *p = v; *p && n < 3; p++)
-		if (*p == ':') {
-			*p = '\0';
-			parts[n++] = p + 1;
-		}
-	if (n >= 2 && (!strcmp(parts[n - 1], "rw") || !strcmp(parts[n - 1], "ro"))) {
-		b->rw = !strcmp(parts[n - 1], "rw");
-		n--;
-	}
-	if (n > 2 || parts[0][0] != '/' || (n == 2 && parts[1][0] != '/')) {
-		for (int i = 1; i < 3; i++)  /* the value as given, for the message */
-			if (parts[i])
-				parts[i][-1] = ':';
-		return bad("bind", v, "expected HOST[:CELLPATH][:rw] with absolute paths");
-	}
-	b->host = parts[0];
-	b->cell = n == 2 ? parts[1] : NULL;
-	(*nbinds)++;
-	return 0;
 }
 
 static int set_env(struct run_opts *o, const char *kv)
@@ -151,7 +129,8 @@ static int find_preloader(struct run_opts *o)
 
 static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 {
-	enum { O_STDIN = 256, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_PRELOAD, O_HELP };
+	enum { O_STDIN = 256, O_BOX, O_BIND, O_ENV, O_NET, O_JSON, O_SEQ, O_CGROUP, O_PRELOAD,
+	       O_KEEPER, O_NO_KEEPER, O_HELP };
 	static const struct option own[] = {
 		{ "stdin", required_argument, NULL, O_STDIN },
 		{ "box", required_argument, NULL, O_BOX },
@@ -162,6 +141,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		{ "sequence", no_argument, NULL, O_SEQ },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
 		{ "preload", required_argument, NULL, O_PRELOAD },
+		{ "keeper", required_argument, NULL, O_KEEPER },
+		{ "no-keeper", no_argument, NULL, O_NO_KEEPER },
 		{ "help", no_argument, NULL, O_HELP },
 	};
 	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
@@ -178,24 +159,19 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		switch (c) {
 		case O_STDIN: o->stdin_path = optarg; break;
 		case O_BOX: o->box_dir = optarg; break;
-		case O_BIND: rc = parse_bind(o, &nbinds, optarg); break;
+		case O_BIND: rc = cli_parse_bind("run", optarg, o->binds, &nbinds); break;
 		case O_ENV: rc = set_env(o, optarg); break;
 		case O_NET: o->cell.net = true; break;
 		case O_JSON: o->json = true; break;
 		case O_SEQ: o->sequence = true; break;
 		case O_PRELOAD: o->preload = optarg; break;
-		case O_CGROUP:
-			if (!strcmp(optarg, "auto"))
-				o->cell.cgroup = SANDBOX_CGROUP_AUTO;
-			else if (!strcmp(optarg, "v1"))
-				o->cell.cgroup = SANDBOX_CGROUP_V1;
-			else if (!strcmp(optarg, "v2"))
-				o->cell.cgroup = SANDBOX_CGROUP_V2;
-			else if (!strcmp(optarg, "none"))
-				o->cell.cgroup = SANDBOX_CGROUP_NONE;
-			else
-				rc = bad("cgroup", optarg, "expected auto, v1, v2 or none");
+		case O_KEEPER:
+			if (optarg[0] != '/')
+				rc = bad("keeper", optarg, "expected the absolute path of a socket");
+			o->keeper = optarg;
 			break;
+		case O_NO_KEEPER: o->no_keeper = true; break;
+		case O_CGROUP: rc = cli_parse_cgroup("run", optarg, &o->cell.cgroup); break;
 		case O_HELP:
 		case 'h':
 			cli_run_usage();
@@ -214,6 +190,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		return -1;
 	if (optind >= argc) {
 		fprintf(stderr, "runcell run: no program given (runcell run [options] -- PROGRAM [ARGS...])\n");
+		return -1;
+	}
+	if (o->keeper && (o->no_keeper || o->sequence || o->preload)) {
+		fprintf(stderr, "runcell run: --keeper is for one program in a fresh cell, not with %s\n",
+			o->no_keeper ? "--no-keeper" : o->sequence ? "--sequence" : "--preload");
 		return -1;
 	}
 	o->cell.binds = o->binds;
@@ -332,6 +313,24 @@ static void print_plain(const struct sandbox_result *r)
 		r->out.truncated || r->err.truncated ? " (output truncated)" : "");
 }
 
+/* One program in a fresh cell: a keeper's, built ahead, when one listens
+ * and holds cells of this shape; else one built here. */
+static int run_fresh(const struct run_opts *o, const struct sandbox_run_spec *spec,
+		     struct sandbox_result *r)
+{
+	if (!o->no_keeper) {
+		char why[700];
+		int rc = keeper_run(o->keeper, &o->cell, spec, r, why, sizeof(why));
+		if (rc != 0)
+			return 0;  /* ran, or broke off: the result says which */
+		if (o->keeper)  /* asked for by name: say why it was not used */
+			fprintf(stderr, "runcell run: %s; building the cell here\n", why);
+		else
+			log_debug("run: %s; building the cell here", why);
+	}
+	return sandbox_run(&o->cell, spec, r);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -447,7 +446,7 @@ int cli_run(int argc, char **argv)
 			lseek(files[i].fd, 0, SEEK_SET);
 		struct sandbox_result r;
 		sandbox_result_init(&r);
-		int rc = cell ? sandbox_cell_run(cell, &spec, &r) : sandbox_run(&o.cell, &spec, &r);
+		int rc = cell ? sandbox_cell_run(cell, &spec, &r) : run_fresh(&o, &spec, &r);
 		if (sandbox_interrupted()) {
 			sandbox_result_free(&r);  /* stopped: no result to report */
 			break;

@@ -1,0 +1,59 @@
+/*
+ * cell_opts: see cell_opts.h.
+ */
+#include "cli/cell_opts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int bad(const char *cmd, const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "runcell %s: invalid --%s=%s: %s\n", cmd, opt, value, why);
+	return -1;
+}
+
+int cli_parse_bind(const char *cmd, char *v, struct sandbox_bind *binds, size_t *nbinds)
+{
+	if (*nbinds >= CLI_MAX_BINDS)
+		return bad(cmd, "bind", v, "too many binds");
+	struct sandbox_bind *b = &binds[*nbinds];
+	memset(b, 0, sizeof(*b));
+	char *parts[3] = { v, NULL, NULL };
+	int n = 1;
+	for (char *p = v; *p && n < 3; p++)
+		if (*p == ':') {
+			*p = '\0';
+			parts[n++] = p + 1;
+		}
+	if (n >= 2 && (!strcmp(parts[n - 1], "rw") || !strcmp(parts[n - 1], "ro"))) {
+		b->rw = !strcmp(parts[n - 1], "rw");
+		n--;
+	}
+	if (n > 2 || parts[0][0] != '/' || (n == 2 && parts[1][0] != '/')) {
+		for (int i = 1; i < 3; i++)  /* the value as given, for the message */
+			if (parts[i])
+				parts[i][-1] = ':';
+		return bad(cmd, "bind", v, "expected HOST[:CELLPATH][:rw] with absolute paths");
+	}
+	b->host = parts[0];
+	b->cell = n == 2 ? parts[1] : NULL;
+	(*nbinds)++;
+	return 0;
+}
+
+int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *mode)
+{
+	static const struct {
+		const char *name;
+		enum sandbox_cgroup_mode mode;
+	} modes[] = {
+		{ "auto", SANDBOX_CGROUP_AUTO }, { "v1", SANDBOX_CGROUP_V1 },
+		{ "v2", SANDBOX_CGROUP_V2 }, { "none", SANDBOX_CGROUP_NONE },
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(v, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	return bad(cmd, "cgroup", v, "expected auto, v1, v2 or none");
+}

@@ -1,0 +1,22 @@
+/*
+ * cell_opts: the options that shape a cell, shared by runcell run and
+ * runcell keep (--bind=HOST[:CELLPATH][:rw] and --cgroup=MODE), so that a
+ * keeper started with the same options holds the cells runs ask for.
+ */
+#ifndef RUNCELL_CLI_CELL_OPTS_H
+#define RUNCELL_CLI_CELL_OPTS_H
+
+#include <stddef.h>
+
+#include "sandbox/sandbox.h"
+
+#define CLI_MAX_BINDS 64
+
+/* Parses v (changed in place: binds point into it) into binds[*n] and
+ * counts it.  On a bad value prints "runcell CMD: invalid --bind=v: why"
+ * and returns -1. */
+int cli_parse_bind(const char *cmd, char *v, struct sandbox_bind *binds, size_t *n);
+/* auto, v1, v2 or none; -1 with a message otherwise. */
+int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *mode);
+
+#endif

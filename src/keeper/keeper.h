@@ -1,0 +1,71 @@
+/*
+ * keeper: fresh cells built ahead for `runcell run`.
+ *
+ * A one-shot run spends most of what runcell adds on building its cell
+ * (clone, namespaces, mounts, cgroups) and tearing it down.  `runcell keep`
+ * builds cells before any run asks for one: each of its threads holds one
+ * cell, built and never used, and waits on a unix socket.  `runcell run`
+ * connects, hands over its program (argv, environment, limits, its stdin
+ * and --box files as descriptors), and gets the result back.  The keeper
+ * runs the program as the cell's only run, removes the cell (its processes,
+ * cgroup and namespaces) before it answers, so nothing of the run is left
+ * when `runcell run` returns, then builds the next cell while it waits.
+ *
+ * A cell is used once: a run through the keeper gets the same fresh cell
+ * it would have built itself, not a warm cell's wiped one.  A keeper's
+ * cells have one shape (its --bind, --net and --cgroup options); a run
+ * that asks for another, or finds no keeper, builds its own cell as
+ * before.  The socket is the keeper's, mode 0600, and it serves only its
+ * own uid and root (SO_PEERCRED).
+ */
+#ifndef RUNCELL_KEEPER_H
+#define RUNCELL_KEEPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sandbox/sandbox.h"
+
+#define KEEPER_SOCKET_DEFAULT "/run/runcell/keeper.sock"
+#define KEEPER_CELLS_MAX 64
+/* The most a request may carry: argv, environment and --box file names,
+ * and its descriptors (stdin and the --box files).  A larger one is run
+ * by runcell run itself. */
+#define KEEPER_REQUEST_MAX (4u << 20)
+#define KEEPER_FDS_MAX 1024
+
+struct keeper_config {
+	const char *socket_path;  /* NULL: KEEPER_SOCKET_DEFAULT */
+	unsigned cells;           /* cells built ahead, 1..KEEPER_CELLS_MAX */
+	/* Their binds, net and cgroup mode: the runs that ask for exactly
+	 * these are served (reexec and lazy are the keeper's own). */
+	struct sandbox_cell_config shape;
+};
+
+/* Builds the cells and serves runs until keeper_stop().  Returns 0 after a
+ * stop, or a negative errno with *why filled in when it cannot start (the
+ * socket is taken by a live keeper, a cell cannot be built). */
+int keeper_serve(const struct keeper_config *cfg, char *why, size_t len);
+/* Async-signal-safe: the keeper stops accepting and removes its cells; a
+ * run in progress is ended and answered as interrupted. */
+void keeper_stop(void);
+
+/*
+ * runcell run's side: runs spec in a keeper's cell of shape's binds, net
+ * and cgroup mode.  Returns:
+ *   1   the keeper ran it: *result is filled in, as sandbox_run fills it;
+ *   0   no keeper listens at socket_path, or it declined the run before
+ *       starting it (why says which): run it in a cell of your own;
+ *  <0   the keeper broke off after it took the run (it stopped, or a
+ *       signal interrupted the wait): *result is an internal_error.
+ * The keeper ends the run when the connection closes before it answers.
+ * After a run the connection stays open until this process exits: the
+ * keeper's teardown of the cell and its next build then wait until the
+ * caller is gone instead of taking CPU from its last steps.  For a
+ * command that runs one program and exits.
+ */
+int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
+	       const struct sandbox_run_spec *spec, struct sandbox_result *result, char *why,
+	       size_t len);
+
+#endif
