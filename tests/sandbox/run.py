@@ -14,9 +14,13 @@ read-only at /t in every cell, runs each case through
     never reached, the driver's RUNCELL_SECRET_TEST never seen.
 Then it runs the suite again in warm-cell mode: each hostile program
 followed by a probe in the same cell (`--sequence`), the probe checking
-that nothing of the previous run is left.
+that nothing of the previous run is left.  Last, the keeper pass: a
+`runcell keep` with the suite's bind holds cells built ahead, and each
+case of the plain runner runs again through it (`--keeper`); the host
+checks then allow exactly the keeper's idle cells (their cgroups, once
+the keeper has rebuilt), nothing else.
 
-Usage: run.py [-k NAME] [-v] [--no-warm] [--jobs N]
+Usage: run.py [-k NAME] [-v] [--no-warm] [--no-keep] [--jobs N]
 Prints "ok NAME", "FAIL NAME: why" or "skip NAME: why" per case and ends
 with "N passed, N failed"; exit status 1 on any failure.
 """
@@ -194,7 +198,16 @@ def foreign_candidate(pid):
         return False
     if "runcell" not in exe and "sandbox" not in exe:
         return False
+    if KEEPER and (pid == KEEPER.proc.pid or ppid_of(pid) == KEEPER.proc.pid):
+        return False  # the keeper pass's keeper and its cells' inits
     return not ours({"environ": read("/proc/%d/environ" % pid, True) or b""})
+
+
+def ppid_of(pid):
+    for line in (read("/proc/%d/status" % pid) or "").splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return 0
 
 
 class ForeignWatch:
@@ -226,6 +239,24 @@ def cgroup_dirs():
             for d in dirs:
                 found.add(os.path.join(root, d))
     return found
+
+
+def keeper_idle_groups_removed(found):
+    """In the keeper pass, the groups of the keeper's idle cells are left
+    out: in each hierarchy at most one per cell of the keeper, each without
+    a task (a v1 cell built ahead makes its group at once).  Anything more
+    stays, to be reported."""
+    if not KEEPER:
+        return found
+    by_parent = {}
+    for d in found:
+        by_parent.setdefault(os.path.dirname(d), []).append(d)
+    left = set()
+    for parent, dirs in by_parent.items():
+        idle = [d for d in dirs if not (read(os.path.join(d, "cgroup.procs")) or "").strip()]
+        if len(idle) > Keeper.CELLS or len(idle) < len(dirs):
+            left.update(dirs)
+    return left
 
 
 def mounts():
@@ -294,15 +325,17 @@ class Host:
         if new_unmarked and not foreign:
             errs.append("unmarked cell-uid processes appeared: " + "; ".join(
                 "pid %d uid %d %s" % (p, table[p]["uid"], table[p]["cmdline"][:60]) for p in new_unmarked[:5]))
+        if KEEPER and not KEEPER.settle():
+            errs.append("the keeper did not rebuild its cells within 10 s")
         deadline = time.time() + 0.5
         while True:
-            cg = cgroup_dirs()
+            cg = keeper_idle_groups_removed(cgroup_dirs())
             if not cg or time.time() > deadline:
                 break
             time.sleep(0.05)
         if cg:
             time.sleep(0.25)   # let the watcher notice a foreign run that just began
-            cg &= cgroup_dirs()
+            cg &= keeper_idle_groups_removed(cgroup_dirs())
         if cg and not self.watch.seen_since(wave_start - 1):
             errs.append("cgroup dirs left: " + ", ".join(sorted(cg)[:4]))
         elif cg:
@@ -445,10 +478,81 @@ def t(prog, *args):
     return ["/t/" + prog] + list(args)
 
 
+class Keeper:
+    """The keeper of the keeper pass: `runcell keep` with the suite's bind,
+    on a socket of its own, started without the driver's marker (its
+    processes are not a case's)."""
+    CELLS = 2
+
+    def __init__(self):
+        self.socket = "/run/runcell/suite-%d.sock" % os.getpid()
+        env = {k: v for k, v in os.environ.items() if k not in (DRIVER_MARK, SECRET_NAME)}
+        env[KEEPER_MARK] = str(os.getpid())
+        self.log = open(os.path.join(BUILD, "keeper-%d.log" % os.getpid()), "w+b")
+        self.proc = subprocess.Popen([RUNCELL, "keep", "--cells", str(self.CELLS), "--socket",
+                                      self.socket, "--bind=%s:/t" % BIN],
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                     env=env)
+        deadline = time.time() + 15
+        while self.status() is None and time.time() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+
+    def status(self):
+        """(ready, cells) from the keeper's status answer, or None."""
+        import struct
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(5)
+                s.connect(self.socket)
+                s.sendall(struct.pack("<IIII", 0x72636b31, 1, 0, 0))
+                head = b""
+                while len(head) < 576:
+                    chunk = s.recv(576 - len(head))
+                    if not chunk:
+                        return None
+                    head += chunk
+        except OSError:
+            return None
+        m = re.search(rb"status: (\d+) of (\d+) cells ready", head[64:])
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def settle(self, timeout=10):
+        """Waits until every cell is built again; False if it never was."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.status()
+            if st and st[0] >= st[1]:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        self.log.close()
+        os.unlink(self.log.name)
+        return self.proc.returncode, text
+
+
+KEEPER = None      # the keeper pass's Keeper while it runs
+KEEPER_MARK = "RUNCELL_SUITE_KEEPER"
+SHAPE_OPTS = ("--net", "--bind", "--cgroup")
+
+
 def runcell_cmd(case, argv, opts, sequence=False):
     cmd = [RUNCELL, "run", "--json", "--bind=%s:/t" % BIN]
     if sequence:
         cmd.append("--sequence")
+    else:
+        # The plain pass builds its cells itself, whatever keeper this
+        # host runs; the keeper pass takes them from its own.
+        cmd.append("--keeper=" + KEEPER.socket if KEEPER else "--no-keeper")
     if case.mark:
         cmd.append("--env=%s=%s" % (CASE_MARK, case.name))
     return cmd + list(opts) + ["--"] + list(argv)
@@ -500,6 +604,9 @@ def run_plain(case):
     res = parse(rc, out, err)
     if isinstance(res, str):
         return [res], cmd
+    if KEEPER and b"building the cell here" in err and \
+            not any(o.startswith(SHAPE_OPTS) for o in case.opts):
+        return ["not run by the keeper: " + err.decode(errors="replace").strip()[:300]], cmd
     res = res[0]
     log("result: " + short(res))
     errs = schema(res) + case.check(res, case)
@@ -825,6 +932,140 @@ def run_interrupted(case):
         elif took > 5:
             errs.append("%s %s: took %.1f s to stop" % (how, sig.name, took))
     return errs, shown
+
+
+def start_private_keeper(name, extra=(), sock_dir="/run/runcell"):
+    """A keeper of a case's own (stopped by the case): (Popen, socket)."""
+    sock = "%s/suite-%d-%s.sock" % (sock_dir, os.getpid(), name)
+    p = subprocess.Popen([RUNCELL, "keep", "--cells", "1", "--socket", sock] + list(extra),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=runcell_env())
+    deadline = time.time() + 15
+    while time.time() < deadline and p.poll() is None:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.connect(sock)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return p, sock
+
+
+def stop_private_keeper(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    return p.returncode, err.decode(errors="replace")
+
+
+def run_keeper_cli(case):
+    """runcell keep's and runcell run's keeper options: bad values exit 2
+    naming the option; a second keeper on a taken socket is refused; a
+    socket nobody listens on, or a keeper of another shape, and runcell run
+    builds the cell itself and says why (exit 0, the result as usual)."""
+    errs = []
+    for cmd, want in (
+            ([RUNCELL, "keep", "--cells", "0"], "--cells=0"),
+            ([RUNCELL, "keep", "--cells", "65"], "--cells=65"),
+            ([RUNCELL, "keep", "--socket", "rel.sock"], "--socket=rel.sock"),
+            ([RUNCELL, "keep", "extra"], "unexpected argument extra"),
+            ([RUNCELL, "keep", "--cgroup=v3"], "--cgroup=v3"),
+            ([RUNCELL, "run", "--keeper=rel.sock", "--", "/bin/true"], "--keeper=rel.sock"),
+            ([RUNCELL, "run", "--keeper=/run/x.sock", "--sequence", "--", "/bin/true"], "--sequence"),
+            ([RUNCELL, "run", "--keeper=/run/x.sock", "--no-keeper", "--", "/bin/true"], "--no-keeper")):
+        rc, out, err, _ = invoke(cmd, timeout=20)
+        text = err.decode(errors="replace")
+        if rc != 2 or want not in text or out.strip():
+            errs.append("%s: rc %r, stderr %r (want 2 naming %r)" % (" ".join(cmd[1:]), rc, text[:160], want))
+    p, sock = start_private_keeper("cli", ["--bind=%s:/t" % BIN])
+    try:
+        rc, out, err, _ = invoke([RUNCELL, "keep", "--socket", sock], timeout=20)
+        if rc != 2 or b"another keeper" not in err:
+            errs.append("second keeper on %s: rc %r, stderr %r" % (sock, rc, err[:160]))
+        # served: no note on stderr
+        cmd = runcell_cmd(case, ["/bin/echo", "kept"], ["--keeper=" + sock])
+        cmd.remove("--no-keeper")
+        rc, out, err, _ = invoke(cmd, timeout=30)
+        res = parse(rc, out, err)
+        if isinstance(res, str) or res[0]["stdout"] != "kept\n" or err.strip():
+            errs.append("through the keeper: %r, stderr %r" % (res if isinstance(res, str) else short(res[0]), err[:200]))
+        # another shape: the keeper declines, runcell run builds the cell
+        cmd = runcell_cmd(case, ["/bin/echo", "here"], ["--keeper=" + sock, "--net"])
+        cmd.remove("--no-keeper")
+        rc, out, err, _ = invoke(cmd, timeout=30)
+        res = parse(rc, out, err)
+        text = err.decode(errors="replace")
+        if isinstance(res, str) or res[0]["stdout"] != "here\n" or \
+                "declined: the run asks for another cell" not in text or "building the cell here" not in text:
+            errs.append("another shape: %r, stderr %r" % (res if isinstance(res, str) else short(res[0]), text[:200]))
+    finally:
+        rc, text = stop_private_keeper(p)
+    if rc != 0 or "keep: run 1: ok" not in text or "keep: run 2" in text:
+        errs.append("the keeper: exit %r, log %r (want 0, one run)" % (rc, text[-300:]))
+    rc, out, err, _ = invoke([RUNCELL, "run", "--json", "--keeper=/run/runcell/suite-none.sock", "--",
+                              "/bin/echo", "alone"], timeout=30)
+    res = parse(rc, out, err)
+    if isinstance(res, str) or res[0]["stdout"] != "alone\n" or b"building the cell here" not in err:
+        errs.append("no keeper: %r, stderr %r" % (res if isinstance(res, str) else short(res[0]), err[:200]))
+    return errs, [RUNCELL, "keep"]
+
+
+def run_keeper_stopped(case):
+    """SIGTERM to runcell keep while a run it took is in progress: the
+    program is ended, its cell removed (the wave's checks), runcell run
+    reports internal_error naming the cause (exit 1), the keeper exits 0."""
+    errs = []
+    p, sock = start_private_keeper("stop", ["--bind=%s:/t" % BIN])
+    cmd = runcell_cmd(case, t("sleep_forever"), ["--keeper=" + sock, "--wall-time=20"])
+    cmd.remove("--no-keeper")
+    c = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    time.sleep(1.0)
+    rc, text = stop_private_keeper(p)
+    try:
+        out, err = c.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        out, err = c.communicate()
+        return ["runcell run still running 15 s after the keeper stopped"], cmd
+    res = parse(0, out, err)
+    if c.returncode != 1 or isinstance(res, str) or res[0]["status"] != "internal_error" or \
+            "runcell keep was stopped during the run" not in res[0]["message"]:
+        errs.append("runcell run: rc %r, %r" % (c.returncode, res if isinstance(res, str) else short(res[0])))
+    if rc != 0:
+        errs.append("the keeper exited with %r: %s" % (rc, text[-200:]))
+    return errs, cmd
+
+
+def run_keeper_peer_check(case):
+    """The keeper's socket is 0600; even opened to all, a connection from
+    another uid is declined (SO_PEERCRED) and runs nothing."""
+    p, sock = start_private_keeper("peer", sock_dir="/tmp")  # /run/runcell is 0700
+    errs = []
+    try:
+        os.chmod(sock, 0o666)
+        probe = ("import socket, struct, os\n"
+                 "os.setgid(65534); os.setuid(65534)\n"
+                 "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                 "s.connect(%r)\n"
+                 "s.sendall(struct.pack('<IIII', 0x72636b31, 1, 0, 0))\n"
+                 "h = b''\n"
+                 "while len(h) < 576:\n"
+                 "    c = s.recv(576 - len(h))\n"
+                 "    if not c: break\n"
+                 "    h += c\n"
+                 "print(h[64:].split(b'\\0')[0].decode())\n" % sock)
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+        said = r.stdout.decode(errors="replace")
+        if "serves root and its own uid only" not in said:
+            errs.append("uid 65534 got %r (stderr %r)" % (said[:200], r.stderr[:200]))
+    finally:
+        rc, text = stop_private_keeper(p)
+    if rc != 0 or "keep: run" in text:
+        errs.append("the keeper: exit %r, log %r (want 0, no run)" % (rc, text[-300:]))
+    return errs, [RUNCELL, "keep", "--socket", sock]
 
 
 SOCK_LOOK = ("import socket\n"
@@ -1601,6 +1842,10 @@ LITERAL_ARGS = ["$(id)", "`id`", "a;b", "x\ny", "it's", '"q"', "*", "~", "$HOME"
                 "\\", "|&<>", "--", "-v", "ünï", "%s%n"]
 
 
+# The runners whose cases the keeper pass runs again through its keeper.
+KEEP_PASS_RUNNERS = (None, run_interrupted, run_box_symlinks, run_box_tree)
+
+
 def build_cases(listeners):
     Case.listeners = listeners
     canary_cell = [CANARY, os.path.join(BUILD, "canary")]
@@ -1636,6 +1881,9 @@ def build_cases(listeners):
     add("zombies", t("zombies", "1000"), ["--processes=1100", "--cpu-time=10"], T("ok", code=0, out="zombies 1000\n"), "bombs")
     add("zombies_x15_warm", [], run=run_zombies_repeat, group="bombs")
     add("interrupted_by_signal", [], run=run_interrupted, group="bombs")
+    add("keeper_cli", [], run=run_keeper_cli, group="keeper", parallel=False)
+    add("keeper_stopped_mid_run", [], run=run_keeper_stopped, group="keeper", parallel=False)
+    add("keeper_peer_check", [], run=run_keeper_peer_check, group="keeper", parallel=False)
     # -- memory
     add("mem_calibrate_100mb", t("mem_touch", "100"), [], T("ok", code=0, mem=tol(100 * MB, 10)), "memory")
     add("mem_over_limit", t("mem_touch", "128"), ["--memory=64"],
@@ -1933,6 +2181,7 @@ def main():
                          "several comma-separated")
     ap.add_argument("-v", dest="verbose", action="store_true", help="show commands and results")
     ap.add_argument("--no-warm", action="store_true", help="skip the warm-cell pass")
+    ap.add_argument("--no-keep", action="store_true", help="skip the keeper pass")
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once where safe (default 2)")
     args = ap.parse_args()
     VERBOSE = args.verbose
@@ -1962,6 +2211,8 @@ def main():
     plan = [("", c) for c in cases]
     if not args.no_warm:
         plan += [("warm:", c) for c in cases if c.warm]
+    if not args.no_keep:
+        plan += [("keep:", c) for c in cases if c.run in KEEP_PASS_RUNNERS]
     if args.pattern:
         pats = [x for x in args.pattern.split(",") if x]
 
@@ -1978,7 +2229,7 @@ def main():
         if reason:
             return name, None, reason, []
         try:
-            if prefix:
+            if prefix == "warm:":
                 errs, cmd = run_warm(case)
             elif case.run:
                 errs, cmd = case.run(case)
@@ -2004,13 +2255,24 @@ def main():
                 passed += 1
                 print("ok " + name, flush=True)
 
+    global KEEPER
     i = 0
     t0 = time.monotonic()
     while i < len(plan):
+        if plan[i][0] == "keep:" and not KEEPER:
+            KEEPER = Keeper()
+            if not KEEPER.settle(timeout=15):
+                print("FAIL keep: runcell keep did not start: %s"
+                      % KEEPER.stop()[1].strip()[-300:], flush=True)
+                failed += 1
+                KEEPER = None
+                plan = [(p, c) for p, c in plan if p != "keep:"]
+                continue
         wave = [plan[i]]
         i += 1
         if plan[i - 1][1].parallel:
-            while i < len(plan) and len(wave) < args.jobs and plan[i][1].parallel:
+            while i < len(plan) and len(wave) < args.jobs and plan[i][1].parallel and \
+                    plan[i][0] == wave[0][0]:  # a wave never spans two passes
                 wave.append(plan[i])
                 i += 1
         wave_start = time.monotonic()
@@ -2033,6 +2295,19 @@ def main():
                 errs = errs + ["host: " + e + (" (in parallel with %s)" % ", ".join(others) if others else "")
                                for e in host_errs]
             report(name, errs, reason, cmd)
+    if KEEPER:
+        rc, text = KEEPER.stop()
+        KEEPER = None
+        served = len(re.findall(r"keep: run \d+: ", text))
+        want = len([1 for p, c in plan if p == "keep:" and c.run is None and
+                    not any(o.startswith(SHAPE_OPTS) for o in c.opts)])
+        if rc != 0 or served < want:
+            failed += 1
+            print("FAIL keep: runcell keep exited with %r after %d runs (want 0 and at least %d): %s"
+                  % (rc, served, want, text.strip()[-300:]), flush=True)
+        else:
+            passed += 1
+            print("ok keep: the keeper ran %d runs and stopped cleanly" % served, flush=True)
     log("total %.1f s" % (time.monotonic() - t0))
     listeners.close()
     try:
