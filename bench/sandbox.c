@@ -2,16 +2,26 @@
  * bench/sandbox: what a runcell cell costs per run, as ratios against a bare
  * spawn measured in the same process, in the same run.
  *
- * For each payload (/bin/true, python3 -c pass) five launchers take turns,
- * one run each per round (bare, runcell, bwrap, api-fresh, warm cell, bare, ...), so
+ * For each payload (/bin/true, python3 -c pass) six launchers take turns,
+ * one run each per round (bare, runcell, runcell-keep, bwrap, api-fresh,
+ * warm cell, bare, ...), so
  * drift on this shared machine hits all of them alike.  Each launcher is
  * compared with the bare run of its own round, and the median of those
  * per-round ratios is what we report: it holds up under drift where a ratio
  * of two medians does not.
  *
  *   bare       posix_spawn + waitpid of the payload itself
- *   runcell    posix_spawn of `runcell run -- PAYLOAD` (full isolation and
- *              accounting, its defaults), output to /dev/null
+ *   runcell    posix_spawn of `runcell run --no-keeper -- PAYLOAD` (full
+ *              isolation and accounting, its defaults; the cell built and
+ *              removed by the command), output to /dev/null
+ *   runcell-keep  the same command with --keeper: its fresh cell is taken
+ *              from a `runcell keep` this benchmark starts (cells built
+ *              ahead; each used once and removed before the answer).
+ *              The keeper rebuilds after each run; the benchmark waits,
+ *              unmeasured, until it is done, so that the rebuild does not
+ *              land on the next launcher's run.  What the rebuild costs
+ *              when runs come faster than it is printed at the end: runs of
+ *              the keeper alone, back to back, against bare ones.
  *   bwrap      bubblewrap with the flags it is usually benchmarked with
  *   api-fresh  sandbox_run(): one fresh cell per run, built in this process
  *              (runcell without the CLI's own exec, to split the costs)
@@ -40,12 +50,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "keeper/wire.h"
 #include "sandbox/sandbox.h"
 
 #pragma weak sandbox_run
@@ -65,9 +78,9 @@
 #define TARGET_PY_RATIO 1.10    /* runcell run python3 -c pass, x bare */
 #define TARGET_WARM_ADD_MS 0.5  /* warm cell, ms over bare per run */
 
-enum { L_BARE, L_RUNCELL, L_BWRAP, L_FRESH, L_WARM, L_COUNT };
+enum { L_BARE, L_RUNCELL, L_KEEP, L_BWRAP, L_FRESH, L_WARM, L_COUNT };
 static const char *const bench_launcher_names[L_COUNT] = {
-	"bare", "runcell", "bwrap", "api-fresh", "warm-cell",
+	"bare", "runcell", "runcell-keep", "bwrap", "api-fresh", "warm-cell",
 };
 
 enum { P_TRUE, P_PY, P_COUNT };
@@ -99,6 +112,7 @@ struct bench_opts {
 	bool no_bwrap;
 	bool no_warm;
 	bool no_fresh;
+	bool no_keep;
 	const char *runcell;
 	const char *bwrap;
 };
@@ -198,6 +212,9 @@ static double bench_api_run(int launcher, int payload, struct sandbox_result *re
 	return (double)(t1 - t0) / 1e6;
 }
 
+static bool bench_keep_sustained;  /* no settling: the sustained series */
+static void bench_keeper_settle(void);
+
 /* One run of one launcher; NAN when it failed. */
 static double bench_run_one(int launcher, int payload)
 {
@@ -210,6 +227,8 @@ static double bench_run_one(int launcher, int payload)
 	}
 	int status;
 	double ms = bench_spawn(bench_argv[launcher][payload], -1, &status);
+	if (launcher == L_KEEP && !bench_keep_sustained)
+		bench_keeper_settle();
 	if (isnan(ms) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return NAN;
 	return ms;
@@ -255,6 +274,62 @@ static void bench_measure(int mode, int payload, int rounds, int gap_ms)
 			s->ms[s->rounds++] = ms;
 		}
 	}
+}
+
+/*
+ * The keeper's runs back to back with nothing between them, so that each
+ * rebuild competes with the next run, against bare runs likewise: blocks
+ * of 10 of each, taking turns, the median of the blocks' per-run means.
+ */
+enum { SUSTAINED_BLOCK = 10 };
+static double bench_sustained[P_COUNT][2];  /* [payload][0 bare, 1 keeper] */
+
+static int bench_cmp_double(const void *a, const void *b);
+
+static void bench_measure_sustained(void)
+{
+	int blocks = bench_opt.runs / SUSTAINED_BLOCK < 3 ? 3 : bench_opt.runs / SUSTAINED_BLOCK;
+	double *per[2];
+	per[0] = calloc((size_t)blocks, sizeof(double));
+	per[1] = calloc((size_t)blocks, sizeof(double));
+	if (!per[0] || !per[1])
+		bench_die("%s", "out of memory");
+	for (int p = 0; p < P_COUNT; p++) {
+		fprintf(stderr, "bench-sandbox: measuring %s, runcell-keep sustained...\n",
+			bench_payload_names[p]);
+		for (int b = 0; b < blocks; b++)
+			for (int which = 0; which < 2; which++) {
+				int l = which ? L_KEEP : L_BARE;
+				double sum = 0;
+				for (int i = 0; i < SUSTAINED_BLOCK; i++) {
+					double ms = bench_run_one(l, p);
+					sum += isnan(ms) ? 0 : ms;
+					if (isnan(ms))
+						bench_data[M_B2B][p][l].fails++;
+				}
+				per[which][b] = sum / SUSTAINED_BLOCK;
+			}
+		for (int which = 0; which < 2; which++) {
+			qsort(per[which], (size_t)blocks, sizeof(double), bench_cmp_double);
+			bench_sustained[p][which] = per[which][blocks / 2];
+		}
+	}
+	free(per[0]);
+	free(per[1]);
+}
+
+static void bench_print_sustained(void)
+{
+	if (!bench_enabled[L_KEEP])
+		return;
+	printf("\nruncell-keep sustained (the keeper's runs back to back, each rebuild competing\n"
+	       "with the next run; medians of blocks of %d, taking turns with bare blocks):\n",
+	       SUSTAINED_BLOCK);
+	for (int p = 0; p < P_COUNT; p++)
+		printf("  %-16s bare %.3f ms per run, runcell-keep %.3f ms (x%.2f, %+.3f ms)\n",
+		       bench_payload_names[p], bench_sustained[p][0], bench_sustained[p][1],
+		       bench_sustained[p][1] / bench_sustained[p][0],
+		       bench_sustained[p][1] - bench_sustained[p][0]);
 }
 
 static int bench_cmp_double(const void *a, const void *b)
@@ -359,7 +434,7 @@ static bool bench_runcell_check(int payload, char *why, size_t why_len)
 		snprintf(why, why_len, "pipe: %s", strerror(errno));
 		return false;
 	}
-	const char *prefix[] = { bench_opt.runcell, "run", "--json", "--", NULL };
+	const char *prefix[] = { bench_opt.runcell, "run", "--json", "--no-keeper", "--", NULL };
 	char **argv = bench_argv_build(prefix, bench_payloads[payload]);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -397,13 +472,13 @@ static bool bench_runcell_check(int payload, char *why, size_t why_len)
 	bench_json_string(out, "status", st, sizeof(st));
 	bench_json_string(out, "message", msg, sizeof(msg));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(why, why_len, "`runcell run --json -- %s` exited with status %d",
+		snprintf(why, why_len, "`runcell run --json --no-keeper -- %s` exited with status %d",
 			 bench_payload_names[payload],
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		return false;
 	}
 	if (strcmp(st, "ok") != 0) {
-		snprintf(why, why_len, "`runcell run --json -- %s` gave status \"%s\": %s",
+		snprintf(why, why_len, "`runcell run --json --no-keeper -- %s` gave status \"%s\": %.300s",
 			 bench_payload_names[payload], st, msg);
 		return false;
 	}
@@ -426,13 +501,115 @@ static void bench_setup_runcell(void)
 			return;
 		}
 	}
-	const char *prefix[] = { bench_opt.runcell, "run", "--", NULL };
+	const char *prefix[] = { bench_opt.runcell, "run", "--no-keeper", "--", NULL };
 	for (int p = 0; p < P_COUNT; p++)
 		bench_argv[L_RUNCELL][p] = bench_argv_build(prefix, bench_payloads[p]);
 	bench_enabled[L_RUNCELL] = true;
 	snprintf(bench_note[L_RUNCELL], sizeof(bench_note[L_RUNCELL]),
-		 "%.300s run -- PAYLOAD (defaults); its message: %.500s",
+		 "%.300s run --no-keeper -- PAYLOAD (defaults); its message: %.500s",
 		 bench_opt.runcell, why[0] ? why : "(none)");
+}
+
+/* The keeper the runcell-keep launcher takes its cells from. */
+static pid_t bench_keeper_pid = -1;
+static char bench_keeper_socket[108];
+
+static bool bench_keeper_listens(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", bench_keeper_socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void bench_setup_keeper(void)
+{
+	if (bench_opt.no_keep || !bench_enabled[L_RUNCELL]) {
+		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]), "skipped: %s",
+			 bench_opt.no_keep ? "--no-keep" : "runcell skipped");
+		return;
+	}
+	snprintf(bench_keeper_socket, sizeof(bench_keeper_socket), "/run/runcell/bench-%d.sock",
+		 (int)getpid());
+	char *argv[] = { (char *)bench_opt.runcell, "keep", "--cells", "2", "--socket",
+			 bench_keeper_socket, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 1);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 2);
+	int rc = posix_spawn(&bench_keeper_pid, argv[0], &fa, NULL, argv, bench_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		bench_keeper_pid = -1;
+		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
+			 "skipped: cannot start runcell keep: %s", strerror(rc));
+		return;
+	}
+	for (int i = 0; i < 200 && !bench_keeper_listens(); i++)
+		bench_sleep_ms(50);
+	if (!bench_keeper_listens()) {
+		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
+			 "skipped: runcell keep did not listen on %s within 10 s", bench_keeper_socket);
+		return;
+	}
+	static char keeper_opt[sizeof(bench_keeper_socket) + 16];
+	snprintf(keeper_opt, sizeof(keeper_opt), "--keeper=%s", bench_keeper_socket);
+	const char *prefix[] = { bench_opt.runcell, "run", keeper_opt, "--", NULL };
+	for (int p = 0; p < P_COUNT; p++)
+		bench_argv[L_KEEP][p] = bench_argv_build(prefix, bench_payloads[p]);
+	bench_enabled[L_KEEP] = true;
+	snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
+		 "%.300s run %.150s -- PAYLOAD, cells from `runcell keep --cells 2` started here",
+		 bench_opt.runcell, keeper_opt);
+}
+
+/* How many of the keeper's cells are built and waiting; -1 if it does
+ * not answer. */
+static int bench_keeper_ready(int *cells)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", bench_keeper_socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct wire_request_head h = { .magic = WIRE_MAGIC, .version = WIRE_VERSION };
+	struct wire_reply_head r;
+	int ready = -1;
+	if (wire_send_all(fd, &h, sizeof(h)) == 0 && wire_recv_all(fd, &r, sizeof(r), false) == 0) {
+		r.message[sizeof(r.message) - 1] = '\0';
+		if (sscanf(r.message, "status: %d of %d cells ready", &ready, cells) != 2)
+			ready = -1;
+	}
+	close(fd);
+	return ready;
+}
+
+/* Waits (at most 2 s) until every cell of the keeper is built again. */
+static void bench_keeper_settle(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		int cells = 0, ready = bench_keeper_ready(&cells);
+		if (ready < 0 || ready >= cells)
+			return;
+		bench_sleep_ms(2);
+	}
+}
+
+static void bench_stop_keeper(void)
+{
+	if (bench_keeper_pid <= 0)
+		return;
+	kill(bench_keeper_pid, SIGTERM);
+	while (waitpid(bench_keeper_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	bench_keeper_pid = -1;
 }
 
 static void bench_setup_bwrap(void)
@@ -643,6 +820,12 @@ static void bench_print_verdict(void)
 		bench_verdict_line("runcell run python3 -c pass: <= x1.10 bare", m,
 				   P_PY, L_RUNCELL, 1, &pass, &miss, &na);
 	for (int m = 0; m < M_COUNT; m++)
+		bench_verdict_line("  the same, cell from runcell keep", m,
+				   P_TRUE, L_KEEP, 0, &pass, &miss, &na);
+	for (int m = 0; m < M_COUNT; m++)
+		bench_verdict_line("  the same, cell from runcell keep", m,
+				   P_PY, L_KEEP, 1, &pass, &miss, &na);
+	for (int m = 0; m < M_COUNT; m++)
 		bench_verdict_line("warm cell /bin/true: <= +0.5 ms over bare", m,
 				   P_TRUE, L_WARM, 2, &pass, &miss, &na);
 	for (int m = 0; m < M_COUNT; m++)
@@ -667,6 +850,7 @@ static void bench_usage(FILE *f)
 		"  --no-bwrap      skip bubblewrap\n"
 		"  --no-fresh      skip sandbox_run (a fresh cell per run, in process)\n"
 		"  --no-warm       skip the warm cell\n"
+		"  --no-keep       skip runcell run with cells from a runcell keep\n"
 		"Exit status: 0 when every measured run succeeded (PASS or MISS alike),\n"
 		"1 when some runs failed, 2 on bad options.\n");
 }
@@ -684,7 +868,7 @@ static int bench_int_arg(const char *s, int min)
 static void bench_parse(int argc, char **argv)
 {
 	enum { O_RUNS = 256, O_GAP_RUNS, O_GAP_MS, O_WARMUP, O_QUICK, O_NO_GAP,
-	       O_RUNCELL, O_BWRAP, O_NO_BWRAP, O_NO_FRESH, O_NO_WARM, O_HELP };
+	       O_RUNCELL, O_BWRAP, O_NO_BWRAP, O_NO_FRESH, O_NO_WARM, O_NO_KEEP, O_HELP };
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, O_RUNS },
 		{ "gap-runs", required_argument, NULL, O_GAP_RUNS },
@@ -697,6 +881,7 @@ static void bench_parse(int argc, char **argv)
 		{ "no-bwrap", no_argument, NULL, O_NO_BWRAP },
 		{ "no-fresh", no_argument, NULL, O_NO_FRESH },
 		{ "no-warm", no_argument, NULL, O_NO_WARM },
+		{ "no-keep", no_argument, NULL, O_NO_KEEP },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -715,6 +900,7 @@ static void bench_parse(int argc, char **argv)
 		case O_NO_BWRAP: bench_opt.no_bwrap = true; break;
 		case O_NO_FRESH: bench_opt.no_fresh = true; break;
 		case O_NO_WARM: bench_opt.no_warm = true; break;
+		case O_NO_KEEP: bench_opt.no_keep = true; break;
 		case O_HELP: bench_usage(stdout); exit(0);
 		default: bench_usage(stderr); exit(2);
 		}
@@ -812,6 +998,7 @@ int main(int argc, char **argv)
 		bench_argv[L_BARE][p] = bench_argv_build(NULL, bench_payloads[p]);
 	bench_enabled[L_BARE] = true;
 	bench_setup_runcell();
+	bench_setup_keeper();
 	bench_setup_bwrap();
 	bench_setup_api();
 	bench_header();
@@ -829,9 +1016,14 @@ int main(int argc, char **argv)
 	}
 	if (bench_cell)
 		sandbox_cell_close(bench_cell);
+	bench_keep_sustained = true;
+	if (bench_enabled[L_KEEP])
+		bench_measure_sustained();
+	bench_stop_keeper();
 
 	bench_print_table();
 	bench_print_verdict();
+	bench_print_sustained();
 	bench_exec_floor("/proc/self/exe");
 	double load[3] = { 0, 0, 0 };
 	getloadavg(load, 3);
