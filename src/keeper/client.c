@@ -105,7 +105,7 @@ static int broke(struct sandbox_result *r, int rc, const char *what)
 	r->exit_code = -1;
 	r->signal = 0;
 	snprintf(r->message, sizeof(r->message), "runcell keep: %s (%s)", what,
-		 rc == -ECONNRESET ? "connection closed" : strerror(-rc));
+		 rc == -ENODATA ? "connection closed" : strerror(-rc));
 	return rc < 0 ? rc : -EIO;
 }
 
@@ -133,6 +133,13 @@ int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
 		cancel_run(fd);
 		close(fd);
 		return broke(r, rc, "interrupted while the keeper ran the program");
+	}
+	if (rc == -ECONNRESET) {
+		/* Closed with our request unread (a keeper stopping with this
+		 * connection still queued): it took nothing, so nothing ran. */
+		snprintf(why, len, "the keeper at %s closed without taking the run", path);
+		close(fd);
+		return 0;
 	}
 	if (rc == 0 && h.magic != WIRE_MAGIC)
 		rc = -EPROTO;

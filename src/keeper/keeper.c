@@ -412,7 +412,7 @@ static int listen_on(const char *path, char *why, size_t len)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	if (!strcmp(path, KEEPER_SOCKET_DEFAULT) && mkdir("/run/runcell", 0755) < 0 &&
+	if (!strcmp(path, KEEPER_SOCKET_DEFAULT) && mkdir("/run/runcell", 0700) < 0 &&
 	    errno != EEXIST) {
 		snprintf(why, len, "cannot create /run/runcell: %s", strerror(errno));
 		return -errno;

@@ -112,7 +112,7 @@ int wire_recv_all(int sock, void *data, size_t len, bool stop_on_eintr)
 		if (take_fds(&mh, NULL, 0, &none) || (mh.msg_flags & MSG_CTRUNC))
 			return -EPROTO;  /* descriptors where none belong (closed) */
 		if (n == 0)
-			return -ECONNRESET;  /* the peer closed early */
+			return -ENODATA;  /* the peer closed early */
 		p += n;
 		len -= (size_t)n;
 	}
@@ -177,7 +177,7 @@ int wire_recv_head(int sock, struct wire_request_head *head, int *fds, size_t ma
 			continue;
 		/* Descriptors come with the first bytes only. */
 		size_t all = take_fds(&mh, fds, first ? max : 0, nfds);
-		int rc = n < 0 ? -errno : n == 0 ? -ECONNRESET : 0;
+		int rc = n < 0 ? -errno : n == 0 ? -ENODATA : 0;
 		if (rc == 0 && (all > (first ? max : 0) || (mh.msg_flags & MSG_CTRUNC)))
 			rc = -EPROTO;
 		if (rc < 0) {
@@ -214,7 +214,7 @@ int wire_recv_fds(int sock, int *fds, size_t n)
 		size_t before = got;
 		size_t all = take_fds(&mh, fds, before + k, &got);
 		if (r <= 0)
-			rc = r < 0 ? -errno : -ECONNRESET;
+			rc = r < 0 ? -errno : -ENODATA;
 		else if (all != k || one != 'F' || (mh.msg_flags & MSG_CTRUNC))
 			rc = -EPROTO;
 	}

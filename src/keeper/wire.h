@@ -64,8 +64,9 @@ struct wire_request {
 };
 
 /* Whole buffers over a stream socket, EINTR retried (a signal's EINTR is
- * returned when stop_on_eintr).  Receiving fails (-EPROTO) on descriptors
- * where none belong. */
+ * returned when stop_on_eintr).  Receiving fails with -ENODATA when the
+ * peer closed before all came, -ECONNRESET when it closed with something
+ * of ours unread, -EPROTO on descriptors where none belong. */
 int wire_send_all(int sock, const void *data, size_t len);
 int wire_recv_all(int sock, void *data, size_t len, bool stop_on_eintr);
 /* The request: head and body, the descriptors as above. */

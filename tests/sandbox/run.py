@@ -486,6 +486,7 @@ class Keeper:
 
     def __init__(self):
         self.socket = "/run/runcell/suite-%d.sock" % os.getpid()
+        os.makedirs("/run/runcell", mode=0o700, exist_ok=True)  # as the first cell makes it
         env = {k: v for k, v in os.environ.items() if k not in (DRIVER_MARK, SECRET_NAME)}
         env[KEEPER_MARK] = str(os.getpid())
         self.log = open(os.path.join(BUILD, "keeper-%d.log" % os.getpid()), "w+b")
@@ -937,6 +938,7 @@ def run_interrupted(case):
 def start_private_keeper(name, extra=(), sock_dir="/run/runcell"):
     """A keeper of a case's own (stopped by the case): (Popen, socket)."""
     sock = "%s/suite-%d-%s.sock" % (sock_dir, os.getpid(), name)
+    os.makedirs(sock_dir, mode=0o700, exist_ok=True)
     p = subprocess.Popen([RUNCELL, "keep", "--cells", "1", "--socket", sock] + list(extra),
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=runcell_env())
@@ -1014,16 +1016,48 @@ def run_keeper_cli(case):
 
 
 def run_keeper_stopped(case):
-    """SIGTERM to runcell keep while a run it took is in progress: the
-    program is ended, its cell removed (the wave's checks), runcell run
-    reports internal_error naming the cause (exit 1), the keeper exits 0."""
+    """runcell run killed outright while the keeper runs its program: the
+    keeper ends the run (the wave's checks find no program left).  Then
+    SIGTERM to runcell keep while a run it took is in progress: the
+    program is ended, its cell removed, runcell run reports internal_error
+    naming the cause (exit 1), the keeper exits 0; a run still queued for
+    a cell was never taken, so runcell run builds it itself."""
     errs = []
     p, sock = start_private_keeper("stop", ["--bind=%s:/t" % BIN])
     cmd = runcell_cmd(case, t("sleep_forever"), ["--keeper=" + sock, "--wall-time=20"])
     cmd.remove("--no-keeper")
     c = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
     time.sleep(1.0)
+    c.kill()
+    c.communicate()
+    deadline = time.time() + 5
+    while time.time() < deadline and [pid for pid, info in proc_table().items()
+                                      if case_of(info) == case.name]:
+        time.sleep(0.05)
+    left = [pid for pid, info in proc_table().items() if case_of(info) == case.name]
+    if left:
+        errs.append("runcell run killed: its program still runs 5 s later (pids %s)" % left)
+    c = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    time.sleep(1.0)
+    # Queued behind it (the keeper has one cell): never taken, so built here.
+    queued_cmd = runcell_cmd(case, ["/bin/echo", "queued"], ["--keeper=" + sock])
+    queued_cmd.remove("--no-keeper")
+    q = subprocess.Popen(queued_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=runcell_env())
+    time.sleep(0.5)
     rc, text = stop_private_keeper(p)
+    try:
+        qout, qerr = q.communicate(timeout=30)
+        qres = parse(q.returncode, qout, qerr)
+        if isinstance(qres, str) or qres[0]["stdout"] != "queued\n" or \
+                b"closed without taking the run; building the cell here" not in qerr:
+            errs.append("queued run: %r, stderr %r" % (qres if isinstance(qres, str) else short(qres[0]),
+                                                       qerr[:200]))
+    except subprocess.TimeoutExpired:
+        q.kill()
+        q.communicate()
+        errs.append("the queued runcell run did not return")
+    if "keep: run 1: internal_error (client gone, run ended)" not in text:
+        errs.append("the keeper's log does not say the first run ended with its client: %r" % text[-300:])
     try:
         out, err = c.communicate(timeout=15)
     except subprocess.TimeoutExpired:
