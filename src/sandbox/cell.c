@@ -409,10 +409,9 @@ static void build_failed(const struct cell_failed_msg *f, char *why, size_t len)
 static void start_netns_maker(struct sandbox_cell *c);
 
 /* A cell built ahead, once built, makes what its first run would: the
- * network namespace for the slot's next cell (the thread inherits the
- * idle priority), and on v1 its group, with the default limits, which the
- * run sets to its own as a kept group's (cgroup.c); on v2 a run's group is
- * made per run. */
+ * network namespace for the slot's next cell, and on v1 its group, with
+ * the default limits, which the run sets to its own as a kept group's
+ * (cgroup.c); on v2 a run's group is made per run. */
 static int cell_ahead_ready(struct sandbox_cell *c, char *why, size_t len)
 {
 	start_netns_maker(c);
@@ -428,8 +427,8 @@ static int cell_ahead_ready(struct sandbox_cell *c, char *why, size_t len)
 /* wait_ready: return only once the cell is built (else the first run's
  * request waits in line behind the build).  oneshot: sandbox_run's cell,
  * whose init exits as soon as it has reported its one run. */
-static int cell_build(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
-		      bool wait_ready, bool oneshot, char *why, size_t len)
+static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
+		     bool wait_ready, bool oneshot, char *why, size_t len)
 {
 	*out = NULL;
 	if (geteuid() != 0) {
@@ -563,9 +562,6 @@ static int cell_build(const struct sandbox_cell_config *cfg, struct sandbox_cell
 			rc = cell_ahead_ready(c, why, len);
 			if (rc < 0)
 				goto fail;
-			/* Built: its programs run at the normal priority. */
-			struct sched_param normal = { .sched_priority = 0 };
-			sched_setscheduler(c->init_pid, SCHED_OTHER, &normal);
 		}
 	}
 	*out = c;
@@ -577,28 +573,6 @@ fail:
 	if (c->slot_fd >= 0)
 		close(c->slot_fd);
 	free(c);
-	return rc;
-}
-
-/*
- * A cell built ahead (config.ahead) is built at SCHED_IDLE: the thread that
- * builds it, and init, which inherits the policy from the clone, until the
- * cell is ready.  A keeper builds the next cell while a run it answered
- * is still ending on the caller's side, and on a machine of two CPUs an
- * ordinary build took the CPU from that caller for milliseconds.
- */
-static int cell_open(const struct sandbox_cell_config *cfg, struct sandbox_cell **out,
-		     bool wait_ready, bool oneshot, char *why, size_t len)
-{
-	if (!cfg->ahead)
-		return cell_build(cfg, out, wait_ready, oneshot, why, len);
-	struct sched_param was, idle = { .sched_priority = 0 };
-	int policy = sched_getscheduler(0);
-	bool idled = policy >= 0 && sched_getparam(0, &was) == 0 &&
-		     sched_setscheduler(0, SCHED_IDLE, &idle) == 0;
-	int rc = cell_build(cfg, out, wait_ready, oneshot, why, len);
-	if (idled)
-		sched_setscheduler(0, policy, &was);
 	return rc;
 }
 

@@ -147,11 +147,10 @@ struct sandbox_cell_config {
 	 * it (as in sandbox_run), and a failed build is that run's
 	 * internal_error.  For a caller that opens a cell to use it now. */
 	bool lazy;
-	/* Built ahead of a run that comes later (runcell keep): init builds
-	 * the cell at SCHED_IDLE, so that it takes no CPU from runs in
-	 * progress (its programs run at the normal priority), and a v1 cell
-	 * makes its cgroup at once instead of at the first run.  Not with
-	 * lazy. */
+	/* Built ahead of a run that comes later (runcell keep): once built,
+	 * the cell starts what its first run would (the network namespace
+	 * for the slot's next cell, and on v1 its cgroup), so that the run
+	 * finds them done.  Not with lazy. */
 	bool ahead;
 	/* Not for sandbox_run, nor with lazy. */
 	struct sandbox_preload preload;
