@@ -9,10 +9,12 @@
  * holds a built one.  A cell belongs to the thread that opened it
  * (sandbox.h), which is why each thread builds its own.
  *
- * A watcher thread polls the connections whose runs are in progress: a
+ * A watcher thread waits on the connections whose runs are in progress: a
  * client that hangs up (runcell run interrupted, killed) gets its cell
  * cancelled, so a program never outlives the command that asked for it
- * by more than the watcher's wake-up.
+ * by more than the watcher's wake-up.  The workers add and remove their
+ * connections in its epoll set themselves: a change wakes nobody (a
+ * wake-up of another thread is an IPI, tens of microseconds in a VM).
  */
 #include "keeper/keeper.h"
 
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -60,7 +63,8 @@ struct keeper {
 	struct worker workers[KEEPER_CELLS_MAX];
 	pthread_mutex_t lock;
 	pthread_cond_t first_built;
-	int wake[2];         /* pokes the watcher: the runs in progress changed */
+	int epfd;            /* the watcher's: connections of runs in progress */
+	int wake[2];         /* wakes the watcher to stop */
 	bool stopping;       /* under lock */
 	unsigned long served;
 	unsigned ready;      /* cells built and waiting for a run (under lock) */
@@ -90,6 +94,14 @@ static void poke(struct keeper *k)
 	char x = 'w';
 	ssize_t n = write(k->wake[1], &x, 1);
 	(void)n;
+}
+
+/* A run in the watcher's set: its worker and which of its runs. */
+#define WATCH_WAKE UINT64_MAX
+
+static uint64_t watch_key(const struct worker *w)
+{
+	return (uint64_t)w->run_id << 8 | (uint64_t)(w - w->k->workers);
 }
 
 static void decline(int client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -252,12 +264,16 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 		wire_request_free(&req);
 		return false;
 	}
-	poke(k);
+	/* Once: a hang-up is reported until the connection leaves the set. */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+				  .data.u64 = watch_key(w) };
+	epoll_ctl(k->epfd, EPOLL_CTL_ADD, client, &ev);
 
 	struct sandbox_result r;
 	sandbox_result_init(&r);
 	int rc = sandbox_cell_run(cell, &req.spec, &r);
 
+	epoll_ctl(k->epfd, EPOLL_CTL_DEL, client, NULL);
 	pthread_mutex_lock(&k->lock);
 	w->cell = NULL;
 	w->client = -1;
@@ -266,7 +282,6 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 	k->served++;
 	unsigned long n = k->served;
 	pthread_mutex_unlock(&k->lock);
-	poke(k);
 	/* Nothing of the run is left when the client hears of it: every
 	 * process of it is gone (init reaps them before it reports), and the
 	 * cgroup is removed here; init's namespaces are torn down meanwhile. */
@@ -359,46 +374,27 @@ static void *watcher_main(void *arg)
 {
 	struct keeper *k = arg;
 	for (;;) {
-		struct pollfd pf[KEEPER_CELLS_MAX + 1];
-		unsigned who[KEEPER_CELLS_MAX];
-		unsigned long run_of[KEEPER_CELLS_MAX];
-		nfds_t n = 0;
-		pf[n++] = (struct pollfd){ .fd = k->wake[0], .events = POLLIN };
+		struct epoll_event evs[KEEPER_CELLS_MAX + 1];
+		int n = epoll_wait(k->epfd, evs, KEEPER_CELLS_MAX + 1, -1);
 		pthread_mutex_lock(&k->lock);
 		bool stop = k->stopping;
-		for (unsigned i = 0; i < k->ncells; i++) {
-			struct worker *w = &k->workers[i];
-			if (!w->cell || w->cancelled)
+		for (int i = 0; i < n && !stop; i++) {
+			if (evs[i].data.u64 == WATCH_WAKE)
 				continue;
-			if (stop) {
-				sandbox_cell_cancel(w->cell);  /* answered as stopped */
-				continue;
-			}
-			who[n - 1] = i;
-			run_of[n - 1] = w->run_id;
-			pf[n++] = (struct pollfd){ .fd = w->client, .events = POLLIN | POLLRDHUP };
-		}
-		pthread_mutex_unlock(&k->lock);
-		if (stop)
-			return NULL;
-		if (poll(pf, n, -1) < 0)
-			continue;
-		if (pf[0].revents) {
-			char drain[64];
-			ssize_t got = read(k->wake[0], drain, sizeof(drain));
-			(void)got;
-		}
-		pthread_mutex_lock(&k->lock);
-		for (nfds_t j = 1; j < n; j++) {
-			struct worker *w = &k->workers[who[j - 1]];
+			struct worker *w = &k->workers[evs[i].data.u64 & 0xff];
 			/* The client sends nothing after its request: anything
 			 * readable is its hang-up.  Still the same run? */
-			if (pf[j].revents && w->cell && w->run_id == run_of[j - 1] && !w->cancelled) {
+			if (w->cell && watch_key(w) == evs[i].data.u64 && !w->cancelled) {
 				w->cancelled = true;
 				sandbox_cell_cancel(w->cell);
 			}
 		}
+		for (unsigned i = 0; stop && i < k->ncells; i++)
+			if (k->workers[i].cell && !k->workers[i].cancelled)
+				sandbox_cell_cancel(k->workers[i].cell);  /* answered as stopped */
 		pthread_mutex_unlock(&k->lock);
+		if (stop)
+			return NULL;
 	}
 }
 
@@ -463,10 +459,14 @@ int keeper_serve(const struct keeper_config *cfg, char *why, size_t len)
 	k.ncells = cfg->cells;
 	pthread_mutex_init(&k.lock, NULL);
 	pthread_cond_init(&k.first_built, NULL);
-	if (pipe2(k.wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(stop_pipe, O_CLOEXEC) < 0) {
-		snprintf(why, len, "pipe: %s", strerror(errno));
+	k.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (k.epfd < 0 || pipe2(k.wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    pipe2(stop_pipe, O_CLOEXEC) < 0) {
+		snprintf(why, len, "cannot set up: %s", strerror(errno));
 		return -errno;
 	}
+	struct epoll_event wake_ev = { .events = EPOLLIN, .data.u64 = WATCH_WAKE };
+	epoll_ctl(k.epfd, EPOLL_CTL_ADD, k.wake[0], &wake_ev);
 	int rc = listen_on(path, why, len);
 	if (rc < 0)
 		goto out_pipes;
@@ -531,6 +531,7 @@ int keeper_serve(const struct keeper_config *cfg, char *why, size_t len)
 out_pipes:
 	close(k.wake[0]);
 	close(k.wake[1]);
+	close(k.epfd);
 	close(stop_pipe[0]);
 	int w = stop_pipe[1];
 	stop_pipe[1] = -1;

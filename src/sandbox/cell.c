@@ -420,6 +420,7 @@ static int cell_ahead_ready(struct sandbox_cell *c, char *why, size_t len)
 	struct sandbox_limits d;
 	sandbox_limits_default(&d);
 	int rc = sandbox__cg_begin(&c->cg, c->cg_kind, c->slot, c->seq++, &d, why, len);
+	c->cg.unused = rc == 0;
 	trace("cgroup created ahead");
 	return rc;
 }

@@ -91,6 +91,9 @@ struct cg_run {
 	int pids_events_fd;  /* pids.events: forks refused at pids.max; -1 if absent */
 	bool live;    /* created; a v1 group is kept for the cell's next run */
 	bool reused;  /* v1: this run has the group of an earlier run */
+	bool unused;  /* v1: made ahead of its first run (config.ahead): its
+			 counters are still at zero, so that run sets only
+			 its limits and counts as a new group's */
 	struct sandbox_limits applied;  /* limits written to it */
 	uint64_t base_usage;  /* v1: memory charged before the run (cache), as
 			       * init read it after wiping the box */

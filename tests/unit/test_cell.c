@@ -259,3 +259,45 @@ TEST(cell_new_v1_group_after_sockets_left)
 	ASSERT_TRUE(strcmp(renewed[1], renewed[0]) != 0);
 	ASSERT_TRUE(strcmp(renewed[2], renewed[1]) != 0);
 }
+
+/* A v1 cell built ahead has its group before its first run, which runs in
+ * it and is counted as a new group's: the run's CPU time and memory, and
+ * none of the group is left after the close. */
+TEST(cell_ahead_v1_group_made_before_the_run)
+{
+	char why[512];
+	if (geteuid() != 0)
+		test_skip("building a cell needs root");
+	if (strncmp(sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, why, sizeof(why)), "cgroup v1", 9))
+		test_skip("a group made ahead is v1's (this host: %s)", why);
+	struct sandbox_cell_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ahead = true;
+	struct sandbox_cell *cell = NULL;
+	if (sandbox_cell_open(&cfg, &cell, why, sizeof(why)) < 0)
+		FAIL("open: %s", why);
+	char before[256], after[256], prefix[256];
+	slot_group(NULL, before, sizeof(before));
+	if (!before[0])
+		FAIL("no group right after an open with config.ahead");
+	static const char *const argv[] = {
+		"/usr/bin/python3", "-c",
+		"import time\nb = bytearray(30 << 20)\nt = time.process_time()\n"
+		"while time.process_time() - t < 0.2: pass\n", NULL,
+	};
+	struct sandbox_result r;
+	run_ok(cell, argv, true, false, &r);
+	ASSERT_GE(r.memory_kb, 30 * 1024);
+	ASSERT_LE(r.memory_kb, 48 * 1024);
+	ASSERT_GE(r.cpu_ms, 190);
+	ASSERT_LE(r.cpu_ms, 400);
+	sandbox_result_free(&r);
+	snprintf(prefix, sizeof(prefix), "%s", before);
+	*(strchr(prefix, '.') + 1) = '\0';
+	slot_group(prefix, after, sizeof(after));
+	ASSERT_STR(after, before);  /* the run had the group made ahead */
+	sandbox_cell_end(cell);
+	slot_group(prefix, after, sizeof(after));
+	ASSERT_STR(after, "");
+	sandbox_cell_close(cell);
+}
