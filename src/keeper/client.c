@@ -45,26 +45,6 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-static int send_request(int fd, const struct sandbox_cell_config *shape,
-			const struct sandbox_run_spec *spec)
-{
-	static int fds[KEEPER_FDS_MAX];
-	struct buf body;
-	size_t nfds;
-	int rc = wire_request_encode(shape, spec, &body, fds, &nfds);
-	if (rc < 0)
-		return rc;
-	struct wire_request_head h = {
-		.magic = WIRE_MAGIC,
-		.version = WIRE_VERSION,
-		.nfds = (uint32_t)nfds,
-		.body_len = (uint32_t)body.len,
-	};
-	rc = wire_send_request(fd, &h, body.data, fds, nfds);
-	buf_free(&body);
-	return rc;
-}
-
 static int recv_stream(int fd, struct buf *b, uint64_t len, size_t cap)
 {
 	if (len > cap)
@@ -114,16 +94,35 @@ int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
 	       size_t len)
 {
 	const char *path = socket_path ? socket_path : KEEPER_SOCKET_DEFAULT;
+	/* Encoded before the connect, so that the request follows it at once:
+	 * the connect wakes a keeper thread, which would otherwise wait for
+	 * the request and be woken a second time. */
+	static int fds[KEEPER_FDS_MAX];
+	struct buf body;
+	size_t nfds;
+	int rc = wire_request_encode(shape, spec, &body, fds, &nfds);
+	if (rc < 0) {
+		snprintf(why, len, "the run is too large for a keeper: %s", strerror(-rc));
+		return 0;
+	}
 	int fd = connect_to(path);
 	if (fd < 0) {
+		buf_free(&body);
 		snprintf(why, len, "no keeper at %s: %s", path, strerror(-fd));
 		return 0;
 	}
-	int rc = send_request(fd, shape, spec);
+	struct wire_request_head head = {
+		.magic = WIRE_MAGIC,
+		.version = WIRE_VERSION,
+		.nfds = (uint32_t)nfds,
+		.body_len = (uint32_t)body.len,
+	};
+	rc = wire_send_request(fd, &head, body.data, fds, nfds);
+	buf_free(&body);
 	if (rc < 0) {
 		/* Not taken: the keeper reads a whole request before it runs it. */
 		snprintf(why, len, "the keeper at %s did not take the run: %s", path,
-			 rc == -E2BIG ? "too large" : strerror(-rc));
+			 strerror(-rc));
 		close(fd);
 		return 0;
 	}
