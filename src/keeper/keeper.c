@@ -3,7 +3,8 @@
  *
  * One thread per cell, each in a loop: build a cell, accept a connection,
  * read the request, run it as the cell's only run (last_run: init exits
- * as it reports), close the cell, answer.  The threads share the listening
+ * as it reports), remove the cell's cgroup, answer, wait until the client
+ * has gone, reap init.  The threads share the listening
  * socket; the kernel gives each connection to one of the threads waiting
  * in accept, so a connection never waits for a cell while another thread
  * holds a built one.  A cell belongs to the thread that opened it
@@ -20,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -295,10 +295,9 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 		answer(client, &r);
 		sandbox_trace("keep: answered");
 	}
-	/* The rest (init's exit, the next build) waits until the client is
-	 * gone: an exiting mount namespace waits for an expedited RCU grace
-	 * period, whose IPIs reach the client's CPU too, and the client's
-	 * own exit is part of what its user waits for. */
+	/* The rest (reaping init, building the next cell) waits until the
+	 * client has gone, so that it takes no CPU from the client's last
+	 * steps (printing, exiting), which its user waits for too. */
 	if (!cancelled)
 		await_hangup(client);
 	sandbox_cell_close(cell);
