@@ -68,6 +68,8 @@ struct keeper {
 	bool stopping;       /* under lock */
 	unsigned long served;
 	unsigned ready;      /* cells built and waiting for a run (under lock) */
+	unsigned running;    /* runs in progress (under lock) */
+	pthread_cond_t changed;  /* ready or running changed */
 };
 
 static int stop_pipe[2] = { -1, -1 };
@@ -257,6 +259,7 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 		w->cell = cell;
 		w->run_id++;
 		w->cancelled = false;
+		k->running++;
 	}
 	pthread_mutex_unlock(&k->lock);
 	if (stop) {
@@ -279,6 +282,8 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 	w->client = -1;
 	bool cancelled = w->cancelled;
 	stop = k->stopping;
+	k->running--;
+	pthread_cond_broadcast(&k->changed);
 	k->served++;
 	unsigned long n = k->served;
 	pthread_mutex_unlock(&k->lock);
@@ -320,6 +325,17 @@ static void first_built(struct worker *w, int rc, const char *why)
 	pthread_mutex_unlock(&w->k->lock);
 }
 
+/* A build competes with the runs in progress (locks in the kernel, its
+ * CPU): while a run is in progress and another cell waits ready for the
+ * next one, it waits. */
+static void defer_build(struct keeper *k)
+{
+	pthread_mutex_lock(&k->lock);
+	while (!k->stopping && k->running > 0 && k->ready > 0)
+		pthread_cond_wait(&k->changed, &k->lock);
+	pthread_mutex_unlock(&k->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -330,6 +346,7 @@ static void *worker_main(void *arg)
 		if (!cell || !sandbox_cell_usable(cell)) {
 			sandbox_cell_close(cell);
 			cell = NULL;
+			defer_build(k);
 			char why[512];
 			int rc = sandbox_cell_open(&k->shape, &cell, why, sizeof(why));
 			first_built(w, rc, why);
@@ -346,10 +363,12 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_lock(&k->lock);
 		k->ready++;
+		pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);
 		int client = accept4(k->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		pthread_mutex_lock(&k->lock);
 		k->ready--;
+		pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);
 		if (client < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
@@ -458,6 +477,7 @@ int keeper_serve(const struct keeper_config *cfg, char *why, size_t len)
 	k.ncells = cfg->cells;
 	pthread_mutex_init(&k.lock, NULL);
 	pthread_cond_init(&k.first_built, NULL);
+	pthread_cond_init(&k.changed, NULL);
 	k.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (k.epfd < 0 || pipe2(k.wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    pipe2(stop_pipe, O_CLOEXEC) < 0) {
@@ -516,6 +536,7 @@ int keeper_serve(const struct keeper_config *cfg, char *why, size_t len)
 
 	pthread_mutex_lock(&k.lock);
 	k.stopping = true;
+	pthread_cond_broadcast(&k.changed);
 	pthread_mutex_unlock(&k.lock);
 	shutdown(k.listen_fd, SHUT_RDWR);  /* wakes the threads in accept */
 	poke(&k);
