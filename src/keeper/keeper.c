@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -205,14 +206,24 @@ static void set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Waits (at most the I/O timeout) for the client to close its end. */
-static void await_hangup(int client)
+/* Waits (at most the I/O timeout, and not once the keeper stops) for the
+ * client to close its end. */
+static void await_hangup(struct keeper *k, int client)
 {
-	char drain[256];
-	ssize_t n;
-	do
-		n = recv(client, drain, sizeof(drain), 0);
-	while (n > 0 || (n < 0 && errno == EINTR));
+	struct pollfd pf[2] = {
+		{ .fd = client, .events = POLLIN | POLLRDHUP },
+		{ .fd = k->wake[0], .events = POLLIN },  /* written once, to stop */
+	};
+	for (;;) {
+		int n = poll(pf, 2, KEEPER_IO_TIMEOUT_S * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || pf[1].revents)
+			return;
+		char drain[256];
+		if (recv(client, drain, sizeof(drain), MSG_DONTWAIT) <= 0)
+			return;  /* closed (or broken): gone */
+	}
 }
 
 /* One connection.  Returns whether the cell was used (and is now closed). */
@@ -304,7 +315,7 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 	 * client has gone, so that it takes no CPU from the client's last
 	 * steps (printing, exiting), which its user waits for too. */
 	if (!cancelled)
-		await_hangup(client);
+		await_hangup(k, client);
 	sandbox_cell_close(cell);
 	log_info("keep: run %lu: %s%s", n, rc < 0 ? "declined: " : sandbox_status_name(r.status),
 		 rc < 0 ? r.message : cancelled ? " (client gone, run ended)" : "");
