@@ -91,25 +91,38 @@ static size_t take_fds(struct msghdr *mh, int *fds, size_t max, size_t *got)
 	return all;
 }
 
+/* One recvmsg into buf, EINTR retried unless stop_on_eintr; what came by
+ * SCM_RIGHTS as take_fds takes it, *came saying how many came in all.
+ * Returns the bytes read, or -errno (-EPROTO when descriptors were cut). */
+static ssize_t recv_once(int sock, void *buf, size_t len, bool stop_on_eintr, int *fds,
+			 size_t max, size_t *got, size_t *came)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_PER_PACKET)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR && !stop_on_eintr);
+	if (n < 0)
+		return -errno;
+	*came = take_fds(&mh, fds, max, got);
+	return mh.msg_flags & MSG_CTRUNC ? -EPROTO : n;
+}
+
 int wire_recv_all(int sock, void *data, size_t len, bool stop_on_eintr)
 {
 	char *p = data;
 	while (len > 0) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_PER_PACKET)];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { .iov_base = p, .iov_len = len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0) {
-			if (errno == EINTR && !stop_on_eintr)
-				continue;
-			return -errno;
-		}
-		size_t none = 0;
-		if (take_fds(&mh, NULL, 0, &none) || (mh.msg_flags & MSG_CTRUNC))
+		size_t none = 0, came;
+		ssize_t n = recv_once(sock, p, len, stop_on_eintr, NULL, 0, &none, &came);
+		if (n < 0)
+			return (int)n;
+		if (came)
 			return -EPROTO;  /* descriptors where none belong (closed) */
 		if (n == 0)
 			return -ENODATA;  /* the peer closed early */
@@ -165,21 +178,10 @@ int wire_recv_head(int sock, struct wire_request_head *head, int *fds, size_t ma
 	*nfds = 0;
 	bool first = true;
 	while (left > 0) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_PER_PACKET)];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { .iov_base = p, .iov_len = left };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
 		/* Descriptors come with the first bytes only. */
-		size_t all = take_fds(&mh, fds, first ? max : 0, nfds);
-		int rc = n < 0 ? -errno : n == 0 ? -ENODATA : 0;
-		if (rc == 0 && (all > (first ? max : 0) || (mh.msg_flags & MSG_CTRUNC)))
-			rc = -EPROTO;
+		size_t allowed = first ? max : 0, came;
+		ssize_t n = recv_once(sock, p, left, false, fds, allowed, nfds, &came);
+		int rc = n < 0 ? (int)n : n == 0 ? -ENODATA : came > allowed ? -EPROTO : 0;
 		if (rc < 0) {
 			for (size_t i = 0; i < *nfds; i++)
 				close(fds[i]);
@@ -198,24 +200,12 @@ int wire_recv_fds(int sock, int *fds, size_t n)
 	size_t got = 0;
 	int rc = 0;
 	while (got < n && rc == 0) {
-		size_t k = n - got < WIRE_FDS_PER_PACKET ? n - got : WIRE_FDS_PER_PACKET;
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_PER_PACKET)];
-			struct cmsghdr align;
-		} u;
+		size_t k = n - got < WIRE_FDS_PER_PACKET ? n - got : WIRE_FDS_PER_PACKET, came;
 		char one;
-		struct iovec iov = { .iov_base = &one, .iov_len = 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t r;
-		do
-			r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-		while (r < 0 && errno == EINTR);
-		size_t before = got;
-		size_t all = take_fds(&mh, fds, before + k, &got);
+		ssize_t r = recv_once(sock, &one, 1, false, fds, got + k, &got, &came);
 		if (r <= 0)
-			rc = r < 0 ? -errno : -ENODATA;
-		else if (all != k || one != 'F' || (mh.msg_flags & MSG_CTRUNC))
+			rc = r < 0 ? (int)r : -ENODATA;
+		else if (came != k || one != 'F')
 			rc = -EPROTO;
 	}
 	if (rc < 0)
@@ -321,24 +311,24 @@ struct reader {
 	size_t left;
 };
 
+static int get_bytes(struct reader *r, void *v, size_t n)
+{
+	if (r->left < n)
+		return -EPROTO;
+	memcpy(v, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
 static int get_u64(struct reader *r, uint64_t *v)
 {
-	if (r->left < sizeof(*v))
-		return -EPROTO;
-	memcpy(v, r->p, sizeof(*v));
-	r->p += sizeof(*v);
-	r->left -= sizeof(*v);
-	return 0;
+	return get_bytes(r, v, sizeof(*v));
 }
 
 static int get_u32(struct reader *r, uint32_t *v)
 {
-	if (r->left < sizeof(*v))
-		return -EPROTO;
-	memcpy(v, r->p, sizeof(*v));
-	r->p += sizeof(*v);
-	r->left -= sizeof(*v);
-	return 0;
+	return get_bytes(r, v, sizeof(*v));
 }
 
 /* Strings are made NUL-terminated in place by moving each one back over

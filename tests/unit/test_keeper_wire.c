@@ -60,6 +60,31 @@ static int wire_decode_copy(const struct buf *body, const int *fds, size_t nfds,
 	return wire_request_decode(b, body->len, f, nfds, req);
 }
 
+/* A sample request encoded, with its pipe (stdin and a file's fd). */
+struct wire_fixture {
+	int p[2];
+	int fds[KEEPER_FDS_MAX];
+	size_t nfds;
+	struct sandbox_cell_config shape;
+	struct sandbox_run_spec spec;
+	struct sandbox_file files[3];
+	struct buf body;
+};
+
+static void fixture_open(struct wire_fixture *f)
+{
+	ASSERT_EQ(pipe(f->p), 0);
+	wire_sample(&f->shape, &f->spec, f->files, f->p);
+	ASSERT_EQ(wire_request_encode(&f->shape, &f->spec, &f->body, f->fds, &f->nfds), 0);
+}
+
+static void fixture_close(struct wire_fixture *f)
+{
+	buf_free(&f->body);
+	close(f->p[0]);
+	close(f->p[1]);
+}
+
 static void wire_check_same(const struct wire_request *req, const struct sandbox_run_spec *spec,
 			    const struct sandbox_cell_config *shape)
 {
@@ -92,85 +117,63 @@ static void wire_check_same(const struct wire_request *req, const struct sandbox
 
 TEST(keeper_wire_round_trip)
 {
-	int p[2], fds[KEEPER_FDS_MAX];
-	ASSERT_EQ(pipe(p), 0);
-	struct sandbox_cell_config shape;
-	struct sandbox_run_spec spec;
-	struct sandbox_file files[3];
-	wire_sample(&shape, &spec, files, p);
-	struct buf body;
-	size_t nfds;
-	ASSERT_EQ(wire_request_encode(&shape, &spec, &body, fds, &nfds), 0);
-	ASSERT_EQ(nfds, 2);
-	ASSERT_EQ(fds[0], p[0]);
-	ASSERT_EQ(fds[1], p[1]);
+	static struct wire_fixture f;
+	fixture_open(&f);
+	ASSERT_EQ(f.nfds, 2);
+	ASSERT_EQ(f.fds[0], f.p[0]);
+	ASSERT_EQ(f.fds[1], f.p[1]);
 	struct wire_request req;
-	ASSERT_EQ(wire_decode_copy(&body, fds, nfds, &req), 0);
-	wire_check_same(&req, &spec, &shape);
+	ASSERT_EQ(wire_decode_copy(&f.body, f.fds, f.nfds, &req), 0);
+	wire_check_same(&req, &f.spec, &f.shape);
 	wire_request_free(&req);
 
 	/* No environment (the default one), no stdin, no files. */
-	spec.env = NULL;
-	spec.stdin_fd = -1;
-	spec.nfiles = 0;
-	spec.cwd = NULL;
-	buf_free(&body);
-	ASSERT_EQ(wire_request_encode(&shape, &spec, &body, fds, &nfds), 0);
-	ASSERT_EQ(nfds, 0);
-	ASSERT_EQ(wire_decode_copy(&body, fds, nfds, &req), 0);
+	f.spec.env = NULL;
+	f.spec.stdin_fd = -1;
+	f.spec.nfiles = 0;
+	f.spec.cwd = NULL;
+	buf_free(&f.body);
+	ASSERT_EQ(wire_request_encode(&f.shape, &f.spec, &f.body, f.fds, &f.nfds), 0);
+	ASSERT_EQ(f.nfds, 0);
+	ASSERT_EQ(wire_decode_copy(&f.body, f.fds, f.nfds, &req), 0);
 	ASSERT_NULL(req.spec.env);
 	ASSERT_NULL(req.spec.cwd);
 	ASSERT_EQ(req.spec.stdin_fd, -1);
 	ASSERT_EQ(req.spec.nfiles, 0);
 	wire_request_free(&req);
-	buf_free(&body);
-	close(p[0]);
-	close(p[1]);
+	fixture_close(&f);
 }
 
 /* Every cut of a valid body, and a descriptor too many or too few. */
 TEST(keeper_wire_short_or_forged_refused)
 {
-	int p[2], fds[KEEPER_FDS_MAX];
-	ASSERT_EQ(pipe(p), 0);
-	struct sandbox_cell_config shape;
-	struct sandbox_run_spec spec;
-	struct sandbox_file files[3];
-	wire_sample(&shape, &spec, files, p);
-	struct buf body;
-	size_t nfds;
-	ASSERT_EQ(wire_request_encode(&shape, &spec, &body, fds, &nfds), 0);
+	static struct wire_fixture f;
+	fixture_open(&f);
 	struct wire_request req;
-	for (size_t cut = 0; cut < body.len; cut++) {
-		struct buf shorter = body;
+	for (size_t cut = 0; cut < f.body.len; cut++) {
+		struct buf shorter = f.body;
 		shorter.len = cut;
-		if (wire_decode_copy(&shorter, fds, nfds, &req) != -EPROTO)
-			FAIL("a body cut to %zu of %zu bytes was taken", cut, body.len);
+		if (wire_decode_copy(&shorter, f.fds, f.nfds, &req) != -EPROTO)
+			FAIL("a body cut to %zu of %zu bytes was taken", cut, f.body.len);
 		wire_request_free(&req);
 	}
-	ASSERT_EQ(wire_decode_copy(&body, fds, nfds - 1, &req), -EPROTO);
+	ASSERT_EQ(wire_decode_copy(&f.body, f.fds, f.nfds - 1, &req), -EPROTO);
 	wire_request_free(&req);
-	int more[3] = { p[0], p[1], p[0] };
-	ASSERT_EQ(wire_decode_copy(&body, more, 3, &req), -EPROTO);
+	int more[3] = { f.p[0], f.p[1], f.p[0] };
+	ASSERT_EQ(wire_decode_copy(&f.body, more, 3, &req), -EPROTO);
 	wire_request_free(&req);
-	buf_free(&body);
-	close(p[0]);
-	close(p[1]);
+	fixture_close(&f);
 }
 
 /* Random edits (bytes changed, lengths made huge, the end cut): taken or
  * refused, never a read past the body (the ASan build checks). */
 TEST(keeper_wire_mutated_bodies)
 {
-	int p[2], fds[KEEPER_FDS_MAX];
-	ASSERT_EQ(pipe(p), 0);
-	struct sandbox_cell_config shape;
-	struct sandbox_run_spec spec;
-	struct sandbox_file files[3];
-	wire_sample(&shape, &spec, files, p);
-	struct buf body;
-	size_t nfds;
-	ASSERT_EQ(wire_request_encode(&shape, &spec, &body, fds, &nfds), 0);
+	static struct wire_fixture f;
+	fixture_open(&f);
+	struct buf body = f.body;
+	int *fds = f.fds;
+	size_t nfds = f.nfds;
 	unsigned seed = 7;
 	int taken = 0, refused = 0;
 	for (int i = 0; i < 5000; i++) {
@@ -199,9 +202,7 @@ TEST(keeper_wire_mutated_bodies)
 	}
 	ASSERT_GT(refused, 0);
 	ASSERT_EQ(taken + refused, 5000);
-	buf_free(&body);
-	close(p[0]);
-	close(p[1]);
+	fixture_close(&f);
 }
 
 /* Over a socket: more descriptors than one packet carries, a body that a
