@@ -27,7 +27,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "judge/report.h"
-#include "keeper/keeper.h"
+#include "keeper/client.h"
 #include "lang/lang.h"
 #include "sandbox/sandbox.h"
 

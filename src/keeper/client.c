@@ -1,5 +1,5 @@
 /*
- * client: runcell run's side of the keeper (see keeper.h).
+ * client: see client.h.
  *
  * Everything before the keeper answers is cheap to undo: no keeper, a
  * request too large for one, a keeper that declines, and runcell run
@@ -7,7 +7,7 @@
  * the keeper may be running it, so from then on a failure is the run's
  * internal_error, never a second run.
  */
-#include "keeper/keeper.h"
+#include "keeper/client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -18,7 +18,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "keeper/wire.h"
 
 /* After an interrupt: how long to wait for the keeper to end the run and
  * remove its cell (it closes the connection then). */
@@ -97,7 +96,7 @@ int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
 	/* Encoded before the connect, so that the request follows it at once:
 	 * the connect wakes a keeper thread, which would otherwise wait for
 	 * the request and be woken a second time. */
-	static int fds[KEEPER_FDS_MAX];
+	static int fds[WIRE_FDS_MAX];
 	struct buf body;
 	size_t nfds;
 	int rc = wire_request_encode(shape, spec, &body, fds, &nfds);

@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "keeper/wire.h"
 
 /* How long a connection may take to send its request, or to read the
  * answer, before the keeper drops it (a stuck client holds no cell). */
@@ -148,17 +147,17 @@ static void answer(int client, const struct sandbox_result *r)
  * with no body); declines (and returns <0) what cannot be one. */
 static int read_request(int client, struct wire_request *req)
 {
-	static __thread int fds[KEEPER_FDS_MAX];
+	static __thread int fds[WIRE_FDS_MAX];
 	struct wire_request_head h;
 	size_t got;
-	int rc = wire_recv_head(client, &h, fds, KEEPER_FDS_MAX, &got);
+	int rc = wire_recv_head(client, &h, fds, WIRE_FDS_MAX, &got);
 	if (rc < 0)
 		return rc;
 	if (h.magic == WIRE_MAGIC && h.version == WIRE_VERSION && h.nfds == 0 && h.body_len == 0 &&
 	    got == 0)
 		return 1;  /* a status probe */
-	if (h.magic != WIRE_MAGIC || h.version != WIRE_VERSION || h.nfds > KEEPER_FDS_MAX ||
-	    h.body_len > KEEPER_REQUEST_MAX || got > h.nfds) {
+	if (h.magic != WIRE_MAGIC || h.version != WIRE_VERSION || h.nfds > WIRE_FDS_MAX ||
+	    h.body_len > WIRE_REQUEST_MAX || got > h.nfds) {
 		for (size_t i = 0; i < got; i++)
 			close(fds[i]);
 		decline(client, h.magic == WIRE_MAGIC && h.version == WIRE_VERSION ?

@@ -17,6 +17,9 @@
  * that asks for another, or finds no keeper, builds its own cell as
  * before.  The socket is the keeper's, mode 0600, and it serves only its
  * own uid and root (SO_PEERCRED).
+ *
+ * This header is the keeper's side; client.h is runcell run's, wire.h what
+ * the two say to each other.
  */
 #ifndef RUNCELL_KEEPER_H
 #define RUNCELL_KEEPER_H
@@ -24,15 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "keeper/wire.h"
 #include "sandbox/sandbox.h"
 
-#define KEEPER_SOCKET_DEFAULT "/run/runcell/keeper.sock"
 #define KEEPER_CELLS_MAX 64
-/* The most a request may carry: argv, environment and --box file names,
- * and its descriptors (stdin and the --box files).  A larger one is run
- * by runcell run itself. */
-#define KEEPER_REQUEST_MAX (4u << 20)
-#define KEEPER_FDS_MAX 1024
 
 struct keeper_config {
 	const char *socket_path;  /* NULL: KEEPER_SOCKET_DEFAULT */
@@ -49,23 +47,5 @@ int keeper_serve(const struct keeper_config *cfg, char *why, size_t len);
 /* Async-signal-safe: the keeper stops accepting and removes its cells; a
  * run in progress is ended and answered as interrupted. */
 void keeper_stop(void);
-
-/*
- * runcell run's side: runs spec in a keeper's cell of shape's binds, net
- * and cgroup mode.  Returns:
- *   1   the keeper ran it: *result is filled in, as sandbox_run fills it;
- *   0   no keeper listens at socket_path, or it declined the run before
- *       starting it (why says which): run it in a cell of your own;
- *  <0   the keeper broke off after it took the run (it stopped, or a
- *       signal interrupted the wait): *result is an internal_error.
- * The keeper ends the run when the connection closes before it answers.
- * After a run the connection stays open until this process exits: the
- * keeper's teardown of the cell and its next build then wait until the
- * caller is gone instead of taking CPU from its last steps.  For a
- * command that runs one program and exits.
- */
-int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
-	       const struct sandbox_run_spec *spec, struct sandbox_result *result, char *why,
-	       size_t len);
 
 #endif

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keeper/keeper.h"
 
 #define NO_LIST UINT32_MAX
 
@@ -224,7 +223,7 @@ static int put_u64(struct buf *b, uint64_t v)
 static int put_str(struct buf *b, const char *s)
 {
 	size_t len = strlen(s);
-	if (len > KEEPER_REQUEST_MAX)
+	if (len > WIRE_REQUEST_MAX)
 		return -E2BIG;
 	uint32_t n = (uint32_t)len;
 	int rc = buf_append(b, &n, sizeof(n));
@@ -249,7 +248,7 @@ int wire_request_encode(const struct sandbox_cell_config *shape,
 			const struct sandbox_run_spec *spec, struct buf *body, int *fds,
 			size_t *nfds)
 {
-	buf_init(body, KEEPER_REQUEST_MAX);
+	buf_init(body, WIRE_REQUEST_MAX);
 	size_t n = 0;
 	int rc = put_u64(body, shape->net);
 	if (rc == 0)
@@ -286,7 +285,7 @@ int wire_request_encode(const struct sandbox_cell_config *shape,
 			rc = put_u64(body, (uint64_t)f->mode | (uint64_t)f->readonly << 32 |
 					   (uint64_t)has_fd << 33);
 		if (rc == 0 && has_fd) {
-			if (n >= KEEPER_FDS_MAX)
+			if (n >= WIRE_FDS_MAX)
 				rc = -E2BIG;
 			else
 				fds[n++] = f->fd;

@@ -1,6 +1,6 @@
 /*
  * wire: what `runcell run` and `runcell keep` say to each other over the
- * keeper's unix stream socket.  Internal to src/keeper/.
+ * keeper's unix stream socket, and where and how much.
  *
  *   request:  head (magic, version, count of descriptors, body length)
  *             and body in one sendmsg, which carries the first
@@ -26,6 +26,13 @@
 
 #include "core/buf.h"
 #include "sandbox/sandbox.h"
+
+#define KEEPER_SOCKET_DEFAULT "/run/runcell/keeper.sock"
+/* The most a request may carry: argv, environment and --box file names,
+ * and its descriptors (stdin and the --box files).  A larger one is run
+ * by runcell run itself. */
+#define WIRE_REQUEST_MAX (4u << 20)
+#define WIRE_FDS_MAX 1024
 
 #define WIRE_MAGIC 0x72636b31u  /* "rck1" */
 #define WIRE_VERSION 1u
@@ -80,7 +87,7 @@ int wire_recv_fds(int sock, int *fds, size_t n);
 
 /* The body of a run of spec in a cell of shape's binds, net and cgroup,
  * and the descriptors to send with it (stdin first, then each file's).
- * -E2BIG past KEEPER_REQUEST_MAX or KEEPER_FDS_MAX. */
+ * -E2BIG past WIRE_REQUEST_MAX or WIRE_FDS_MAX. */
 int wire_request_encode(const struct sandbox_cell_config *shape,
 			const struct sandbox_run_spec *spec, struct buf *body, int *fds,
 			size_t *nfds);

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "keeper/keeper.h"
 #include "keeper/wire.h"
 #include "test.h"
 
@@ -63,7 +62,7 @@ static int wire_decode_copy(const struct buf *body, const int *fds, size_t nfds,
 /* A sample request encoded, with its pipe (stdin and a file's fd). */
 struct wire_fixture {
 	int p[2];
-	int fds[KEEPER_FDS_MAX];
+	int fds[WIRE_FDS_MAX];
 	size_t nfds;
 	struct sandbox_cell_config shape;
 	struct sandbox_run_spec spec;
@@ -233,7 +232,7 @@ TEST(keeper_wire_over_socket)
 	spec.files = files;
 	spec.nfiles = N;
 	struct buf body;
-	static int fds[KEEPER_FDS_MAX];
+	static int fds[WIRE_FDS_MAX];
 	size_t nfds;
 	ASSERT_EQ(wire_request_encode(&shape, &spec, &body, fds, &nfds), 0);
 	ASSERT_EQ(nfds, N);  /* stdin and the 299 files with descriptors */
@@ -242,9 +241,9 @@ TEST(keeper_wire_over_socket)
 	if (pid == 0)
 		_exit(wire_send_request(sv[0], &h, body.data, fds, nfds) == 0 ? 0 : 1);
 	struct wire_request_head got_h;
-	static int got[KEEPER_FDS_MAX];
+	static int got[WIRE_FDS_MAX];
 	size_t first;
-	ASSERT_EQ(wire_recv_head(sv[1], &got_h, got, KEEPER_FDS_MAX, &first), 0);
+	ASSERT_EQ(wire_recv_head(sv[1], &got_h, got, WIRE_FDS_MAX, &first), 0);
 	ASSERT_EQ(got_h.nfds, N);
 	ASSERT_EQ(first, WIRE_FDS_PER_PACKET);
 	char *b = malloc(got_h.body_len);
