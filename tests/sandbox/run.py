@@ -37,6 +37,7 @@ import shutil
 import signal
 import tempfile
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -488,7 +489,6 @@ class Keeper:
         self.socket = "/run/runcell/suite-%d.sock" % os.getpid()
         os.makedirs("/run/runcell", mode=0o700, exist_ok=True)  # as the first cell makes it
         env = {k: v for k, v in os.environ.items() if k not in (DRIVER_MARK, SECRET_NAME)}
-        env[KEEPER_MARK] = str(os.getpid())
         self.log = open(os.path.join(BUILD, "keeper-%d.log" % os.getpid()), "w+b")
         self.proc = subprocess.Popen([RUNCELL, "keep", "--cells", str(self.CELLS), "--socket",
                                       self.socket, "--bind=%s:/t" % BIN],
@@ -500,7 +500,6 @@ class Keeper:
 
     def status(self):
         """(ready, cells) from the keeper's status answer, or None."""
-        import struct
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(5)
@@ -542,7 +541,6 @@ class Keeper:
 
 
 KEEPER = None      # the keeper pass's Keeper while it runs
-KEEPER_MARK = "RUNCELL_SUITE_KEEPER"
 SHAPE_OPTS = ("--net", "--bind", "--cgroup")
 
 
