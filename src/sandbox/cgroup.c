@@ -86,18 +86,15 @@ int sandbox__cg_begin(struct cg_run *cg, enum cg_kind kind, unsigned slot,
 		      uint64_t seq, const struct sandbox_limits *limits,
 		      char *why, size_t len)
 {
-	if (cg->live && kind == CG_V1 && cg->unused) {
-		int rc = sandbox__cgv1_set_limits(cg, limits, &cg->applied, why, len);
+	if (cg->live && kind == CG_V1) {
+		/* A group made ahead and not yet run in counts from zero: only
+		 * its limits change.  A kept one has its counters reset too. */
+		int rc = cg->unused ? sandbox__cgv1_set_limits(cg, limits, &cg->applied, why, len)
+				    : sandbox__cgv1_reset(cg, limits, why, len);
 		if (rc == 0) {
 			cg->applied = *limits;
+			cg->reused = !cg->unused;
 			cg->unused = false;
-			return 0;
-		}
-		sandbox__cg_destroy(cg);  /* start over with a new group */
-	} else if (cg->live && kind == CG_V1) {
-		int rc = sandbox__cgv1_reset(cg, limits, why, len);
-		if (rc == 0) {
-			cg->reused = true;
 			return 0;
 		}
 		sandbox__cg_destroy(cg);  /* start over with a new group */
