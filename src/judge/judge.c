@@ -194,6 +194,25 @@ static bool suffix_match(const char *name, const char *pattern)
 	return n > p && !strcmp(name + n - p, pattern + 1);
 }
 
+/* The cell of one submission, opened from its source when first needed. */
+struct cells {
+	const struct judge_cell_source *src;
+	struct sandbox_cell *cell;
+};
+
+static int cells_get(struct cells *c, struct sandbox_cell **cell, char *why, size_t len)
+{
+	if (!c->cell) {
+		int rc = c->src->open(c->src->ctx, &c->cell, why, len);
+		if (rc < 0) {
+			c->cell = NULL;
+			return rc;
+		}
+	}
+	*cell = c->cell;
+	return 0;
+}
+
 /* Reads the compile's artifacts back through the cell. */
 static int collect_artifacts(struct sandbox_cell *cell, const struct lang *l,
 			     struct artifacts *a, char *why, size_t len)
@@ -351,10 +370,14 @@ static const char *runtime_out_of_memory(const struct lang *l, const struct buf 
 	return NULL;
 }
 
-static int compile(struct sandbox_cell *cell, const struct judge_request *req, char **env,
+static int compile(struct cells *cells, const struct judge_request *req, char **env,
 		   struct judge_result *res, struct artifacts *art)
 {
 	const struct lang *l = req->lang;
+	struct sandbox_cell *cell;
+	int rc = cells_get(cells, &cell, res->message, sizeof(res->message));
+	if (rc < 0)
+		return rc;
 	const char *names[JUDGE_MAX_FILES + 1];
 	struct sandbox_file files[JUDGE_MAX_FILES];
 	for (size_t i = 0; i < req->nsources; i++) {
@@ -367,7 +390,7 @@ static int compile(struct sandbox_cell *cell, const struct judge_request *req, c
 	struct lang_vars vars = { .source = names[0], .sources = names, .args = no_args,
 				  .memory_mb = l->compile_limits.memory_kb / 1024 };
 	char **argv = NULL;
-	int rc = lang_expand((const char *const *)l->compile, &vars, &argv);
+	rc = lang_expand((const char *const *)l->compile, &vars, &argv);
 	if (rc < 0) {
 		snprintf(res->message, sizeof(res->message), "bad compile command of %s", l->id);
 		return rc;
@@ -473,7 +496,7 @@ static bool artifacts_fit(const struct artifacts *art, uint64_t disk_kb, char *w
 
 /* Step 1: what every run gets in /box, from the cache, a compile or the
  * sources.  A compile that fails sets res->verdict and returns 0. */
-static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_request *req,
+static int prepare_artifacts(struct cells *cells, const struct judge_request *req,
 			     char **env, struct judge_result *res, struct artifacts *art)
 {
 	const struct lang *l = req->lang;
@@ -496,7 +519,7 @@ static int prepare_artifacts(struct sandbox_cell *cell, const struct judge_reque
 			}
 		}
 		if (!res->cached) {
-			rc = compile(cell, req, env, res, art);
+			rc = compile(cells, req, env, res, art);
 			if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
 				return rc;
 			if (cacheable)
@@ -535,8 +558,9 @@ static void name_asked_memory(struct sandbox_result *r, const struct lang *l, ui
 		 cell_kb - l->run_memory_extra_kb, l->run_memory_extra_kb, l->id, rest);
 }
 
-/* Step 2: one test in a wiped box; returns 0 or -errno. */
-static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
+/* Step 2: one test in a wiped box (or, for the only run of a submission,
+ * where src->run_once takes it); returns 0 or -errno. */
+static int run_test(struct cells *cells, const struct judge_request *req,
 		    const struct judge_test *test, const struct sandbox_run_spec *base,
 		    struct judge_test_result *tr, char *why, size_t len)
 {
@@ -554,7 +578,20 @@ static int run_test(struct sandbox_cell *cell, const struct judge_request *req,
 	struct sandbox_run_spec spec = *base;
 	spec.stdin_fd = in;
 	spec.last_run = req->cell_last_use && test == &req->tests[req->ntests - 1];
-	int rc = sandbox_cell_run(cell, &spec, &tr->run);
+	int rc = 0;
+	if (cells->src->run_once && !req->lang->compile && req->ntests == 1) {
+		struct sandbox_run_spec once = spec;
+		once.preload = false;  /* a fresh cell has no preloader */
+		rc = cells->src->run_once(cells->src->ctx, &once, &tr->run);
+	}
+	if (rc == 0) {
+		struct sandbox_cell *cell;
+		rc = cells_get(cells, &cell, tr->run.message, sizeof(tr->run.message));
+		if (rc == 0)
+			rc = sandbox_cell_run(cell, &spec, &tr->run);
+	} else if (rc > 0 || tr->run.status == SANDBOX_INTERNAL_ERROR) {
+		rc = 0;  /* ran there, or broke off there: a result either way */
+	}
 	if (in >= 0)
 		close(in);
 	if (rc < 0) {
@@ -588,9 +625,25 @@ static void keep_output_of(struct sandbox_result *r, size_t *left)
 	*left -= r->err.len;
 }
 
+static int given_cell(void *ctx, struct sandbox_cell **cell, char *why, size_t len)
+{
+	(void)why;
+	(void)len;
+	*cell = ctx;
+	return 0;
+}
+
 int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		 struct judge_result *res)
 {
+	struct judge_cell_source src = { .open = given_cell, .ctx = cell };
+	return judge_submit_from(&src, req, res);
+}
+
+int judge_submit_from(const struct judge_cell_source *src, const struct judge_request *req,
+		      struct judge_result *res)
+{
+	struct cells cells = { .src = src };
 	size_t output_left = req->keep_output ? req->keep_output : SIZE_MAX;
 	memset(res, 0, sizeof(*res));
 	sandbox_result_init(&res->compile);
@@ -609,7 +662,7 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = prepare_artifacts(cell, req, env, res, art);
+	rc = prepare_artifacts(&cells, req, env, res, art);
 	if (res->compiled && !res->cached)
 		keep_output_of(&res->compile, &output_left);
 	if (rc < 0 || res->verdict != JUDGE_ACCEPTED)
@@ -661,7 +714,7 @@ int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		.preload = l->preload != NULL };
 	for (size_t t = 0; t < req->ntests; t++) {
 		struct judge_test_result *tr = &res->tests[res->ntests++];
-		rc = run_test(cell, req, &req->tests[t], &base, tr, res->message, sizeof(res->message));
+		rc = run_test(&cells, req, &req->tests[t], &base, tr, res->message, sizeof(res->message));
 		if (rc < 0)
 			goto out;
 		keep_output_of(&tr->run, &output_left);

@@ -139,6 +139,29 @@ void judge_preloader_free(struct judge_preloader *p);
  * binds.  Returns 0 with *res filled, or -errno with res->message. */
 int judge_submit(struct sandbox_cell *cell, const struct judge_request *req,
 		 struct judge_result *res);
+
+/* Where judge_submit_from gets its cell: opened only when a run needs it,
+ * so that a request refused by judge_check, or a run taken elsewhere,
+ * builds none. */
+struct judge_cell_source {
+	/* Opens the cell, with the language's binds; called at most once.
+	 * 0, or a negative errno with why.  The caller closes the cell. */
+	int (*open)(void *ctx, struct sandbox_cell **cell, char *why, size_t len);
+	/* Optional.  Offered the submission's run when it is its only one (a
+	 * language without a compile step, one test), before any cell is
+	 * opened; for a fresh cell built ahead (runcell keep).  Returns 1
+	 * when it ran it (*result filled as sandbox_cell_run fills it), 0
+	 * when it declined (the opened cell runs it), <0 when it broke off
+	 * after taking it (*result is an internal_error, judged as such:
+	 * never a second run). */
+	int (*run_once)(void *ctx, const struct sandbox_run_spec *spec,
+			struct sandbox_result *result);
+	void *ctx;
+};
+
+/* judge_submit with the cell from src. */
+int judge_submit_from(const struct judge_cell_source *src, const struct judge_request *req,
+		      struct judge_result *res);
 void judge_result_free(struct judge_result *res);
 
 #endif
