@@ -19,7 +19,11 @@
 #     (exec 100 tests - exec 1 test) / 99 - bare per run, for information.
 # (3) python: `runcell exec --lang python3 FILE` with print(1) vs bare
 #     `/usr/bin/python3 -c 'print(1)'`, alternating runs; the figure is the
-#     median of per-round ratios.  Target: <= 1.15x.
+#     median of per-round ratios.  Target: <= 1.15x.  Each round runs exec
+#     twice: taking a cell built ahead by a `runcell keep --cells 2` that the
+#     benchmark starts on a socket of its own (--keeper=SOCKET), then, after
+#     a 50 ms pause (unmeasured) in which the keeper rebuilds, building its
+#     own cell (--no-keeper).
 # (4) for information: a Python a+b over 20 tests with `runcell exec
 #     --tests` (each test forked from the preloaded interpreter), the same
 #     with --no-preload (python3 executed for each test), and python3 run
@@ -57,7 +61,11 @@ work=$(mktemp -d /tmp/runcell-bench-judge.XXXXXX) || exit 1
 # rewrite cost ~0.5 ms per run (measured here), which is the file system's,
 # not runcell's (the bare runs write to /dev/null).
 res=$(mktemp -d /dev/shm/runcell-bench-judge.XXXXXX 2>/dev/null) || res=$work
-cleanup() { rm -rf "$work" "$res"; }
+keeper_pid=
+cleanup() {
+	[ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
+	rm -rf "$work" "$res"
+}
 trap cleanup EXIT
 export RUNCELL_CACHE_DIR="$work/cache-warm"
 mkdir -p "$RUNCELL_CACHE_DIR"
@@ -205,20 +213,46 @@ fi
 
 # ---- (3) python -------------------------------------------------------------
 note "(3) python print(1): $PY_RUNS alternating rounds"
+ksock="$work/keeper.sock"
+"$RUNCELL" keep --cells 2 --socket="$ksock" 2>"$work/keeper.log" &
+keeper_pid=$!
+for _ in $(seq 1 100); do
+	grep -q 'cells ready' "$work/keeper.log" 2>/dev/null && break
+	sleep 0.1
+done
+if ! grep -q 'cells ready' "$work/keeper.log"; then
+	note "(3) runcell keep did not start: $(head -c 300 "$work/keeper.log")"
+	broken=1
+fi
 : >"$work/c3.ratio"; : >"$work/c3.exec"; : >"$work/c3.bare"
+: >"$work/c3k.ratio"; : >"$work/c3k.exec"
 for r in $(seq 1 $((PY_RUNS + 2))); do
 	t0=${EPOCHREALTIME/[.,]/}
 	"$PY" -c 'print(1)' >/dev/null || { note "(3) bare python failed"; broken=1; break; }
 	t1=${EPOCHREALTIME/[.,]/}
 	bare=$((t1 - t0)); why=
-	run_exec "$res/c3.json" --lang python3 "$work/one.py" &&
+	run_exec "$res/c3k.json" --keeper="$ksock" --lang python3 "$work/one.py" &&
+		why=$(check_json "$res/c3k.json" -1) ||
+		{ note "(3) exec --keeper broke: ${why:-}"; broken=1; break; }
+	if [ -s "$res/c3k.json.err" ]; then   # said why the keeper was not used
+		note "(3) exec --keeper: $(head -c 300 "$res/c3k.json.err")"; broken=1; break
+	fi
+	keeper_ms=$elapsed
+	sleep 0.05   # the keeper rebuilds now, not during the next runs
+	run_exec "$res/c3.json" --no-keeper --lang python3 "$work/one.py" &&
 		why=$(check_json "$res/c3.json" -1) ||
 		{ note "(3) exec broke: ${why:-}"; broken=1; break; }
+	local_ms=$elapsed
 	[ "$r" -le 2 ] && continue   # warm-up
 	echo "$bare" >>"$work/c3.bare"
-	echo "$elapsed" >>"$work/c3.exec"
-	awk -v a="$elapsed" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3.ratio"
+	echo "$local_ms" >>"$work/c3.exec"
+	echo "$keeper_ms" >>"$work/c3k.exec"
+	awk -v a="$local_ms" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3.ratio"
+	awk -v a="$keeper_ms" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3k.ratio"
 done
+served=$(grep -c 'keep: run [0-9]*: ok' "$work/keeper.log")
+kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
+keeper_pid=
 
 # ---- (4) python over 20 tests ------------------------------------------------
 note "(4) python a+b over 20 tests: $ROUNDS rounds"
@@ -279,6 +313,10 @@ if [ "$n3" -gt 0 ]; then
 	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.15) ? 1 : 0 }')
 	verdict "$ok" "python3 print(1) ($n3 rounds)" \
 		"exec $(ms "$e") ms vs bare $(ms "$b") ms, median per-round ratio $(awk -v x="$x" 'BEGIN { printf "%.3f", x }')x (target <= 1.15x)"
+	x=$(median <"$work/c3k.ratio"); e=$(median <"$work/c3k.exec")
+	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.15) ? 1 : 0 }')
+	verdict "$ok" "  the same, cell from runcell keep" \
+		"exec $(ms "$e") ms vs bare $(ms "$b") ms, median per-round ratio $(awk -v x="$x" 'BEGIN { printf "%.3f", x }')x (target <= 1.15x; the keeper served $served runs)"
 else
 	echo "MISS  python3 print(1): no successful runs"
 fi

@@ -25,8 +25,10 @@
 
 #include "cli/limits.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "judge/judge.h"
 #include "judge/report.h"
+#include "keeper/client.h"
 
 #define EXEC_MAX_TESTS 10000
 #define EXEC_MAX_EXPECTED (64u << 20)        /* one .out file or --expected */
@@ -58,7 +60,11 @@ static void exec_usage(void)
 	       "  --first-failure    stop at the first test that is not accepted\n"
 	       "  --no-preload       execute the interpreter for every test (by default,\n"
 	       "                     with two tests or more, Python tests are forked from\n"
-	       "                     an interpreter the cell starts once)\n");
+	       "                     an interpreter the cell starts once)\n"
+	       "  --keeper=SOCKET    run a single run (no compile, one test) in a cell built\n"
+	       "                     ahead by the runcell keep at SOCKET [%s; used\n"
+	       "                     when it listens]\n"
+	       "  --no-keeper        always build the cell here\n", KEEPER_SOCKET_DEFAULT);
 	cli_limit_usage(&d);
 	printf("\nThe compile cache lives in $RUNCELL_CACHE_DIR (default "
 	       "/var/cache/runcell/compile).\n");
@@ -308,6 +314,39 @@ static void exec_owned_free(struct exec_owned *o)
 
 static int exec_main(int argc, char **argv, struct exec_owned *o);
 
+/* The cell of one exec: a keeper's for a single run when one takes it,
+ * else one built here, when the judge first needs it. */
+struct exec_cells {
+	const struct sandbox_cell_config *cfg;
+	const char *keeper;          /* NULL: the default socket */
+	bool keeper_named;           /* --keeper given: say why it was not used */
+	bool open_failed;
+	struct sandbox_cell *cell;
+};
+
+static int exec_cell_open(void *ctx, struct sandbox_cell **cell, char *why, size_t len)
+{
+	struct exec_cells *c = ctx;
+	int rc = sandbox_cell_open(c->cfg, cell, why, len);
+	c->open_failed = rc < 0;
+	return rc;
+}
+
+static int exec_run_once(void *ctx, const struct sandbox_run_spec *spec,
+			 struct sandbox_result *result)
+{
+	struct exec_cells *c = ctx;
+	char why[700];
+	int rc = keeper_run(c->keeper, c->cfg, spec, result, why, sizeof(why));
+	if (rc == 0) {
+		if (c->keeper_named)
+			fprintf(stderr, "runcell exec: %s; building the cell here\n", why);
+		else
+			log_debug("exec: %s; building the cell here", why);
+	}
+	return rc;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct exec_owned o;
@@ -320,7 +359,7 @@ int cli_exec(int argc, char **argv)
 static int exec_main(int argc, char **argv, struct exec_owned *o)
 {
 	enum { O_LANG = 256, O_STDIN, O_EXPECTED, O_TESTS, O_CHECKER, O_ARG, O_FILE, O_FIRST,
-	       O_NO_PRELOAD, O_HELP };
+	       O_NO_PRELOAD, O_KEEPER, O_NO_KEEPER, O_HELP };
 	static const struct option own[] = {
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "stdin", required_argument, NULL, O_STDIN },
@@ -332,6 +371,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		{ "file", required_argument, NULL, O_FILE },
 		{ "first-failure", no_argument, NULL, O_FIRST },
 		{ "no-preload", no_argument, NULL, O_NO_PRELOAD },
+		{ "keeper", required_argument, NULL, O_KEEPER },
+		{ "no-keeper", no_argument, NULL, O_NO_KEEPER },
 		{ "help", no_argument, NULL, O_HELP },
 	};
 	struct option longopts[sizeof(own) / sizeof(own[0]) + CLI_LIMIT_COUNT + 1];
@@ -342,7 +383,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	sandbox_limits_default(&req.limits);
 	const char *lang_id = NULL, *stdin_path = NULL, *expected_path = NULL, *tests_dir = NULL,
 		   *checker = NULL;
-	bool preload = true;
+	bool preload = true, no_keeper = false;
+	const char *keeper = NULL;
 	const char **args = o->args = calloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
 	const char **extra_paths = o->extra_paths = calloc((size_t)argc + 1, sizeof(*extra_paths));
@@ -372,6 +414,13 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 		case O_FILE: extra_paths[nextras++] = optarg; break;
 		case O_FIRST: req.first_failure = true; break;
 		case O_NO_PRELOAD: preload = false; break;
+		case O_KEEPER:
+			if (optarg[0] != '/')
+				return fail("invalid --keeper=%s: expected the absolute path of a socket",
+					    optarg);
+			keeper = optarg;
+			break;
+		case O_NO_KEEPER: no_keeper = true; break;
 		case O_HELP:
 		case 'h':
 			exec_usage();
@@ -388,6 +437,8 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	}
 	if (cli_limits_check_host("exec", &req.limits) < 0)
 		return 2;
+	if (keeper && no_keeper)
+		return fail("%s", "--keeper cannot be combined with --no-keeper");
 	/* getopt moved the files behind the options. */
 	int nfiles = opt_argc - optind;
 	char **files = &argv[optind];
@@ -523,18 +574,18 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 			cfg.lazy = false;  /* a preloader needs the cell built first */
 		}
 	}
-	struct sandbox_cell *cell;
+	if (keeper && (l->compile || req.ntests != 1))
+		fprintf(stderr, "runcell exec: --keeper serves a single run (a language without a "
+			"compile step, one test); building the cell here\n");
+	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper, .keeper_named = keeper != NULL };
+	struct judge_cell_source source = { .open = exec_cell_open, .ctx = &cells };
+	if (!no_keeper && !cfg.preload.server)
+		source.run_once = exec_run_once;
 	cli_interrupt_catch();
-	int rc = sandbox_cell_open(&cfg, &cell, why, sizeof(why));
-	if (rc < 0) {
-		cache_close(cache);
-		if (!sandbox_interrupted())
-			fprintf(stderr, "runcell exec: %s\n", why);
-		return cli_interrupt_status("exec", 1);
-	}
 	struct judge_result res;
-	rc = judge_submit(cell, &req, &res);
-	sandbox_cell_close(cell);
+	int rc = judge_submit_from(&source, &req, &res);
+	if (cells.cell)
+		sandbox_cell_close(cells.cell);
 	cache_close(cache);
 	int status = 0;
 	if (sandbox_interrupted()) {
@@ -543,7 +594,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "runcell exec: %s\n", res.message);
-		status = rc == -EINVAL ? 2 : 1;
+		status = rc == -EINVAL && !cells.open_failed ? 2 : 1;
 	} else {
 		print_result(l, &res);
 		if (res.verdict == JUDGE_INTERNAL_ERROR) {

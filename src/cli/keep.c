@@ -1,5 +1,6 @@
 /*
- * runcell keep: serves runcell run with cells built ahead (src/keeper/).
+ * runcell keep: serves runcell run, and runcell exec's single runs, with
+ * cells built ahead (src/keeper/).
  *
  * Runs in the foreground until SIGINT, SIGTERM or SIGHUP; a process
  * manager (systemd, a container's init) keeps it up.  Its cell options
@@ -22,13 +23,14 @@ static void usage(void)
 {
 	printf("usage: runcell keep [options]\n"
 	       "\n"
-	       "Builds cells ahead and serves runcell run with them: each run takes a\n"
+	       "Builds cells ahead and serves runcell run (and runcell exec's single\n"
+	       "runs) with them: each run takes a\n"
 	       "fresh cell that is already built, and the keeper builds the next one\n"
 	       "while it waits.  Every cell is used once and removed before the run's\n"
 	       "result is answered.  Stops on SIGINT, SIGTERM or SIGHUP.\n"
 	       "\n"
 	       "  --cells=N          cells kept built, at most %d [the number of CPUs]\n"
-	       "  --socket=PATH      where runcell run finds it [%s]\n"
+	       "  --socket=PATH      where runcell run and exec find it [%s]\n"
 	       "the cells' shape (runs asking for another are built by runcell run):\n"
 	       "  --bind=HOST[:CELLPATH][:rw]  as in runcell run (repeatable)\n"
 	       "  --net              share the host's network\n"

@@ -688,6 +688,10 @@ def bad_cases():
         os.mkfifo(os.path.join(fifoout, "z.out"))
     tmpfile("fifo-expected/z.in", b"1\n")
     out = [
+        ("bad/keeper_relative", case_bad(["--lang", "python3", "--keeper=k.sock", hello],
+                                         "--keeper=k.sock")),
+        ("bad/keeper_and_no_keeper", case_bad(["--lang", "python3", "--keeper=/tmp/k.sock",
+                                               "--no-keeper", hello], "--no-keeper")),
         ("bad/tests_input_is_a_directory", case_bad(["--lang", "python3", "--tests", dirin, hello],
                                                     "x.in is not a regular file")),
         ("bad/tests_input_is_a_fifo", case_bad(["--lang", "python3", "--tests", fifoin, hello],
@@ -751,6 +755,145 @@ def bad_cases():
 
 
 # ---------------------------------------------------------------- 5. cache
+
+class Keeper:
+    """A `runcell keep --cells 1` on a socket of the test's own."""
+
+    def __init__(self):
+        d = tempfile.mkdtemp(prefix="k-", dir=TMP)
+        self.sock = os.path.join(d, "keeper.sock")
+        self.log = os.path.join(d, "keeper.log")
+        self.logf = open(self.log, "wb")
+        self.p = subprocess.Popen([RUNCELL, "keep", "--cells=1", "--socket=" + self.sock],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=self.logf)
+        deadline = time.monotonic() + 60
+        while "cells ready" not in self.text():
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise Fail("runcell keep did not start: %r" % self.text()[-300:])
+            time.sleep(0.05)
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def served(self):
+        """The runs the keeper answered: "keep: run N: STATUS" lines."""
+        return re.findall(r"keep: run \d+: (\w+)", self.text())
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+
+
+def case_keeper_exec():
+    """runcell exec --keeper: a single run of a language without a compile
+    step takes the keeper's cell and is judged as one built here is
+    (--no-keeper): verdict, status, exit code, output, for accepted, wrong
+    answer, runtime error, memory and time limits, with stdin and a data
+    file; a compiled language, two tests or no keeper build their own cell
+    and say why; an interrupted exec ends its run in the keeper."""
+    def run():
+        k = Keeper()
+        try:
+            d = os.path.join(TMP, "keeper-exec")
+            os.makedirs(d, exist_ok=True)
+            inp = tmpfile("keeper-exec/in.txt", b"20 22\n")
+            good = tmpfile("keeper-exec/good.out", b"42\n")
+            bad = tmpfile("keeper-exec/bad.out", b"43\n")
+            data = tmpfile("keeper-exec/data.txt", b"from the data file\n")
+            src = tmpfile("keeper-exec/sum.py",
+                          b"a, b = map(int, input().split())\nprint(a + b)\n"
+                          b"print(open('data.txt').read(), end='', file=__import__('sys').stderr)\n")
+            plans = [
+                (["--stdin", inp, "--expected", good, "--file", data, src], "accepted"),
+                (["--stdin", inp, "--expected", bad, "--file", data, src], "wrong_answer"),
+                ([lang_file("python3", "re")], "runtime_error"),
+                ([lang_file("python3", "mle")], "memory_limit"),
+                (["--cpu-time=1", lang_file("python3", "tle")], "time_limit"),
+            ]
+            for i, (args, want) in enumerate(plans):
+                r, got = exec_json(["--lang", "python3", "--keeper=" + k.sock] + args, "python3")
+                r2, here = exec_json(["--lang", "python3", "--no-keeper"] + args, "python3")
+                expect(len(k.served()) == i + 1, r, "the keeper served run %d (it logged %r)"
+                       % (i + 1, k.served()))
+                expect(got["verdict"] == want and here["verdict"] == want, r,
+                       "verdict %s through the keeper and here (got %s and %s)"
+                       % (want, got["verdict"], here["verdict"]))
+                a, b = got["tests"][0], here["tests"][0]
+                for f in ("verdict", "status", "exit_code", "signal", "stdout", "preloaded"):
+                    expect(a[f] == b[f], r, "%s %r through the keeper, %r here" % (f, a[f], b[f]))
+                expect(not r.err.strip(), r, "nothing on stderr (%r)" % r.err[:200])
+            expect(got["tests"][0]["cpu_ms"] >= 800, r, "the time limit counted CPU time")
+            r, res = exec_json(["--lang", "python3", "--keeper=" + k.sock, "--stdin", inp,
+                                "--expected", good, "--file", data, src], "python3")
+            expect(res["tests"][0]["stderr"] == "from the data file\n", r,
+                   "the data file read in the keeper's cell")
+            n = len(k.served())
+            # not a single run, or no keeper: a cell built here, and why
+            tdir = os.path.join(d, "tests")
+            os.makedirs(tdir, exist_ok=True)
+            for name in ("1", "2"):
+                shutil.copy(inp, os.path.join(tdir, name + ".in"))
+                shutil.copy(good, os.path.join(tdir, name + ".out"))
+            for args, says in (
+                    (["--lang", "python3", "--tests", tdir, "--file", data, src],
+                     "serves a single run"),
+                    (["--lang", "c", lang_file("c", "hello")], "serves a single run"),
+                    (["--lang", "python3", "--stdin", inp, "--file", data, src], "no keeper at")):
+                sock = k.sock if says != "no keeper at" else os.path.join(d, "none.sock")
+                r, res = exec_json(["--keeper=" + sock] + args)
+                expect(res["verdict"] == "accepted", r, "accepted (%s)" % res["verdict"])
+                expect(says in r.err and "building the cell here" in r.err, r,
+                       "stderr says %r and that the cell is built here (%r)" % (says, r.err[:300]))
+            expect(len(k.served()) == n, r, "the keeper served none of them (%r)" % k.served())
+            # interrupted while the keeper runs the program
+            p = subprocess.Popen([RUNCELL, "exec", "--lang", "python3", "--keeper=" + k.sock,
+                                  "--wall-time=60", "--cpu-time=60", "misc/sleep.py"],
+                                 cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 30
+            while "python3 main.py" not in ps_args() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            started = "python3 main.py" in ps_args()
+            p.send_signal(2)
+            try:
+                out, err = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                raise Fail("exec --keeper did not end within 30 s of SIGINT")
+            if p.returncode != 130 or b"interrupted by SIGINT" not in err or out.strip():
+                raise Fail("exec --keeper after SIGINT: exit %d, stdout %r, stderr %r"
+                           % (p.returncode, out[:200], err[:300]))
+            expect(started, r, "the program was running in the keeper's cell when interrupted")
+            deadline = time.monotonic() + 10
+            while "python3 main.py" in ps_args() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            expect("python3 main.py" not in ps_args(), r, "the interrupted program is gone")
+        finally:
+            k.stop()
+    return run
+
+
+def ps_args():
+    """Every process's command line, one per line (the cells' included)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    out.append(f.read().replace(b"\0", b" ").decode("utf-8", "replace"))
+            except OSError:
+                pass
+    return "\n".join(out)
+
 
 def case_cache_whole_command():
     # Two language files whose compile commands differ only past their
@@ -1063,9 +1206,10 @@ def main():
         cases.append(("cache/whole_command_in_key", case_cache_whole_command, "c"))
         cases.append(("cache/version_record_new_dir", case_version_record, "python3"))
         cases.append(("cache/languages_records", case_languages_records, "python3"))
+        cases.append(("keeper/exec_single_run", case_keeper_exec(), "python3"))
         if o.k:
             cases = [c for c in cases if any(k in c[0] for k in o.k)]
-        serial = [c for c in cases if c[0].startswith("cache/")]
+        serial = [c for c in cases if c[0].startswith(("cache/", "keeper/"))]
         parallel = [c for c in cases if c not in serial]
 
         def one(case):
