@@ -21,9 +21,10 @@
 #     `/usr/bin/python3 -c 'print(1)'`, alternating runs; the figure is the
 #     median of per-round ratios.  Target: <= 1.15x.  Each round runs exec
 #     twice: taking a cell built ahead by a `runcell keep --cells 2` that the
-#     benchmark starts on a socket of its own (--keeper=SOCKET), then, after
-#     a 50 ms pause (unmeasured) in which the keeper rebuilds, building its
-#     own cell (--no-keeper).
+#     benchmark starts on a socket of its own (--keeper=SOCKET), then
+#     building its own cell (--no-keeper).  Every measured command follows
+#     an unmeasured 50 ms pause, so that none runs while the previous one's
+#     leftovers (a keeper's rebuild, a cell's teardown) take the CPU.
 # (4) for information: a Python a+b over 20 tests with `runcell exec
 #     --tests` (each test forked from the preloaded interpreter), the same
 #     with --no-preload (python3 executed for each test), and python3 run
@@ -227,10 +228,12 @@ fi
 : >"$work/c3.ratio"; : >"$work/c3.exec"; : >"$work/c3.bare"
 : >"$work/c3k.ratio"; : >"$work/c3k.exec"
 for r in $(seq 1 $((PY_RUNS + 2))); do
+	sleep 0.05
 	t0=${EPOCHREALTIME/[.,]/}
 	"$PY" -c 'print(1)' >/dev/null || { note "(3) bare python failed"; broken=1; break; }
 	t1=${EPOCHREALTIME/[.,]/}
 	bare=$((t1 - t0)); why=
+	sleep 0.05
 	run_exec "$res/c3k.json" --keeper="$ksock" --lang python3 "$work/one.py" &&
 		why=$(check_json "$res/c3k.json" -1) ||
 		{ note "(3) exec --keeper broke: ${why:-}"; broken=1; break; }
@@ -238,7 +241,7 @@ for r in $(seq 1 $((PY_RUNS + 2))); do
 		note "(3) exec --keeper: $(head -c 300 "$res/c3k.json.err")"; broken=1; break
 	fi
 	keeper_ms=$elapsed
-	sleep 0.05   # the keeper rebuilds now, not during the next runs
+	sleep 0.05   # and the keeper rebuilds now, not during the next run
 	run_exec "$res/c3.json" --no-keeper --lang python3 "$work/one.py" &&
 		why=$(check_json "$res/c3.json" -1) ||
 		{ note "(3) exec broke: ${why:-}"; broken=1; break; }
