@@ -61,9 +61,10 @@ static void exec_usage(void)
 	       "  --no-preload       execute the interpreter for every test (by default,\n"
 	       "                     with two tests or more, Python tests are forked from\n"
 	       "                     an interpreter the cell starts once)\n"
-	       "  --keeper=SOCKET    run a single run (no compile, one test) in a cell built\n"
-	       "                     ahead by the runcell keep at SOCKET [%s; used\n"
-	       "                     when it listens]\n"
+	       "  --keeper=SOCKET    run a submission's only run (one test, nothing compiled\n"
+	       "                     or the compile cached) in a cell built ahead by the\n"
+	       "                     runcell keep at SOCKET\n"
+	       "                     [%s; used when it listens]\n"
 	       "  --no-keeper        always build the cell here\n", KEEPER_SOCKET_DEFAULT);
 	cli_limit_usage(&d);
 	printf("\nThe compile cache lives in $RUNCELL_CACHE_DIR (default "
@@ -321,6 +322,7 @@ struct exec_cells {
 	const char *keeper;          /* NULL: the default socket */
 	bool keeper_named;           /* --keeper given: say why it was not used */
 	bool open_failed;
+	bool offered;                /* a run was offered to the keeper */
 	struct sandbox_cell *cell;
 };
 
@@ -336,6 +338,7 @@ static int exec_run_once(void *ctx, const struct sandbox_run_spec *spec,
 			 struct sandbox_result *result)
 {
 	struct exec_cells *c = ctx;
+	c->offered = true;
 	char why[700];
 	int rc = keeper_run(c->keeper, c->cfg, spec, result, why, sizeof(why));
 	if (rc == 0) {
@@ -574,9 +577,6 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 			cfg.lazy = false;  /* a preloader needs the cell built first */
 		}
 	}
-	if (keeper && (l->compile || req.ntests != 1))
-		fprintf(stderr, "runcell exec: --keeper serves a single run (a language without a "
-			"compile step, one test); building the cell here\n");
 	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper, .keeper_named = keeper != NULL };
 	struct judge_cell_source source = { .open = exec_cell_open, .ctx = &cells };
 	if (!no_keeper && !cfg.preload.server)
@@ -586,6 +586,10 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	int rc = judge_submit_from(&source, &req, &res);
 	if (cells.cell)
 		sandbox_cell_close(cells.cell);
+	if (keeper && !cells.offered && rc == 0 && res.ntests > 0)
+		fprintf(stderr, "runcell exec: --keeper serves a submission's only run when nothing "
+			"was compiled for it (one test; no compile step, or a cached one); the cell "
+			"was built here\n");
 	cache_close(cache);
 	int status = 0;
 	if (sandbox_interrupted()) {

@@ -147,9 +147,10 @@ struct judge_cell_source {
 	/* Opens the cell, with the language's binds; called at most once.
 	 * 0, or a negative errno with why.  The caller closes the cell. */
 	int (*open)(void *ctx, struct sandbox_cell **cell, char *why, size_t len);
-	/* Optional.  Offered the submission's run when it is its only one (a
-	 * language without a compile step, one test), before any cell is
-	 * opened; for a fresh cell built ahead (runcell keep).  Returns 1
+	/* Optional.  Offered the submission's run when it is its only one
+	 * (one test) and no cell was opened before it (nothing compiled: a
+	 * language without a compile step, or an artifact from the cache);
+	 * for a fresh cell built ahead (runcell keep).  Returns 1
 	 * when it ran it (*result filled as sandbox_cell_run fills it), 0
 	 * when it declined (the opened cell runs it), <0 when it broke off
 	 * after taking it (*result is an internal_error, judged as such:

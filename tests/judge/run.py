@@ -798,8 +798,9 @@ def case_keeper_exec():
     step takes the keeper's cell and is judged as one built here is
     (--no-keeper): verdict, status, exit code, output, for accepted, wrong
     answer, runtime error, memory and time limits, with stdin and a data
-    file; a compiled language, two tests or no keeper build their own cell
-    and say why; an interrupted exec ends its run in the keeper."""
+    file; a compile, two tests or no keeper build their own cell and say
+    why; a cached compile's only run is the keeper's; an interrupted exec
+    ends its run in the keeper."""
     def run():
         k = Keeper()
         try:
@@ -837,23 +838,33 @@ def case_keeper_exec():
             expect(res["tests"][0]["stderr"] == "from the data file\n", r,
                    "the data file read in the keeper's cell")
             n = len(k.served())
-            # not a single run, or no keeper: a cell built here, and why
+            # not a single run, a compile, or no keeper: a cell built here, and why
             tdir = os.path.join(d, "tests")
             os.makedirs(tdir, exist_ok=True)
             for name in ("1", "2"):
                 shutil.copy(inp, os.path.join(tdir, name + ".in"))
                 shutil.copy(good, os.path.join(tdir, name + ".out"))
+            cache = {"RUNCELL_CACHE_DIR": tempfile.mkdtemp(prefix="cache-", dir=d)}
+            hello_c = ["--lang", "c", lang_file("c", "hello")]
             for args, says in (
                     (["--lang", "python3", "--tests", tdir, "--file", data, src],
-                     "serves a single run"),
-                    (["--lang", "c", lang_file("c", "hello")], "serves a single run"),
-                    (["--lang", "python3", "--stdin", inp, "--file", data, src], "no keeper at")):
-                sock = k.sock if says != "no keeper at" else os.path.join(d, "none.sock")
-                r, res = exec_json(["--keeper=" + sock] + args)
+                     ("serves a submission's only run", "the cell was built here")),
+                    (hello_c, ("serves a submission's only run", "the cell was built here")),
+                    (["--lang", "python3", "--stdin", inp, "--file", data, src],
+                     ("no keeper at", "building the cell here"))):
+                sock = os.path.join(d, "none.sock") if says[0] == "no keeper at" else k.sock
+                r, res = exec_json(["--keeper=" + sock] + args, env=cache)
                 expect(res["verdict"] == "accepted", r, "accepted (%s)" % res["verdict"])
-                expect(says in r.err and "building the cell here" in r.err, r,
-                       "stderr says %r and that the cell is built here (%r)" % (says, r.err[:300]))
+                expect(all(w in r.err for w in says), r, "stderr says %r (%r)" % (says, r.err[:300]))
             expect(len(k.served()) == n, r, "the keeper served none of them (%r)" % k.served())
+            # the same C program again: its compile cached, its only run is the keeper's
+            r, res = exec_json(["--keeper=" + k.sock] + hello_c, env=cache)
+            expect(res["verdict"] == "accepted" and res["compile"].get("cached") and
+                   res["tests"][0]["stdout"] == "hello\n", r,
+                   "accepted from the cache, stdout hello (%s)" % short(res))
+            expect(len(k.served()) == n + 1 and not r.err.strip(), r,
+                   "the keeper served the cached C program's run, silently (%r, %r)"
+                   % (k.served(), r.err[:200]))
             # interrupted while the keeper runs the program
             p = subprocess.Popen([RUNCELL, "exec", "--lang", "python3", "--keeper=" + k.sock,
                                   "--wall-time=60", "--cpu-time=60", "misc/sleep.py"],
