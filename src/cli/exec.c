@@ -331,6 +331,8 @@ static int exec_cell_open(void *ctx, struct sandbox_cell **cell, char *why, size
 	struct exec_cells *c = ctx;
 	int rc = sandbox_cell_open(c->cfg, cell, why, len);
 	c->open_failed = rc < 0;
+	if (rc == 0)
+		c->cell = *cell;  /* closed by exec_main after the judge */
 	return rc;
 }
 

@@ -867,8 +867,9 @@ def case_keeper_exec():
                    % (k.served(), r.err[:200]))
             # interrupted while the keeper runs the program
             p = subprocess.Popen([RUNCELL, "exec", "--lang", "python3", "--keeper=" + k.sock,
-                                  "--wall-time=60", "--cpu-time=60", "misc/sleep.py"],
-                                 cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  "--wall-time=60", "--cpu-time=60",
+                                  os.path.join(HERE, "misc", "sleep.py")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             deadline = time.monotonic() + 30
             while "python3 main.py" not in ps_args() and time.monotonic() < deadline:
                 time.sleep(0.05)
