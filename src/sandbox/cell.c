@@ -409,13 +409,13 @@ static void build_failed(const struct cell_failed_msg *f, char *why, size_t len)
 static void start_netns_maker(struct sandbox_cell *c);
 
 /* A cell built ahead, once built, makes what its first run would: the
- * network namespace for the slot's next cell, and on v1 its group, with
- * the default limits, which the run sets to its own as a kept group's
- * (cgroup.c); on v2 a run's group is made per run. */
+ * network namespace for the slot's next cell, and its group (v1 or v2),
+ * with the default limits, which the run changes to its own where they
+ * differ (cgroup.c). */
 static int cell_ahead_ready(struct sandbox_cell *c, char *why, size_t len)
 {
 	start_netns_maker(c);
-	if (c->cg_kind != CG_V1)
+	if (c->cg_kind == CG_NONE)
 		return 0;
 	struct sandbox_limits d;
 	sandbox_limits_default(&d);

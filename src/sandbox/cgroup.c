@@ -86,19 +86,25 @@ int sandbox__cg_begin(struct cg_run *cg, enum cg_kind kind, unsigned slot,
 		      uint64_t seq, const struct sandbox_limits *limits,
 		      char *why, size_t len)
 {
-	if (cg->live && kind == CG_V1) {
+	if (cg->live && cg->kind == kind) {
 		/* A group made ahead and not yet run in counts from zero: only
-		 * its limits change.  A kept one has its counters reset too. */
-		int rc = cg->unused ? sandbox__cgv1_set_limits(cg, limits, &cg->applied, why, len)
-				    : sandbox__cgv1_reset(cg, limits, why, len);
+		 * its limits change.  A kept one (v1) has its counters reset
+		 * too; a v2 group that a run used is never used again. */
+		int rc = -EINVAL;
+		if (kind == CG_V1)
+			rc = cg->unused ? sandbox__cgv1_set_limits(cg, limits, &cg->applied, why, len)
+					: sandbox__cgv1_reset(cg, limits, why, len);
+		else if (kind == CG_V2 && cg->unused)
+			rc = sandbox__cgv2_set_limits(cg, limits, &cg->applied, why, len);
 		if (rc == 0) {
 			cg->applied = *limits;
 			cg->reused = !cg->unused;
 			cg->unused = false;
 			return 0;
 		}
-		sandbox__cg_destroy(cg);  /* start over with a new group */
 	}
+	if (cg->live)
+		sandbox__cg_destroy(cg);  /* start over with a new group */
 	sandbox__cg_clear(cg, kind);
 	snprintf(cg->name, sizeof(cg->name), "%u.%" PRIu64, slot, seq);
 	int rc = 0;

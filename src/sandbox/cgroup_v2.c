@@ -278,6 +278,30 @@ int sandbox__cgv2_usable(char *why, size_t len)
 	return 0;
 }
 
+int sandbox__cgv2_set_limits(struct cg_run *cg, const struct sandbox_limits *l,
+			     const struct sandbox_limits *old, char *why, size_t len)
+{
+	const char *dir = cg->dirs[0];
+	char v[32];
+	if (!old || old->memory_kb != l->memory_kb) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
+		int rc = sandbox__write_in(dir, "memory.max", v);
+		if (rc < 0) {
+			snprintf(why, len, "cannot set memory.max of %s: %s", dir, strerror(-rc));
+			return rc;
+		}
+	}
+	if (!old || old->processes != l->processes) {
+		snprintf(v, sizeof(v), "%u", l->processes);
+		int rc = sandbox__write_in(dir, "pids.max", v);
+		if (rc < 0) {
+			snprintf(why, len, "cannot set pids.max of %s: %s", dir, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *l, char *why, size_t len)
 {
@@ -292,29 +316,16 @@ int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 		return -errno;
 	}
 	cg->ndirs = 1;
-	char v[32];
-	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
-	int rc = sandbox__write_in(dir, "memory.max", v);
-	if (rc == 0) {
-		int r = sandbox__write_in(dir, "memory.swap.max", "0");
-		if (r < 0 && r != -ENOENT)
-			rc = r;
-	}
-	if (rc == 0) {
-		int r = sandbox__write_in(dir, "memory.oom.group", "1");
-		if (r < 0 && r != -ENOENT)
-			rc = r;
-	}
-	if (rc < 0) {
-		snprintf(why, len, "cannot set memory limits of %s: %s", dir, strerror(-rc));
+	int rc = sandbox__write_in(dir, "memory.swap.max", "0");
+	if (rc == 0 || rc == -ENOENT)
+		rc = sandbox__write_in(dir, "memory.oom.group", "1");
+	if (rc < 0 && rc != -ENOENT) {
+		snprintf(why, len, "cannot set memory knobs of %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	snprintf(v, sizeof(v), "%u", l->processes);
-	rc = sandbox__write_in(dir, "pids.max", v);
-	if (rc < 0) {
-		snprintf(why, len, "cannot set pids.max of %s: %s", dir, strerror(-rc));
+	rc = sandbox__cgv2_set_limits(cg, l, NULL, why, len);
+	if (rc < 0)
 		return rc;
-	}
 	cg->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cg->cpu_fd = sandbox__open_in(dir, "cpu.stat", O_RDONLY);
 	cg->oom_fd = sandbox__open_in(dir, "memory.events", O_RDONLY);

@@ -91,7 +91,7 @@ struct cg_run {
 	int pids_events_fd;  /* pids.events: forks refused at pids.max; -1 if absent */
 	bool live;    /* created; a v1 group is kept for the cell's next run */
 	bool reused;  /* v1: this run has the group of an earlier run */
-	bool unused;  /* v1: made ahead of its first run (config.ahead): its
+	bool unused;  /* made ahead of its first run (config.ahead): its
 			 counters are still at zero, so that run sets only
 			 its limits and counts as a new group's */
 	struct sandbox_limits applied;  /* limits written to it */
@@ -146,6 +146,9 @@ void sandbox__cgv1_sweep(const char *prefix);
 int sandbox__cgv2_usable(char *why, size_t len);
 int sandbox__cgv2_create(struct cg_run *cg, const char *name,
 			 const struct sandbox_limits *limits, char *why, size_t len);
+/* memory.max and pids.max, where they differ from old (NULL: both). */
+int sandbox__cgv2_set_limits(struct cg_run *cg, const struct sandbox_limits *l,
+			     const struct sandbox_limits *old, char *why, size_t len);
 int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st);
 void sandbox__cgv2_kill(struct cg_run *cg);
 void sandbox__cgv2_sweep(const char *prefix);
