@@ -245,8 +245,8 @@ def cgroup_dirs():
 def keeper_idle_groups_removed(found):
     """In the keeper pass, the groups of the keeper's idle cells are left
     out: in each hierarchy at most one per cell of the keeper, each without
-    a task (a v1 cell built ahead makes its group at once).  Anything more
-    stays, to be reported."""
+    a task (a cell built ahead makes its group at once, v1 or v2).
+    Anything more stays, to be reported."""
     if not KEEPER:
         return found
     by_parent = {}
