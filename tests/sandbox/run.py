@@ -933,6 +933,58 @@ def run_interrupted(case):
     return errs, shown
 
 
+def run_interrupted_during_build(case):
+    """SIGTERM to runcell run soon after it started, mostly while its cell
+    is being built: each either dies before it made anything (killed by the
+    signal, its handlers not yet set, no trace line written) or exits 143
+    with the message and no result; the wave's leftover check finds no
+    process, cgroup or mount.  RUNCELL_TRACE tells how far each got ("cell
+    ready" once the build is done).  The delay grows by 0.5 ms a try and
+    starts again from 0 once a run got past its build, so that it finds
+    the build whatever the binary's start costs (ASan's is longer); it goes
+    on until three were stopped during the build (at most 80 tries), or
+    the case says it did not test what it is for."""
+    errs = []
+    cmd = runcell_cmd(case, t("sleep_forever"), ["--wall-time=20"])
+    env = runcell_env()
+    env["RUNCELL_TRACE"] = "1"
+    during_build = stopped = tries = 0
+    delay = 0.0
+    while during_build < 3 and tries < 80 and len(errs) < 3:
+        tries += 1
+        this, delay = delay, delay + 0.0005 if delay < 0.1 else 0.0
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        if this:
+            time.sleep(this)
+        p.send_signal(signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            errs.append("after %.1f ms: still running 15 s after SIGTERM" % (this * 1000))
+            continue
+        text = err.decode(errors="replace")
+        if p.returncode == -signal.SIGTERM:
+            if "trace:" in text:
+                errs.append("after %.1f ms: killed by SIGTERM after it had started work: %r"
+                            % (this * 1000, text[-200:]))
+            continue
+        if p.returncode != 128 + signal.SIGTERM or "interrupted by SIGTERM" not in text or out.strip():
+            errs.append("after %.1f ms: rc %r, stdout %r, stderr %r (want 143, no result, a "
+                        "message)" % (this * 1000, p.returncode, out[:80], text[-200:]))
+            continue
+        stopped += 1
+        if "cell ready" not in text:
+            during_build += 1
+        else:
+            delay = 0.0  # past the build: sweep it again
+    if not errs and during_build < 3:
+        errs.append("only %d of %d runs were stopped during the build (%d stopped in all): the "
+                    "case did not test what it is for" % (during_build, tries, stopped))
+    return errs, cmd
+
+
 def start_private_keeper(name, extra=(), sock_dir="/run/runcell"):
     """A keeper of a case's own (stopped by the case): (Popen, socket)."""
     sock = "%s/suite-%d-%s.sock" % (sock_dir, os.getpid(), name)
@@ -1932,6 +1984,8 @@ def build_cases(listeners):
     add("zombies", t("zombies", "1000"), ["--processes=1100", "--cpu-time=10"], T("ok", code=0, out="zombies 1000\n"), "bombs")
     add("zombies_x15_warm", [], run=run_zombies_repeat, group="bombs")
     add("interrupted_by_signal", [], run=run_interrupted, group="bombs")
+    add("interrupted_during_build", [], run=run_interrupted_during_build, group="bombs",
+        parallel=False)
     add("keeper_cli", [], run=run_keeper_cli, group="keeper", parallel=False)
     add("keeper_stopped_mid_run", [], run=run_keeper_stopped, group="keeper", parallel=False)
     add("keeper_peer_check", [], run=run_keeper_peer_check, group="keeper", parallel=False)
