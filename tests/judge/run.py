@@ -782,6 +782,15 @@ class Keeper:
         """The runs the keeper answered: "keep: run N: STATUS" lines."""
         return re.findall(r"keep: run \d+: (\w+)", self.text())
 
+    def served_by_now(self, n, wait=10):
+        """served(), once it lists n runs or wait seconds have passed: the
+        keeper writes a run's line after the client has gone and the
+        cell is closed, a moment after runcell exec has exited."""
+        deadline = time.monotonic() + wait
+        while len(self.served()) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.served()
+
     def stop(self):
         if self.p.poll() is None:
             self.p.terminate()
@@ -823,8 +832,9 @@ def case_keeper_exec():
             for i, (args, want) in enumerate(plans):
                 r, got = exec_json(["--lang", "python3", "--keeper=" + k.sock] + args, "python3")
                 r2, here = exec_json(["--lang", "python3", "--no-keeper"] + args, "python3")
-                expect(len(k.served()) == i + 1, r, "the keeper served run %d (it logged %r)"
-                       % (i + 1, k.served()))
+                got_served = k.served_by_now(i + 1)
+                expect(len(got_served) == i + 1, r, "the keeper served run %d (it logged %r)"
+                       % (i + 1, got_served))
                 expect(got["verdict"] == want and here["verdict"] == want, r,
                        "verdict %s through the keeper and here (got %s and %s)"
                        % (want, got["verdict"], here["verdict"]))
@@ -837,7 +847,7 @@ def case_keeper_exec():
                                 "--expected", good, "--file", data, src], "python3")
             expect(res["tests"][0]["stderr"] == "from the data file\n", r,
                    "the data file read in the keeper's cell")
-            n = len(k.served())
+            n = len(k.served_by_now(len(plans) + 1))
             # not a single run, a compile, or no keeper: a cell built here, and why
             tdir = os.path.join(d, "tests")
             os.makedirs(tdir, exist_ok=True)
@@ -856,15 +866,17 @@ def case_keeper_exec():
                 r, res = exec_json(["--keeper=" + sock] + args, env=cache)
                 expect(res["verdict"] == "accepted", r, "accepted (%s)" % res["verdict"])
                 expect(all(w in r.err for w in says), r, "stderr says %r (%r)" % (says, r.err[:300]))
-            expect(len(k.served()) == n, r, "the keeper served none of them (%r)" % k.served())
+            got_served = k.served_by_now(n + 1, wait=1)  # a line that must not come
+            expect(len(got_served) == n, r, "the keeper served none of them (%r)" % got_served)
             # the same C program again: its compile cached, its only run is the keeper's
             r, res = exec_json(["--keeper=" + k.sock] + hello_c, env=cache)
             expect(res["verdict"] == "accepted" and res["compile"].get("cached") and
                    res["tests"][0]["stdout"] == "hello\n", r,
                    "accepted from the cache, stdout hello (%s)" % short(res))
-            expect(len(k.served()) == n + 1 and not r.err.strip(), r,
+            got_served = k.served_by_now(n + 1)
+            expect(len(got_served) == n + 1 and not r.err.strip(), r,
                    "the keeper served the cached C program's run, silently (%r, %r)"
-                   % (k.served(), r.err[:200]))
+                   % (got_served, r.err[:200]))
             # interrupted while the keeper runs the program
             p = subprocess.Popen([RUNCELL, "exec", "--lang", "python3", "--keeper=" + k.sock,
                                   "--wall-time=60", "--cpu-time=60",
