@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
+
 static int bad(const char *cmd, const char *opt, const char *value, const char *why)
 {
 	fprintf(stderr, "runcell %s: invalid --%s=%s: %s\n", cmd, opt, value, why);
@@ -56,4 +58,19 @@ int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *m
 			return 0;
 		}
 	return bad(cmd, "cgroup", v, "expected auto, v1, v2 or none");
+}
+
+int cli_keeper_run(const char *cmd, const char *socket_path,
+		   const struct sandbox_cell_config *shape, const struct sandbox_run_spec *spec,
+		   struct sandbox_result *result)
+{
+	char why[700];
+	int rc = keeper_run(socket_path, shape, spec, result, why, sizeof(why));
+	if (rc == 0) {
+		if (socket_path)  /* asked for by name: say why it was not used */
+			fprintf(stderr, "runcell %s: %s; building the cell here\n", cmd, why);
+		else
+			log_debug("%s: %s; building the cell here", cmd, why);
+	}
+	return rc;
 }

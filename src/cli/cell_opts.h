@@ -1,13 +1,15 @@
 /*
  * cell_opts: the options that shape a cell, shared by runcell run and
  * runcell keep (--bind=HOST[:CELLPATH][:rw] and --cgroup=MODE), so that a
- * keeper started with the same options holds the cells runs ask for.
+ * keeper started with the same options holds the cells runs ask for; and
+ * the taking of such a cell, shared by runcell run and runcell exec.
  */
 #ifndef RUNCELL_CLI_CELL_OPTS_H
 #define RUNCELL_CLI_CELL_OPTS_H
 
 #include <stddef.h>
 
+#include "keeper/client.h"
 #include "sandbox/sandbox.h"
 
 #define CLI_MAX_BINDS 64
@@ -18,5 +20,11 @@
 int cli_parse_bind(const char *cmd, char *v, struct sandbox_bind *binds, size_t *n);
 /* auto, v1, v2 or none; -1 with a message otherwise. */
 int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *mode);
+/* keeper_run for runcell CMD.  When no keeper ran the run (0), says why:
+ * on stderr ("runcell CMD: WHY; building the cell here") for a socket the
+ * user named (socket_path not NULL), else in the debug log. */
+int cli_keeper_run(const char *cmd, const char *socket_path,
+		   const struct sandbox_cell_config *shape, const struct sandbox_run_spec *spec,
+		   struct sandbox_result *result);
 
 #endif

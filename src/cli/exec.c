@@ -23,12 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cell_opts.h"
 #include "cli/limits.h"
 #include "core/json.h"
-#include "core/log.h"
 #include "judge/judge.h"
 #include "judge/report.h"
-#include "keeper/client.h"
 
 #define EXEC_MAX_TESTS 10000
 #define EXEC_MAX_EXPECTED (64u << 20)        /* one .out file or --expected */
@@ -319,8 +318,7 @@ static int exec_main(int argc, char **argv, struct exec_owned *o);
  * else one built here, when the judge first needs it. */
 struct exec_cells {
 	const struct sandbox_cell_config *cfg;
-	const char *keeper;          /* NULL: the default socket */
-	bool keeper_named;           /* --keeper given: say why it was not used */
+	const char *keeper;          /* --keeper; NULL: the default socket */
 	bool open_failed;
 	bool offered;                /* a run was offered to the keeper */
 	struct sandbox_cell *cell;
@@ -341,15 +339,7 @@ static int exec_run_once(void *ctx, const struct sandbox_run_spec *spec,
 {
 	struct exec_cells *c = ctx;
 	c->offered = true;
-	char why[700];
-	int rc = keeper_run(c->keeper, c->cfg, spec, result, why, sizeof(why));
-	if (rc == 0) {
-		if (c->keeper_named)
-			fprintf(stderr, "runcell exec: %s; building the cell here\n", why);
-		else
-			log_debug("exec: %s; building the cell here", why);
-	}
-	return rc;
+	return cli_keeper_run("exec", c->keeper, c->cfg, spec, result);
 }
 
 int cli_exec(int argc, char **argv)
@@ -579,9 +569,9 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 			cfg.lazy = false;  /* a preloader needs the cell built first */
 		}
 	}
-	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper, .keeper_named = keeper != NULL };
+	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper };
 	struct judge_cell_source source = { .open = exec_cell_open, .ctx = &cells };
-	if (!no_keeper && !cfg.preload.server)
+	if (!no_keeper)  /* offered only a submission's only run: never a preloaded one */
 		source.run_once = exec_run_once;
 	cli_interrupt_catch();
 	struct judge_result res;

@@ -25,7 +25,6 @@
 
 #include "core/buf.h"
 #include "core/json.h"
-#include "core/log.h"
 #include "judge/report.h"
 #include "keeper/client.h"
 #include "lang/lang.h"
@@ -318,16 +317,9 @@ static void print_plain(const struct sandbox_result *r)
 static int run_fresh(const struct run_opts *o, const struct sandbox_run_spec *spec,
 		     struct sandbox_result *r)
 {
-	if (!o->no_keeper) {
-		char why[700];
-		int rc = keeper_run(o->keeper, &o->cell, spec, r, why, sizeof(why));
-		if (rc != 0)
-			return 0;  /* ran, or broke off: the result says which */
-		if (o->keeper)  /* asked for by name: say why it was not used */
-			fprintf(stderr, "runcell run: %s; building the cell here\n", why);
-		else
-			log_debug("run: %s; building the cell here", why);
-	}
+	/* ran, or broke off: the result says which */
+	if (!o->no_keeper && cli_keeper_run("run", o->keeper, &o->cell, spec, r) != 0)
+		return 0;
 	return sandbox_run(&o->cell, spec, r);
 }
 
