@@ -3,10 +3,12 @@
  */
 #include "cli/cell_opts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "lang/lang.h"
 
 static int bad(const char *cmd, const char *opt, const char *value, const char *why)
 {
@@ -60,12 +62,38 @@ int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *m
 	return bad(cmd, "cgroup", v, "expected auto, v1, v2 or none");
 }
 
+int cli_find_preloader(const char *cmd, const char *lang_id, struct lang_registry **reg,
+		       char *path, size_t len, struct sandbox_preload *preload)
+{
+	char dir[4096], why[512];
+	if (lang_registry_load_for(lang_default_dir(dir, sizeof(dir)), lang_id, reg, why,
+				   sizeof(why)) < 0)
+		return bad(cmd, "preload", lang_id, why);
+	const struct lang *l = lang_find(*reg, lang_id);
+	if (!l)
+		return bad(cmd, "preload", lang_id, "unknown language (see runcell languages)");
+	if (!l->preload)
+		return bad(cmd, "preload", lang_id, "the language has no preloader");
+	int rc = lang_preloader(l, path, len);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "its preloader %.400s: %s", path, strerror(-rc));
+		return bad(cmd, "preload", lang_id, why);
+	}
+	*preload = (struct sandbox_preload){ .server = path, .program = l->run[0] };
+	return 0;
+}
+
 int cli_keeper_run(const char *cmd, const char *socket_path,
 		   const struct sandbox_cell_config *shape, const struct sandbox_run_spec *spec,
-		   struct sandbox_result *result)
+		   bool say_preload, struct sandbox_result *result)
 {
 	char why[700];
 	int rc = keeper_run(socket_path, shape, spec, result, why, sizeof(why));
+	if (rc == 1 && why[0] && say_preload) {
+		size_t used = strlen(result->message);
+		snprintf(result->message + used, sizeof(result->message) - used,
+			 "; executed, not preloaded: %s", why);
+	}
 	if (rc == 0) {
 		if (socket_path)  /* asked for by name: say why it was not used */
 			fprintf(stderr, "runcell %s: %s; building the cell here\n", cmd, why);

@@ -1,12 +1,14 @@
 /*
  * cell_opts: the options that shape a cell, shared by runcell run and
- * runcell keep (--bind=HOST[:CELLPATH][:rw] and --cgroup=MODE), so that a
- * keeper started with the same options holds the cells runs ask for; and
+ * runcell keep (--bind=HOST[:CELLPATH][:rw], --cgroup=MODE and
+ * --preload=LANG), so that a keeper started with the same options holds
+ * the cells runs ask for; and
  * the taking of such a cell, shared by runcell run and runcell exec.
  */
 #ifndef RUNCELL_CLI_CELL_OPTS_H
 #define RUNCELL_CLI_CELL_OPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "keeper/client.h"
@@ -20,11 +22,20 @@
 int cli_parse_bind(const char *cmd, char *v, struct sandbox_bind *binds, size_t *n);
 /* auto, v1, v2 or none; -1 with a message otherwise. */
 int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *mode);
+struct lang_registry;
+/* --preload=LANG of runcell CMD: the registry with LANG (in *reg, for the
+ * caller to free), its preloader's binary (in path) and the interpreter
+ * it stands for, in *preload (env left NULL: the default environment).
+ * -1 with "runcell CMD: invalid --preload=LANG: why" on stderr. */
+int cli_find_preloader(const char *cmd, const char *lang_id, struct lang_registry **reg,
+		       char *path, size_t len, struct sandbox_preload *preload);
 /* keeper_run for runcell CMD.  When no keeper ran the run (0), says why:
  * on stderr ("runcell CMD: WHY; building the cell here") for a socket the
- * user named (socket_path not NULL), else in the debug log. */
+ * user named (socket_path not NULL), else in the debug log.  With
+ * say_preload, a run executed where it asked to be preloaded says why in
+ * its message, as a warm cell's run does. */
 int cli_keeper_run(const char *cmd, const char *socket_path,
 		   const struct sandbox_cell_config *shape, const struct sandbox_run_spec *spec,
-		   struct sandbox_result *result);
+		   bool say_preload, struct sandbox_result *result);
 
 #endif

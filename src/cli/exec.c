@@ -322,6 +322,9 @@ struct exec_cells {
 	bool open_failed;
 	bool offered;                /* a run was offered to the keeper */
 	struct sandbox_cell *cell;
+	/* The language's preloader, which a keeper started with
+	 * --preload=LANG has in its cells; none: executed there. */
+	struct sandbox_preload preload;
 };
 
 static int exec_cell_open(void *ctx, struct sandbox_cell **cell, char *why, size_t len)
@@ -339,7 +342,15 @@ static int exec_run_once(void *ctx, const struct sandbox_run_spec *spec,
 {
 	struct exec_cells *c = ctx;
 	c->offered = true;
-	return cli_keeper_run("exec", c->keeper, c->cfg, spec, result);
+	struct sandbox_cell_config shape = *c->cfg;
+	struct sandbox_run_spec once = *spec;
+	if (c->preload.server)
+		shape.preload = c->preload;
+	else
+		once.preload = false;
+	/* A single test is not preloaded without a keeper either: no word
+	 * when this one has no preloader. */
+	return cli_keeper_run("exec", c->keeper, &shape, &once, false, result);
 }
 
 int cli_exec(int argc, char **argv)
@@ -559,19 +570,24 @@ static int exec_main(int argc, char **argv, struct exec_owned *o)
 	/* lazy: the first run (the compile, or the only test) is queued while
 	 * the cell is built. */
 	struct sandbox_cell_config cfg = { .binds = binds, .nbinds = nbinds, .lazy = true };
-	if (l->preload && preload && req.ntests >= EXEC_PRELOAD_MIN_TESTS) {
+	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper };
+	bool many = req.ntests >= EXEC_PRELOAD_MIN_TESTS;
+	if (l->preload && preload && (many || !no_keeper)) {
 		int prc = judge_preloader_find(l, &o->preloader);
-		if (prc < 0)
+		if (prc < 0 && many)
 			fprintf(stderr, "runcell exec: warning: %s tests are executed, not preloaded: "
 				"%s: %s\n", l->id, o->preloader.path, strerror(-prc));
-		else {
+		else if (prc == 0 && many) {
 			cfg.preload = o->preloader.preload;
 			cfg.lazy = false;  /* a preloader needs the cell built first */
+		} else if (prc == 0) {
+			/* A single test: preloaded only in a keeper's cell,
+			 * whose interpreter was started before the run. */
+			cells.preload = o->preloader.preload;
 		}
 	}
-	struct exec_cells cells = { .cfg = &cfg, .keeper = keeper };
 	struct judge_cell_source source = { .open = exec_cell_open, .ctx = &cells };
-	if (!no_keeper)  /* offered only a submission's only run: never a preloaded one */
+	if (!no_keeper)  /* offered only a submission's only run */
 		source.run_once = exec_run_once;
 	cli_interrupt_catch();
 	struct judge_result res;

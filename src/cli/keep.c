@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "keeper/keeper.h"
+#include "lang/lang.h"
 
 static void usage(void)
 {
@@ -34,7 +35,11 @@ static void usage(void)
 	       "the cells' shape (runs asking for another are built by runcell run):\n"
 	       "  --bind=HOST[:CELLPATH][:rw]  as in runcell run (repeatable)\n"
 	       "  --net              share the host's network\n"
-	       "  --cgroup=MODE      auto, v1, v2 or none [auto]\n",
+	       "  --cgroup=MODE      auto, v1, v2 or none [auto]\n"
+	       "  --preload=LANG     start LANG's preloaded interpreter (python3) in every\n"
+	       "                     cell: runs that ask for it (runcell run --preload=LANG,\n"
+	       "                     runcell exec --lang LANG) are forked from it; other\n"
+	       "                     runs are executed as in any cell\n",
 	       KEEPER_CELLS_MAX, KEEPER_SOCKET_DEFAULT);
 }
 
@@ -46,13 +51,14 @@ static void on_signal(int sig)
 
 int cli_keep(int argc, char **argv)
 {
-	enum { O_CELLS = 256, O_SOCKET, O_BIND, O_NET, O_CGROUP, O_HELP };
+	enum { O_CELLS = 256, O_SOCKET, O_BIND, O_NET, O_CGROUP, O_PRELOAD, O_HELP };
 	static const struct option longopts[] = {
 		{ "cells", required_argument, NULL, O_CELLS },
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "net", no_argument, NULL, O_NET },
 		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "preload", required_argument, NULL, O_PRELOAD },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,6 +68,7 @@ int cli_keep(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.cells = ncpu < 1 ? 1 : ncpu > KEEPER_CELLS_MAX ? KEEPER_CELLS_MAX : (unsigned)ncpu;
 	size_t nbinds = 0;
+	const char *preload = NULL;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -95,6 +102,13 @@ int cli_keep(int argc, char **argv)
 			if (cli_parse_cgroup("keep", optarg, &cfg.shape.cgroup) < 0)
 				return 2;
 			break;
+		case O_PRELOAD:
+			if (preload) {
+				fprintf(stderr, "runcell keep: --preload given twice\n");
+				return 2;
+			}
+			preload = optarg;
+			break;
 		case O_HELP:
 		case 'h':
 			usage();
@@ -111,6 +125,13 @@ int cli_keep(int argc, char **argv)
 	}
 	cfg.shape.binds = binds;
 	cfg.shape.nbinds = nbinds;
+	static char preloader[4096];
+	struct lang_registry *reg = NULL;  /* held while the keeper serves: the preloader's names */
+	if (preload && cli_find_preloader("keep", preload, &reg, preloader, sizeof(preloader),
+					  &cfg.shape.preload) < 0) {
+		lang_registry_free(reg);
+		return 2;
+	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -122,6 +143,7 @@ int cli_keep(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	char why[600];
 	int rc = keeper_serve(&cfg, why, sizeof(why));
+	lang_registry_free(reg);
 	if (rc < 0) {
 		fprintf(stderr, "runcell keep: %s\n", why);
 		return rc == -EINVAL || rc == -EADDRINUSE ? 2 : 1;

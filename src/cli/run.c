@@ -76,7 +76,8 @@ void cli_run_usage(void)
 	       "  --preload=LANG     run in a warm cell with LANG's preloaded interpreter\n"
 	       "                     (python3): each program that is LANG's interpreter with\n"
 	       "                     a script and the cell's environment is forked from it;\n"
-	       "                     the JSON gets \"preloaded\": true|false\n");
+	       "                     the JSON gets \"preloaded\": true|false.  Without\n"
+	       "                     --sequence, a runcell keep --preload=LANG runs it\n");
 }
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -106,22 +107,9 @@ static int set_env(struct run_opts *o, const char *kv)
  * environment. */
 static int find_preloader(struct run_opts *o)
 {
-	char dir[4096], why[512];
-	if (lang_registry_load_for(lang_default_dir(dir, sizeof(dir)), o->preload, &o->reg, why,
-				   sizeof(why)) < 0)
-		return bad("preload", o->preload, why);
-	const struct lang *l = lang_find(o->reg, o->preload);
-	if (!l)
-		return bad("preload", o->preload, "unknown language (see runcell languages)");
-	if (!l->preload)
-		return bad("preload", o->preload, "the language has no preloader");
-	int rc = lang_preloader(l, o->preloader, sizeof(o->preloader));
-	if (rc < 0) {
-		snprintf(why, sizeof(why), "its preloader %.400s: %s", o->preloader, strerror(-rc));
-		return bad("preload", o->preload, why);
-	}
-	o->cell.preload.server = o->preloader;
-	o->cell.preload.program = l->run[0];
+	if (cli_find_preloader("run", o->preload, &o->reg, o->preloader, sizeof(o->preloader),
+			       &o->cell.preload) < 0)
+		return -1;
 	o->cell.preload.env = o->env;
 	return 0;
 }
@@ -191,9 +179,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
 		fprintf(stderr, "runcell run: no program given (runcell run [options] -- PROGRAM [ARGS...])\n");
 		return -1;
 	}
-	if (o->keeper && (o->no_keeper || o->sequence || o->preload)) {
+	if (o->keeper && (o->no_keeper || o->sequence)) {
 		fprintf(stderr, "runcell run: --keeper is for one program in a fresh cell, not with %s\n",
-			o->no_keeper ? "--no-keeper" : o->sequence ? "--sequence" : "--preload");
+			o->no_keeper ? "--no-keeper" : "--sequence");
 		return -1;
 	}
 	o->cell.binds = o->binds;
@@ -318,9 +306,28 @@ static int run_fresh(const struct run_opts *o, const struct sandbox_run_spec *sp
 		     struct sandbox_result *r)
 {
 	/* ran, or broke off: the result says which */
-	if (!o->no_keeper && cli_keeper_run("run", o->keeper, &o->cell, spec, r) != 0)
+	if (!o->no_keeper && cli_keeper_run("run", o->keeper, &o->cell, spec, false, r) != 0)
 		return 0;
 	return sandbox_run(&o->cell, spec, r);
+}
+
+/* The warm cell of --sequence and --preload: 0, or runcell run's exit
+ * status after it said why not. */
+static int open_warm(struct run_opts *o, struct sandbox_cell **cell)
+{
+	char why[512];
+	o->cell.reexec = false;
+	/* The first program waits in line while the cell is built; a
+	 * preloader's cell is waited for. */
+	o->cell.lazy = !o->preload;
+	int rc = sandbox_cell_open(&o->cell, cell, why, sizeof(why));
+	if (rc < 0) {
+		*cell = NULL;
+		if (!sandbox_interrupted())
+			fprintf(stderr, "runcell run: %s\n", why);
+		return rc == -EINVAL || rc == -ENOENT || rc == -ENOTSUP ? 2 : 1;
+	}
+	return 0;
 }
 
 static void raise_nofile(void)
@@ -402,20 +409,11 @@ int cli_run(int argc, char **argv)
 	struct sandbox_cell *cell = NULL;
 	cli_interrupt_catch();
 	spec.preload = o.preload != NULL;
-	if (o.sequence || o.preload) {
-		char why[512];
-		o.cell.reexec = false;
-		/* The first program waits in line while the cell is built; a
-		 * preloader's cell is waited for. */
-		o.cell.lazy = !o.preload;
-		int rc = sandbox_cell_open(&o.cell, &cell, why, sizeof(why));
-		if (rc < 0) {
-			if (!sandbox_interrupted())
-				fprintf(stderr, "runcell run: %s\n", why);
-			return cli_interrupt_status("run", rc == -EINVAL || rc == -ENOENT ||
-							   rc == -ENOTSUP ? 2 : 1);
-		}
-	}
+	/* One --preload program is offered to a keeper first: a keeper
+	 * started with the same --preload has the interpreter started. */
+	bool offer_preload = o.preload && !o.sequence && !o.no_keeper;
+	if ((o.sequence || o.preload) && !offer_preload && (status = open_warm(&o, &cell)) != 0)
+		return cli_interrupt_status("run", status);
 	for (int p = 0; p < nprogs; p++) {
 		spec.argv = (const char *const *)progs[p];
 		/* Each program of a sequence gets a file of its own: one open
@@ -438,7 +436,18 @@ int cli_run(int argc, char **argv)
 			lseek(files[i].fd, 0, SEEK_SET);
 		struct sandbox_result r;
 		sandbox_result_init(&r);
-		int rc = cell ? sandbox_cell_run(cell, &spec, &r) : run_fresh(&o, &spec, &r);
+		int rc;
+		if (cell)
+			rc = sandbox_cell_run(cell, &spec, &r);
+		else if (!o.preload)
+			rc = run_fresh(&o, &spec, &r);
+		else if (cli_keeper_run("run", o.keeper, &o.cell, &spec, true, &r) != 0)
+			rc = 0;  /* ran, or broke off: the result says which */
+		else if ((status = open_warm(&o, &cell)) != 0) {
+			sandbox_result_free(&r);
+			break;
+		} else
+			rc = sandbox_cell_run(cell, &spec, &r);
 		if (sandbox_interrupted()) {
 			sandbox_result_free(&r);  /* stopped: no result to report */
 			break;

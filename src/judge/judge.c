@@ -579,11 +579,8 @@ static int run_test(struct cells *cells, const struct judge_request *req,
 	spec.stdin_fd = in;
 	spec.last_run = req->cell_last_use && test == &req->tests[req->ntests - 1];
 	int rc = 0;
-	if (cells->src->run_once && !cells->cell && req->ntests == 1) {
-		struct sandbox_run_spec once = spec;
-		once.preload = false;  /* a fresh cell has no preloader */
-		rc = cells->src->run_once(cells->src->ctx, &once, &tr->run);
-	}
+	if (cells->src->run_once && !cells->cell && req->ntests == 1)
+		rc = cells->src->run_once(cells->src->ctx, &spec, &tr->run);
 	if (rc == 0) {
 		struct sandbox_cell *cell;
 		rc = cells_get(cells, &cell, tr->run.message, sizeof(tr->run.message));

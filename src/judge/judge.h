@@ -150,7 +150,9 @@ struct judge_cell_source {
 	/* Optional.  Offered the submission's run when it is its only one
 	 * (one test) and no cell was opened before it (nothing compiled: a
 	 * language without a compile step, or an artifact from the cache);
-	 * for a fresh cell built ahead (runcell keep).  Returns 1 when it
+	 * for a fresh cell built ahead (runcell keep).  spec.preload is
+	 * set for a language with a preloader: the source forks the run
+	 * from one if its cell has it.  Returns 1 when it
 	 * ran it (*result filled as sandbox_cell_run fills it), 0 when it
 	 * declined (the opened cell runs it), <0 when it broke off after
 	 * taking it (*result is an internal_error, judged as such: never a

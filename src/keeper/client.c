@@ -173,6 +173,10 @@ int keeper_run(const char *socket_path, const struct sandbox_cell_config *shape,
 	r->memory_kb = h.memory_kb;
 	r->preloaded = h.preloaded;
 	snprintf(r->message, sizeof(r->message), "%s", h.message);
+	why[0] = '\0';
+	if (h.preload_missing)
+		snprintf(why, len, "the keeper's cells have no preloader for %s",
+			 shape->preload.program ? shape->preload.program : "it");
 	if (h.status < 0 || h.status > SANDBOX_INTERNAL_ERROR)
 		return broke(r, -EPROTO, "the keeper's answer is not a result");
 	return 1;

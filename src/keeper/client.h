@@ -14,6 +14,8 @@
  * Runs spec in a keeper's cell of shape's binds, net and cgroup mode, the
  * keeper at socket_path (NULL: KEEPER_SOCKET_DEFAULT).  Returns:
  *   1   the keeper ran it: *result is filled in, as sandbox_run fills it;
+ *       why is empty, or says that the run was executed where it asked to
+ *       be forked from a preloader the keeper's cells do not have;
  *   0   no keeper listens at socket_path, or it declined the run before
  *       starting it (why says which): run it in a cell of your own;
  *  <0   the keeper broke off after it took the run (it stopped, or a

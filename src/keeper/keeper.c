@@ -120,7 +120,7 @@ static void decline(int client, const char *fmt, ...)
 	wire_send_all(client, &h, sizeof(h));
 }
 
-static void answer(int client, const struct sandbox_result *r)
+static void answer(int client, const struct sandbox_result *r, bool preload_missing)
 {
 	struct wire_reply_head h;
 	memset(&h, 0, sizeof(h));
@@ -132,6 +132,7 @@ static void answer(int client, const struct sandbox_result *r)
 	h.out_truncated = r->out.truncated;
 	h.err_truncated = r->err.truncated;
 	h.preloaded = r->preloaded;
+	h.preload_missing = preload_missing;
 	h.cpu_ms = r->cpu_ms;
 	h.wall_ms = r->wall_ms;
 	h.memory_kb = r->memory_kb;
@@ -259,6 +260,11 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 		wire_request_free(&req);
 		return false;
 	}
+	/* Forked from the cell's preloader only when it is the one the run
+	 * asks for; otherwise executed, and the answer says so. */
+	bool preload_same = wire_preload_same(&k->shape.preload, &req.shape.preload);
+	bool preload_missing = req.spec.preload && req.shape.preload.program && !preload_same;
+	req.spec.preload = req.spec.preload && preload_same;
 	req.spec.last_run = true;   /* used once: init exits as it reports */
 	sandbox_trace("keep: request read");
 
@@ -307,7 +313,7 @@ static bool serve_one(struct worker *w, struct sandbox_cell *cell, int client)
 		if (stop && r.status == SANDBOX_INTERNAL_ERROR)
 			snprintf(r.message, sizeof(r.message),
 				 "runcell keep was stopped during the run; the program was ended");
-		answer(client, &r);
+		answer(client, &r, preload_missing);
 		sandbox_trace("keep: answered");
 	}
 	/* The rest (reaping init, building the next cell) waits until the

@@ -15,8 +15,11 @@
  * it would have built itself, not a warm cell's wiped one.  A keeper's
  * cells have one shape (its --bind, --net and --cgroup options); a run
  * that asks for another, or finds no keeper, builds its own cell as
- * before.  The socket is the keeper's, mode 0600, and it serves only its
- * own uid and root (SO_PEERCRED).
+ * before.  With a preloader (--preload=LANG), each cell starts the
+ * interpreter as it is built: a run that asks for that preloader is
+ * forked from it, any other run is executed in the same cell.  The
+ * socket is the keeper's, mode 0600, and it serves only its own uid and
+ * root (SO_PEERCRED).
  *
  * This header is the keeper's side; client.h is runcell run's, wire.h what
  * the two say to each other.
@@ -36,7 +39,8 @@ struct keeper_config {
 	const char *socket_path;  /* NULL: KEEPER_SOCKET_DEFAULT */
 	unsigned cells;           /* cells built ahead, 1..KEEPER_CELLS_MAX */
 	/* Their binds, net and cgroup mode: the runs that ask for exactly
-	 * these are served (reexec and lazy are the keeper's own). */
+	 * these are served (reexec and lazy are the keeper's own); and
+	 * their preloader, if any (its env NULL: the default one). */
 	struct sandbox_cell_config shape;
 };
 

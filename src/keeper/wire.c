@@ -263,8 +263,16 @@ int wire_request_encode(const struct sandbox_cell_config *shape,
 		if (rc == 0)
 			rc = put_u64(body, b->rw);
 	}
+	/* The preloader the run would be forked from: which binary, for
+	 * which interpreter ("" for none). */
+	if (rc == 0)
+		rc = put_str(body, shape->preload.server ? shape->preload.server : "");
+	if (rc == 0)
+		rc = put_str(body, shape->preload.program ? shape->preload.program : "");
 	for (size_t i = 0; rc == 0 && i < SANDBOX_LIMIT_COUNT; i++)
 		rc = put_u64(body, sandbox_limit_get(&spec->limits, i));
+	if (rc == 0)
+		rc = put_u64(body, spec->preload);
 	if (rc == 0)
 		rc = put_u64(body, spec->stdin_fd >= 0);
 	if (rc == 0 && spec->stdin_fd >= 0)
@@ -383,6 +391,12 @@ bool wire_shape_equal(const struct sandbox_cell_config *a, const struct sandbox_
 	return true;
 }
 
+bool wire_preload_same(const struct sandbox_preload *a, const struct sandbox_preload *b)
+{
+	return a->server && b->server && a->program && b->program && !strcmp(a->server, b->server) &&
+	       !strcmp(a->program, b->program);
+}
+
 int wire_request_decode(char *body, size_t len, int *fds, size_t nfds, struct wire_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -418,11 +432,19 @@ int wire_request_decode(char *body, size_t len, int *fds, size_t nfds, struct wi
 			b->cell = NULL;
 		b->rw = rw;
 	}
+	if (get_str(&r, &req->shape.preload.server) < 0 ||
+	    get_str(&r, &req->shape.preload.program) < 0)
+		return -EPROTO;
+	if (!req->shape.preload.server[0] || !req->shape.preload.program[0])
+		req->shape.preload = (struct sandbox_preload){ 0 };
 	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++) {
 		if (get_u64(&r, &v) < 0)
 			return -EPROTO;
 		sandbox_limit_set(&spec->limits, i, v);
 	}
+	if (get_u64(&r, &v) < 0 || v > 1)
+		return -EPROTO;
+	spec->preload = v;
 	if (get_u64(&r, &v) < 0 || v > 1 || (v && used >= nfds))
 		return -EPROTO;
 	spec->stdin_fd = v ? fds[used++] : -1;

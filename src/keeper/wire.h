@@ -8,9 +8,10 @@
  *             in one-byte packets of as many.  One sendmsg wakes the
  *             keeper once: each wake-up is a context switch on the
  *             client's CPU.  The body holds
- *             the cell's shape (binds, --net, cgroup mode), limits, cwd,
- *             argv, environment, the --box files' names, modes and, for
- *             files given from memory, their bytes.
+ *             the cell's shape (binds, --net, cgroup mode, the preloader
+ *             it asks for), limits, whether to fork it from the preloader,
+ *             cwd, argv, environment, the --box files' names, modes and,
+ *             for files given from memory, their bytes.
  *   reply:    head (served or declined, the result's numbers and message),
  *             then stdout's bytes, then stderr's.
  *
@@ -35,7 +36,7 @@
 #define WIRE_FDS_MAX 1024
 
 #define WIRE_MAGIC 0x72636b31u  /* "rck1" */
-#define WIRE_VERSION 1u
+#define WIRE_VERSION 2u
 #define WIRE_FDS_PER_PACKET 250
 
 struct wire_request_head {
@@ -51,7 +52,8 @@ struct wire_reply_head {
 	int32_t status;
 	int32_t exit_code;
 	int32_t signal;
-	uint8_t out_truncated, err_truncated, preloaded, pad;
+	uint8_t out_truncated, err_truncated, preloaded;
+	uint8_t preload_missing;  /* asked to preload; the cells have no such preloader */
 	uint64_t cpu_ms, wall_ms, memory_kb;
 	uint64_t out_len, err_len;
 	char message[512];
@@ -59,7 +61,7 @@ struct wire_reply_head {
 
 /* A decoded request: shape and spec point into its own storage. */
 struct wire_request {
-	struct sandbox_cell_config shape;  /* binds, net, cgroup */
+	struct sandbox_cell_config shape;  /* binds, net, cgroup, preload (no env) */
 	struct sandbox_run_spec spec;
 	struct sandbox_bind *binds;
 	char *body;                     /* owns the strings and file bytes */
@@ -93,6 +95,9 @@ int wire_request_encode(const struct sandbox_cell_config *shape,
 			size_t *nfds);
 /* Whether a cell of config a is the cell b asks for (binds, net, cgroup). */
 bool wire_shape_equal(const struct sandbox_cell_config *a, const struct sandbox_cell_config *b);
+/* Whether a and b are the same preloader (binary and interpreter); never
+ * when either is none. */
+bool wire_preload_same(const struct sandbox_preload *a, const struct sandbox_preload *b);
 /* Takes ownership of body (malloc'd, len bytes) and fds (malloc'd), even
  * on error.  -EPROTO when the body is not a request. */
 int wire_request_decode(char *body, size_t len, int *fds, size_t nfds, struct wire_request *req);

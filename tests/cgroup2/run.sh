@@ -22,7 +22,7 @@ priv_mount,priv_unshare_clone,exec_missing,cgroup_none_said"
 
 # The preloaded Python on v2: born in the run's group (CLONE_INTO_CGROUP).
 preload_cases="same_hello_argv_paths,confined_like_executed,limits_and_accounting,\
-nothing_of_a_run_reaches_the_next,preloader_out_of_reach"
+nothing_of_a_run_reaches_the_next,preloader_out_of_reach,keeper_preloaded"
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -9,7 +9,9 @@ that they behave as the executed ones: status, exit code, stdout, stderr.
 Then the guarantees of a preloaded run: its confinement, limits and
 accounting, nothing of one run reaching the next (modules, processes,
 memory of the preloader), the preloader out of the programs' reach, the
-fallback to executing, bad --preload values, and the server forking its
+fallback to executing, bad --preload values, a `runcell keep
+--preload=python3` whose cells fork the runs that ask for it (runcell run
+and runcell exec) and execute the others, and the server forking its
 Python runs from a preloader (and not with preload = false).
 
 Usage: run.py [-k NAME[,NAME...]] [-v]
@@ -500,12 +502,182 @@ def executed_when_not_served():
 @case
 def bad_preload_values():
     errs = []
-    for value, text in (("nosuchlang", "unknown language"), ("ruby", "has no preloader")):
-        p = subprocess.run([RUNCELL, "run", "--preload=" + value, "--", "/bin/true"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-        msg = p.stderr.decode()
-        if p.returncode != 2 or "--preload=" + value not in msg or text not in msg:
-            errs.append("--preload=%s: exit %d, %r" % (value, p.returncode, msg))
+    for cmd in (["run"], ["keep", "--socket=/tmp/runcell-preload-bad.sock"]):
+        for value, text in (("nosuchlang", "unknown language"), ("ruby", "has no preloader")):
+            tail = ["--", "/bin/true"] if cmd == ["run"] else []
+            p = subprocess.run([RUNCELL] + cmd + ["--preload=" + value] + tail,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            msg = p.stderr.decode()
+            if p.returncode != 2 or "runcell %s: invalid --preload=%s" % (cmd[0], value) not in msg \
+                    or text not in msg:
+                errs.append("%s --preload=%s: exit %d, %r" % (cmd[0], value, p.returncode, msg))
+    p = subprocess.run([RUNCELL, "keep", "--preload=python3", "--preload=python3"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    if p.returncode != 2 or b"--preload given twice" not in p.stderr:
+        errs.append("keep --preload twice: exit %d, %r" % (p.returncode, p.stderr))
+    if os.path.exists("/tmp/runcell-preload-bad.sock"):
+        errs.append("a keeper refused for its --preload left its socket")
+    return errs
+
+
+# ------------------------------------------------------------ a keeper's cells
+
+def keeper_start(extra):
+    """A `runcell keep --cells 1` of the case's own: (Popen, socket, log)."""
+    d = tempfile.mkdtemp(prefix="runcell-preload-keep-")
+    sock, log = os.path.join(d, "k.sock"), open(os.path.join(d, "log"), "w+")
+    p = subprocess.Popen([RUNCELL, "keep", "--cells", "1", "--socket", sock] + extra,
+                         stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.time() + 30 * SLOWDOWN
+    while time.time() < deadline and p.poll() is None:
+        log.seek(0)
+        if "cells ready" in log.read():
+            break
+        time.sleep(0.05)
+    return p, sock, log, d
+
+
+def keeper_stop(p, log, d):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30 * SLOWDOWN)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    log.seek(0)
+    text = log.read()
+    log.close()
+    shutil.rmtree(d)
+    return p.returncode, text
+
+
+def run_one(args, box_files, prog, stdin=None):
+    """One `runcell run --json` (no --sequence): (exit status, result, stderr)."""
+    box = tempfile.mkdtemp(prefix="runcell-preload-one-")
+    try:
+        for name, text in box_files.items():
+            with open(os.path.join(box, name), "w") as f:
+                f.write(text)
+        p = subprocess.run([RUNCELL, "run", "--json", "--box=" + box] + args + ["--"] + prog,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
+                           timeout=120 * SLOWDOWN)
+        out = p.stdout.decode()
+        return p.returncode, json.loads(out) if out.strip() else None, p.stderr.decode()
+    finally:
+        shutil.rmtree(box)
+
+
+@case
+def keeper_preloaded():
+    # runcell keep --preload=python3: its cells start the interpreter when
+    # built; a run that asks for it (runcell run --preload=python3, runcell
+    # exec) is forked from it, and behaves as the same run executed
+    # without a keeper.  Other runs are executed there.  A keeper without
+    # it executes such a run and says so.
+    scripts = {
+        "hello": "import os, sys\nprint('hi', sys.argv, os.path.basename(os.readlink('/proc/self/exe')))\n",
+        "exit3": "import sys\nprint('out')\nsys.exit(3)\n",
+        "raise": "def f():\n    raise ValueError('bad')\nf()\n",
+        "stdin": "import sys\nprint(sys.stdin.read().upper(), end='')\n",
+        "memory": "b = bytearray(200 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n",
+        "spin": "while True:\n    pass\n",
+    }
+    limits = ["--memory=64", "--cpu-time=%d" % SLOWDOWN, "--wall-time=%d" % (5 * SLOWDOWN)]
+    errs = []
+    stdin_path = os.path.join(tempfile.mkdtemp(prefix="runcell-preload-in-"), "in")
+    with open(stdin_path, "w") as f:
+        f.write("piped\n")
+    p, sock, log, d = keeper_start(["--preload=python3"])
+    try:
+        if p.poll() is not None:
+            log.seek(0)
+            return ["the keeper did not start: %s" % log.read()[-300:]]
+        for name, src in scripts.items():
+            prog = [PY, "main.py", "arg"]
+            args = limits + ["--preload=python3", "--stdin=" + stdin_path]
+            rc1, kept, err1 = run_one(args + ["--keeper=" + sock], {"main.py": src}, prog)
+            rc2, own, err2 = run_one(limits + ["--no-keeper", "--stdin=" + stdin_path],
+                                     {"main.py": src}, prog)
+            if rc1 != 0 or rc2 != 0 or not kept or not own:
+                errs.append("%s: exit %d %r / %d %r" % (name, rc1, err1[-200:], rc2, err2[-200:]))
+                continue
+            if err1:
+                errs.append("%s: the keeper was not used: %r" % (name, err1[-200:]))
+            if kept.get("preloaded") is not True:
+                errs.append("%s: not preloaded: %s" % (name, kept["message"]))
+            for field in ("status", "exit_code", "signal", "stdout", "stderr"):
+                a, b = kept[field], own[field]
+                if name == "hello" and field == "stdout":
+                    b = b.replace("python3.11", "runcell-python")
+                if a != b:
+                    errs.append("%s: %s %r from the keeper, %r executed" % (name, field, a, b))
+            want = {"memory": "memory_limit", "spin": "time_limit", "exit3": "runtime_error",
+                    "raise": "runtime_error"}.get(name, "ok")
+            if kept["status"] != want:
+                errs.append("%s: status %s, want %s (%s)" % (name, kept["status"], want,
+                                                             kept["message"]))
+        # a run that does not ask for it is executed in the same kind of cell
+        rc, r, err = run_one(limits + ["--keeper=" + sock], {"main.py": scripts["hello"]},
+                             [PY, "main.py"])
+        if rc != 0 or not r or r["stdout"] != "hi ['main.py'] python3.11\n" or "preloaded" in r:
+            errs.append("a run without --preload: %r %r" % (r, err[-200:]))
+        rc, r, err = run_one(["--keeper=" + sock], {}, ["/bin/echo", "plain"])
+        if rc != 0 or not r or r["stdout"] != "plain\n" or err:
+            errs.append("/bin/echo through the keeper: %r %r" % (r, err[-200:]))
+        # runcell exec's single test is forked from it too
+        srcdir = tempfile.mkdtemp(prefix="runcell-preload-exec-")
+        try:
+            with open(os.path.join(srcdir, "main.py"), "w") as f:
+                f.write(scripts["hello"])
+            e = subprocess.run([RUNCELL, "exec", "--keeper=" + sock, "--lang", "python3"] + limits +
+                               [os.path.join(srcdir, "main.py")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=120 * SLOWDOWN)
+            res = json.loads(e.stdout.decode() or "{}")
+            t = (res.get("tests") or [{}])[0]
+            if e.returncode != 0 or res.get("verdict") != "accepted" or t.get("preloaded") is not True \
+                    or t.get("stdout") != "hi ['main.py'] runcell-python\n" or e.stderr:
+                errs.append("exec: %d %r %r" % (e.returncode, e.stdout[-300:], e.stderr[-200:]))
+            # --no-preload: executed, by the same keeper
+            e = subprocess.run([RUNCELL, "exec", "--keeper=" + sock, "--no-preload", "--lang",
+                                "python3"] + limits + [os.path.join(srcdir, "main.py")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=120 * SLOWDOWN)
+            res = json.loads(e.stdout.decode() or "{}")
+            t = (res.get("tests") or [{}])[0]
+            if e.returncode != 0 or t.get("preloaded") is not False \
+                    or t.get("stdout") != "hi ['main.py'] python3.11\n" or e.stderr:
+                errs.append("exec --no-preload: %d %r %r" % (e.returncode, e.stdout[-300:],
+                                                             e.stderr[-200:]))
+        finally:
+            shutil.rmtree(srcdir)
+    finally:
+        rc, text = keeper_stop(p, log, d)
+        shutil.rmtree(os.path.dirname(stdin_path))
+    runs = len(re.findall(r"keep: run \d+: ", text))
+    if rc != 0 or runs != len(scripts) + 4:
+        errs.append("the keeper: exit %r, %d runs (want %d): %r" % (rc, runs, len(scripts) + 4,
+                                                                   text[-300:]))
+    left = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.readlink("/proc/%s/exe" % pid).endswith("/runcell-python"):
+                left.append(pid)
+        except OSError:
+            pass  # gone, or a kernel thread
+    if left:
+        errs.append("preloaders left after the keeper stopped: %s" % left)
+    # a keeper without a preloader: the run is executed, and says why
+    p, sock, log, d = keeper_start([])
+    try:
+        rc, r, err = run_one(limits + ["--preload=python3", "--keeper=" + sock],
+                             {"main.py": scripts["hello"]}, [PY, "main.py"])
+        if rc != 0 or not r or r["stdout"] != "hi ['main.py'] python3.11\n" or r["preloaded"] or \
+                "executed, not preloaded: the keeper's cells have no preloader for /usr/bin/python3" \
+                not in r["message"]:
+            errs.append("a keeper without --preload: %r %r" % (r, err[-200:]))
+    finally:
+        rc, text = keeper_stop(p, log, d)
+    if rc != 0 or "keep: run 1: ok" not in text:
+        errs.append("the plain keeper: exit %r, %r" % (rc, text[-300:]))
     return errs
 
 

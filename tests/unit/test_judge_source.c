@@ -112,7 +112,9 @@ TEST(judge_single_run_taken_elsewhere_opens_no_cell)
 		ASSERT_EQ(res.verdict, want[i]);
 		ASSERT_EQ(res.ntests, 1);
 		ASSERT_STR(c.argv0, "/usr/bin/python3");
-		ASSERT_FALSE(c.preload_asked);  /* a fresh cell has no preloader */
+		/* As the judge would run it: the source forks it from a
+		 * preloader if its cell has one (runcell keep --preload). */
+		ASSERT_TRUE(c.preload_asked);
 		ASSERT_TRUE(c.saw_stdin);
 		ASSERT_TRUE(c.saw_readonly_source);
 		judge_result_free(&res);

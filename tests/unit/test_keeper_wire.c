@@ -30,7 +30,10 @@ static void wire_sample(struct sandbox_cell_config *shape, struct sandbox_run_sp
 	shape->nbinds = 2;
 	shape->net = true;
 	shape->cgroup = SANDBOX_CGROUP_V1;
+	shape->preload = (struct sandbox_preload){ .server = "/opt/runcell-python",
+						   .program = "/usr/bin/python3" };
 	memset(spec, 0, sizeof(*spec));
+	spec->preload = true;
 	sandbox_limits_default(&spec->limits);
 	spec->limits.cpu_ms = 1234;
 	spec->limits.disk_kb = 99999;
@@ -90,6 +93,9 @@ static void wire_check_same(const struct wire_request *req, const struct sandbox
 	ASSERT_TRUE(wire_shape_equal(&req->shape, shape));
 	ASSERT_NULL(req->shape.binds[0].cell);
 	ASSERT_STR(req->shape.binds[1].cell, "/data");
+	ASSERT_TRUE(wire_preload_same(&req->shape.preload, &shape->preload));
+	ASSERT_NULL(req->shape.preload.env);  /* the keeper's own: not sent */
+	ASSERT_EQ(req->spec.preload, spec->preload);
 	for (size_t i = 0; i < SANDBOX_LIMIT_COUNT; i++)
 		ASSERT_EQ(sandbox_limit_get(&req->spec.limits, i), sandbox_limit_get(&spec->limits, i));
 	ASSERT_STR(req->spec.cwd, "/box/sub");
@@ -126,8 +132,10 @@ TEST(keeper_wire_round_trip)
 	wire_check_same(&req, &f.spec, &f.shape);
 	wire_request_free(&req);
 
-	/* No environment (the default one), no stdin, no files. */
+	/* No environment (the default one), no stdin, no files, no preloader. */
 	f.spec.env = NULL;
+	f.spec.preload = false;
+	f.shape.preload = (struct sandbox_preload){ 0 };
 	f.spec.stdin_fd = -1;
 	f.spec.nfiles = 0;
 	f.spec.cwd = NULL;
@@ -139,6 +147,9 @@ TEST(keeper_wire_round_trip)
 	ASSERT_NULL(req.spec.cwd);
 	ASSERT_EQ(req.spec.stdin_fd, -1);
 	ASSERT_EQ(req.spec.nfiles, 0);
+	ASSERT_FALSE(req.spec.preload);
+	ASSERT_NULL(req.shape.preload.server);
+	ASSERT_NULL(req.shape.preload.program);
 	wire_request_free(&req);
 	fixture_close(&f);
 }
@@ -290,4 +301,23 @@ TEST(keeper_wire_shape_equal)
 	two = one;
 	two.reexec = two.lazy = two.ahead = true;  /* the keeper's own: not the shape */
 	ASSERT_TRUE(wire_shape_equal(&one, &two));
+}
+
+TEST(keeper_wire_preload_same)
+{
+	struct sandbox_preload none = { 0 }, py = { .server = "/b/runcell-python",
+						     .program = "/usr/bin/python3" };
+	struct sandbox_preload other = py, env = py;
+	ASSERT_TRUE(wire_preload_same(&py, &py));
+	static const char *const e[] = { "A=1", NULL };
+	env.env = e;  /* the runs' environment is checked per run, in the cell */
+	ASSERT_TRUE(wire_preload_same(&py, &env));
+	ASSERT_FALSE(wire_preload_same(&none, &none));  /* none is never a match */
+	ASSERT_FALSE(wire_preload_same(&py, &none));
+	ASSERT_FALSE(wire_preload_same(&none, &py));
+	other.program = "/usr/bin/python3.11";
+	ASSERT_FALSE(wire_preload_same(&py, &other));
+	other = py;
+	other.server = "/elsewhere/runcell-python";
+	ASSERT_FALSE(wire_preload_same(&py, &other));
 }
