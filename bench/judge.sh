@@ -22,7 +22,11 @@
 #     median of per-round ratios.  Target: <= 1.15x.  Each round runs exec
 #     twice: taking a cell built ahead by a `runcell keep --cells 2` that the
 #     benchmark starts on a socket of its own (--keeper=SOCKET), then
-#     building its own cell (--no-keeper).  Every measured command follows
+#     building its own cell (--no-keeper).  A third exec per round takes
+#     its cell from a second keeper, started with --preload=python3, whose
+#     cells have the interpreter started: the run is forked from it (the
+#     result must say "preloaded": true; its rebuild starts an interpreter,
+#     so 200 ms pass before the next command).  Every measured command follows
 #     an unmeasured 50 ms pause, so that none runs while the previous one's
 #     leftovers (a keeper's rebuild, a cell's teardown) take the CPU.
 # (4) for information: a Python a+b over 20 tests with `runcell exec
@@ -45,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--quick) ROUNDS=2; PY_RUNS=10 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--py-runs) PY_RUNS=$2; shift ;;
-	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) echo "judge.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -62,10 +66,26 @@ work=$(mktemp -d /tmp/runcell-bench-judge.XXXXXX) || exit 1
 # rewrite cost ~0.5 ms per run (measured here), which is the file system's,
 # not runcell's (the bare runs write to /dev/null).
 res=$(mktemp -d /dev/shm/runcell-bench-judge.XXXXXX 2>/dev/null) || res=$work
-keeper_pid=
+keeper_pids=
 cleanup() {
-	[ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
+	stop_keepers
 	rm -rf "$work" "$res"
+}
+stop_keepers() {
+	[ -n "$keeper_pids" ] && kill $keeper_pids 2>/dev/null && wait $keeper_pids 2>/dev/null
+	keeper_pids=
+}
+start_keeper() { # start_keeper SOCKET LOG [OPTION...]
+	local sock=$1 log=$2
+	shift 2
+	"$RUNCELL" keep --cells 2 --socket="$sock" "$@" 2>"$log" &
+	keeper_pids="$keeper_pids $!"
+	for _ in $(seq 1 100); do
+		grep -q 'cells ready' "$log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	note "(3) runcell keep $* did not start: $(head -c 300 "$log")"
+	broken=1
 }
 trap cleanup EXIT
 export RUNCELL_CACHE_DIR="$work/cache-warm"
@@ -215,18 +235,11 @@ fi
 # ---- (3) python -------------------------------------------------------------
 note "(3) python print(1): $PY_RUNS alternating rounds"
 ksock="$work/keeper.sock"
-"$RUNCELL" keep --cells 2 --socket="$ksock" 2>"$work/keeper.log" &
-keeper_pid=$!
-for _ in $(seq 1 100); do
-	grep -q 'cells ready' "$work/keeper.log" 2>/dev/null && break
-	sleep 0.1
-done
-if ! grep -q 'cells ready' "$work/keeper.log"; then
-	note "(3) runcell keep did not start: $(head -c 300 "$work/keeper.log")"
-	broken=1
-fi
+psock="$work/keeper-preload.sock"
+start_keeper "$ksock" "$work/keeper.log"
+start_keeper "$psock" "$work/keeper-preload.log" --preload=python3
 : >"$work/c3.ratio"; : >"$work/c3.exec"; : >"$work/c3.bare"
-: >"$work/c3k.ratio"; : >"$work/c3k.exec"
+: >"$work/c3k.ratio"; : >"$work/c3k.exec"; : >"$work/c3p.ratio"; : >"$work/c3p.exec"
 for r in $(seq 1 $((PY_RUNS + 2))); do
 	sleep 0.05
 	t0=${EPOCHREALTIME/[.,]/}
@@ -242,6 +255,15 @@ for r in $(seq 1 $((PY_RUNS + 2))); do
 	fi
 	keeper_ms=$elapsed
 	sleep 0.05   # and the keeper rebuilds now, not during the next run
+	run_exec "$res/c3p.json" --keeper="$psock" --lang python3 "$work/one.py" &&
+		why=$(check_json "$res/c3p.json" -1) ||
+		{ note "(3) exec --keeper (preloaded) broke: ${why:-}"; broken=1; break; }
+	if ! grep -q '"preloaded":true' "$res/c3p.json"; then
+		note "(3) exec from the preloading keeper was not preloaded: $(head -c 300 "$res/c3p.json")"
+		broken=1; break
+	fi
+	preload_ms=$elapsed
+	sleep 0.2    # its rebuild starts an interpreter: not during the next run
 	run_exec "$res/c3.json" --no-keeper --lang python3 "$work/one.py" &&
 		why=$(check_json "$res/c3.json" -1) ||
 		{ note "(3) exec broke: ${why:-}"; broken=1; break; }
@@ -252,10 +274,12 @@ for r in $(seq 1 $((PY_RUNS + 2))); do
 	echo "$keeper_ms" >>"$work/c3k.exec"
 	awk -v a="$local_ms" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3.ratio"
 	awk -v a="$keeper_ms" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3k.ratio"
+	echo "$preload_ms" >>"$work/c3p.exec"
+	awk -v a="$preload_ms" -v b="$bare" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/c3p.ratio"
 done
 served=$(grep -c 'keep: run [0-9]*: ok' "$work/keeper.log")
-kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
-keeper_pid=
+served_p=$(grep -c 'keep: run [0-9]*: ok' "$work/keeper-preload.log")
+stop_keepers
 
 # ---- (4) python over 20 tests ------------------------------------------------
 note "(4) python a+b over 20 tests: $ROUNDS rounds"
@@ -320,6 +344,10 @@ if [ "$n3" -gt 0 ]; then
 	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.15) ? 1 : 0 }')
 	verdict "$ok" "  the same, cell from runcell keep" \
 		"exec $(ms "$e") ms vs bare $(ms "$b") ms, median per-round ratio $(awk -v x="$x" 'BEGIN { printf "%.3f", x }')x (target <= 1.15x; the keeper served $served runs)"
+	x=$(median <"$work/c3p.ratio"); e=$(median <"$work/c3p.exec")
+	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.15) ? 1 : 0 }')
+	verdict "$ok" "  the same, from runcell keep --preload=python3" \
+		"exec $(ms "$e") ms vs bare $(ms "$b") ms, median per-round ratio $(awk -v x="$x" 'BEGIN { printf "%.3f", x }')x (target <= 1.15x; preloaded, the keeper served $served_p runs)"
 else
 	echo "MISS  python3 print(1): no successful runs"
 fi
