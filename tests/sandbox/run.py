@@ -52,6 +52,12 @@ RUNCELL = os.environ.get("RUNCELL", os.path.join(ROOT, "build", "runcell"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import doc_examples  # noqa: E402
 
+# The keeper's request head (src/keeper/wire.h): magic and version, which
+# a status probe sends with no descriptors and no body.
+with open(os.path.join(ROOT, "src", "keeper", "wire.h")) as _f:
+    WIRE_VERSION = int(re.search(r"#define WIRE_VERSION (\d+)u", _f.read()).group(1))
+WIRE_PROBE = struct.pack("<IIII", 0x72636b31, WIRE_VERSION, 0, 0)
+
 DRIVER_MARK = "RUNCELL_SUITE_DRIVER"
 CASE_MARK = "RUNCELL_SUITE_CASE"
 SECRET_NAME = "RUNCELL_SECRET_TEST"
@@ -504,7 +510,7 @@ class Keeper:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(5)
                 s.connect(self.socket)
-                s.sendall(struct.pack("<IIII", 0x72636b31, 1, 0, 0))
+                s.sendall(WIRE_PROBE)
                 head = b""
                 while len(head) < 576:
                     chunk = s.recv(576 - len(head))
@@ -1135,7 +1141,7 @@ def run_keeper_peer_check(case):
                  "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
                  "s.connect(%r)\n"
                  "try:\n"
-                 "    s.sendall(struct.pack('<IIII', 0x72636b31, 1, 0, 0))\n"
+                 "    s.sendall(%r)\n"
                  "except OSError:\n"
                  "    pass  # declined and closed before the request went: the answer is queued\n"
                  "h = b''\n"
@@ -1143,7 +1149,7 @@ def run_keeper_peer_check(case):
                  "    c = s.recv(576 - len(h))\n"
                  "    if not c: break\n"
                  "    h += c\n"
-                 "print(h[64:].split(b'\\0')[0].decode())\n" % sock)
+                 "print(h[64:].split(b'\\0')[0].decode())\n" % (sock, WIRE_PROBE))
         r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
         said = r.stdout.decode(errors="replace")
         if "serves root and its own uid only" not in said:
