@@ -32,14 +32,14 @@ static void usage(void)
 	       "\n"
 	       "  --cells=N          cells kept built, at most %d [the number of CPUs]\n"
 	       "  --socket=PATH      where runcell run and exec find it [%s]\n"
-	       "the cells' shape (runs asking for another are built by runcell run):\n"
-	       "  --bind=HOST[:CELLPATH][:rw]  as in runcell run (repeatable)\n"
-	       "  --net              share the host's network\n"
-	       "  --cgroup=MODE      auto, v1, v2 or none [auto]\n"
 	       "  --preload=LANG     start LANG's preloaded interpreter (python3) in every\n"
 	       "                     cell: runs that ask for it (runcell run --preload=LANG,\n"
 	       "                     runcell exec --lang LANG) are forked from it; other\n"
-	       "                     runs are executed as in any cell\n",
+	       "                     runs are executed as in any cell\n"
+	       "the cells' shape (runs asking for another are built by runcell run):\n"
+	       "  --bind=HOST[:CELLPATH][:rw]  as in runcell run (repeatable)\n"
+	       "  --net              share the host's network\n"
+	       "  --cgroup=MODE      auto, v1, v2 or none [auto]\n",
 	       KEEPER_CELLS_MAX, KEEPER_SOCKET_DEFAULT);
 }
 
