@@ -769,18 +769,39 @@ def run_net_killed_holder(case):
     killed = open(flag).read().strip() if os.path.exists(flag) else ""
     if not killed:
         errs.append("the lingering program never wrote its namespace")
+    # A namespace's inode number is reused once the namespace is freed: the
+    # case holds the killed run's namespace open, so that a later one with
+    # its number can only be that namespace.
+    held = -1
+    for pid in os.listdir("/proc") if killed else ():
+        try:
+            if pid.isdigit() and os.readlink("/proc/%s/ns/net" % pid) == killed:
+                held = os.open("/proc/%s/ns/net" % pid, os.O_RDONLY | os.O_CLOEXEC)
+                break
+        except OSError:
+            continue
+    if killed and held < 0:
+        errs.append("no process of the lingering run found in %s" % killed)
     p.kill()
     p.communicate(timeout=30)
+    try:
+        return run_net_after_kill(case, killed, errs), cmd
+    finally:
+        if held >= 0:
+            os.close(held)
+
+
+def run_net_after_kill(case, killed, errs):
     for i in range(2):
         rc, out, err, _ = invoke(runcell_cmd(case, t("net_traffic"), []))
         res = parse(rc, out, err)
         if isinstance(res, str):
-            return errs + ["run %d after the kill: %s" % (i + 1, res)], cmd
+            return errs + ["run %d after the kill: %s" % (i + 1, res)]
         log("run %d after the kill: %s" % (i + 1, short(res[0])))
         errs += ["run %d after the kill: %s" % (i + 1, e) for e in schema(res[0]) + clean()(res[0], case)]
         if killed and "netns %s" % killed in res[0]["stdout"]:
             errs.append("run %d after the kill got the killed run's namespace %s" % (i + 1, killed))
-    return errs, cmd
+    return errs
 
 
 NETNS_DIR_FIRST_USE = r"""
