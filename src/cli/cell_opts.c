@@ -3,7 +3,6 @@
  */
 #include "cli/cell_opts.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,9 +62,10 @@ int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *m
 }
 
 int cli_find_preloader(const char *cmd, const char *lang_id, struct lang_registry **reg,
-		       char *path, size_t len, struct sandbox_preload *preload)
+		       struct judge_preloader *p)
 {
 	char dir[4096], why[512];
+	memset(p, 0, sizeof(*p));
 	if (lang_registry_load_for(lang_default_dir(dir, sizeof(dir)), lang_id, reg, why,
 				   sizeof(why)) < 0)
 		return bad(cmd, "preload", lang_id, why);
@@ -74,12 +74,12 @@ int cli_find_preloader(const char *cmd, const char *lang_id, struct lang_registr
 		return bad(cmd, "preload", lang_id, "unknown language (see runcell languages)");
 	if (!l->preload)
 		return bad(cmd, "preload", lang_id, "the language has no preloader");
-	int rc = lang_preloader(l, path, len);
+	int rc = judge_preloader_find(l, p);
 	if (rc < 0) {
-		snprintf(why, sizeof(why), "its preloader %.400s: %s", path, strerror(-rc));
+		snprintf(why, sizeof(why), "its preloader %.400s: %s", p->path, strerror(-rc));
+		judge_preloader_free(p);
 		return bad(cmd, "preload", lang_id, why);
 	}
-	*preload = (struct sandbox_preload){ .server = path, .program = l->run[0] };
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "judge/judge.h"
 #include "keeper/client.h"
 #include "sandbox/sandbox.h"
 
@@ -22,13 +23,11 @@
 int cli_parse_bind(const char *cmd, char *v, struct sandbox_bind *binds, size_t *n);
 /* auto, v1, v2 or none; -1 with a message otherwise. */
 int cli_parse_cgroup(const char *cmd, const char *v, enum sandbox_cgroup_mode *mode);
-struct lang_registry;
 /* --preload=LANG of runcell CMD: the registry with LANG (in *reg, for the
- * caller to free), its preloader's binary (in path) and the interpreter
- * it stands for, in *preload (env left NULL: the default environment).
- * -1 with "runcell CMD: invalid --preload=LANG: why" on stderr. */
+ * caller to free) and LANG's preloader (*p, judge_preloader_free).  -1
+ * with "runcell CMD: invalid --preload=LANG: why" on stderr. */
 int cli_find_preloader(const char *cmd, const char *lang_id, struct lang_registry **reg,
-		       char *path, size_t len, struct sandbox_preload *preload);
+		       struct judge_preloader *p);
 /* keeper_run for runcell CMD.  When no keeper ran the run (0), says why:
  * on stderr ("runcell CMD: WHY; building the cell here") for a socket the
  * user named (socket_path not NULL), else in the debug log.  With

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "judge/judge.h"
 #include "keeper/keeper.h"
 #include "lang/lang.h"
 
@@ -125,13 +126,14 @@ int cli_keep(int argc, char **argv)
 	}
 	cfg.shape.binds = binds;
 	cfg.shape.nbinds = nbinds;
-	static char preloader[4096];
-	struct lang_registry *reg = NULL;  /* held while the keeper serves: the preloader's names */
-	if (preload && cli_find_preloader("keep", preload, &reg, preloader, sizeof(preloader),
-					  &cfg.shape.preload) < 0) {
+	/* Both held while the keeper serves: the preloader's names. */
+	static struct judge_preloader preloader;
+	struct lang_registry *reg = NULL;
+	if (preload && cli_find_preloader("keep", preload, &reg, &preloader) < 0) {
 		lang_registry_free(reg);
 		return 2;
 	}
+	cfg.shape.preload = preloader.preload;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -143,6 +145,7 @@ int cli_keep(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	char why[600];
 	int rc = keeper_serve(&cfg, why, sizeof(why));
+	judge_preloader_free(&preloader);
 	lang_registry_free(reg);
 	if (rc < 0) {
 		fprintf(stderr, "runcell keep: %s\n", why);

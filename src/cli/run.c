@@ -25,6 +25,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "judge/judge.h"
 #include "judge/report.h"
 #include "keeper/client.h"
 #include "lang/lang.h"
@@ -46,7 +47,7 @@ struct run_opts {
 	const char *preload;          /* --preload=LANG */
 	const char *keeper;           /* --keeper=SOCKET; NULL: the default */
 	bool no_keeper;
-	char preloader[4096];
+	struct judge_preloader preloader;
 	struct lang_registry *reg;
 };
 
@@ -107,9 +108,9 @@ static int set_env(struct run_opts *o, const char *kv)
  * environment. */
 static int find_preloader(struct run_opts *o)
 {
-	if (cli_find_preloader("run", o->preload, &o->reg, o->preloader, sizeof(o->preloader),
-			       &o->cell.preload) < 0)
+	if (cli_find_preloader("run", o->preload, &o->reg, &o->preloader) < 0)
 		return -1;
+	o->cell.preload = o->preloader.preload;
 	o->cell.preload.env = o->env;
 	return 0;
 }
@@ -300,17 +301,6 @@ static void print_plain(const struct sandbox_result *r)
 		r->out.truncated || r->err.truncated ? " (output truncated)" : "");
 }
 
-/* One program in a fresh cell: a keeper's, built ahead, when one listens
- * and holds cells of this shape; else one built here. */
-static int run_fresh(const struct run_opts *o, const struct sandbox_run_spec *spec,
-		     struct sandbox_result *r)
-{
-	/* ran, or broke off: the result says which */
-	if (!o->no_keeper && cli_keeper_run("run", o->keeper, &o->cell, spec, false, r) != 0)
-		return 0;
-	return sandbox_run(&o->cell, spec, r);
-}
-
 /* The warm cell of --sequence and --preload: 0, or runcell run's exit
  * status after it said why not. */
 static int open_warm(struct run_opts *o, struct sandbox_cell **cell)
@@ -409,10 +399,12 @@ int cli_run(int argc, char **argv)
 	struct sandbox_cell *cell = NULL;
 	cli_interrupt_catch();
 	spec.preload = o.preload != NULL;
-	/* One --preload program is offered to a keeper first: a keeper
-	 * started with the same --preload has the interpreter started. */
-	bool offer_preload = o.preload && !o.sequence && !o.no_keeper;
-	if ((o.sequence || o.preload) && !offer_preload && (status = open_warm(&o, &cell)) != 0)
+	/* --sequence runs in its own warm cell.  One program is offered to a
+	 * keeper first (one started with the same --preload has the
+	 * interpreter started); a --preload program it does not take gets
+	 * the warm cell, any other a fresh one. */
+	bool warm_now = o.sequence || (o.preload && o.no_keeper);
+	if (warm_now && (status = open_warm(&o, &cell)) != 0)
 		return cli_interrupt_status("run", status);
 	for (int p = 0; p < nprogs; p++) {
 		spec.argv = (const char *const *)progs[p];
@@ -437,17 +429,13 @@ int cli_run(int argc, char **argv)
 		struct sandbox_result r;
 		sandbox_result_init(&r);
 		int rc;
-		if (cell)
-			rc = sandbox_cell_run(cell, &spec, &r);
-		else if (!o.preload)
-			rc = run_fresh(&o, &spec, &r);
-		else if (cli_keeper_run("run", o.keeper, &o.cell, &spec, true, &r) != 0)
+		if (!cell && !o.no_keeper && cli_keeper_run("run", o.keeper, &o.cell, &spec, true, &r))
 			rc = 0;  /* ran, or broke off: the result says which */
-		else if ((status = open_warm(&o, &cell)) != 0) {
+		else if (!cell && o.preload && (status = open_warm(&o, &cell)) != 0) {
 			sandbox_result_free(&r);
 			break;
 		} else
-			rc = sandbox_cell_run(cell, &spec, &r);
+			rc = cell ? sandbox_cell_run(cell, &spec, &r) : sandbox_run(&o.cell, &spec, &r);
 		if (sandbox_interrupted()) {
 			sandbox_result_free(&r);  /* stopped: no result to report */
 			break;
@@ -471,6 +459,7 @@ int cli_run(int argc, char **argv)
 	}
 	sandbox_cell_close(cell);
 	lang_registry_free(o.reg);
+	judge_preloader_free(&o.preloader);
 	for (size_t i = 0; i < nfiles; i++) {
 		close(files[i].fd);
 		free((char *)files[i].path);

@@ -152,11 +152,11 @@ struct judge_cell_source {
 	 * language without a compile step, or an artifact from the cache);
 	 * for a fresh cell built ahead (runcell keep).  spec.preload is
 	 * set for a language with a preloader: the source forks the run
-	 * from one if its cell has it.  Returns 1 when it
-	 * ran it (*result filled as sandbox_cell_run fills it), 0 when it
-	 * declined (the opened cell runs it), <0 when it broke off after
-	 * taking it (*result is an internal_error, judged as such: never a
-	 * second run). */
+	 * from one if its cell has it.  Returns 1 when it ran it (*result
+	 * filled as sandbox_cell_run fills it), 0 when it declined (the
+	 * opened cell runs it), <0 when it broke off after taking it
+	 * (*result is an internal_error, judged as such: never a second
+	 * run). */
 	int (*run_once)(void *ctx, const struct sandbox_run_spec *spec,
 			struct sandbox_result *result);
 	void *ctx;
@@ -165,7 +165,6 @@ struct judge_cell_source {
 /* judge_submit with the cell from src. */
 int judge_submit_from(const struct judge_cell_source *src, const struct judge_request *req,
 		      struct judge_result *res);
-
 void judge_result_free(struct judge_result *res);
 
 #endif
