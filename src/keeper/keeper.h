@@ -40,7 +40,7 @@ struct keeper_config {
 	unsigned cells;           /* cells built ahead, 1..KEEPER_CELLS_MAX */
 	/* Their binds, net and cgroup mode: the runs that ask for exactly
 	 * these are served (reexec and lazy are the keeper's own); and
-	 * their preloader, if any (its env NULL: the default one). */
+	 * their preloader, if any (with the environment of the runs it serves). */
 	struct sandbox_cell_config shape;
 };
 
