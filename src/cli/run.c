@@ -76,9 +76,10 @@ void cli_run_usage(void)
 	       "                     one warm cell (with --json, one object per line)\n"
 	       "  --preload=LANG     run in a warm cell with LANG's preloaded interpreter\n"
 	       "                     (python3): each program that is LANG's interpreter with\n"
-	       "                     a script and the cell's environment is forked from it;\n"
-	       "                     the JSON gets \"preloaded\": true|false.  Without\n"
-	       "                     --sequence, a runcell keep --preload=LANG runs it\n");
+	       "                     a script (or -c CODE) and the cell's environment is\n"
+	       "                     forked from it; the JSON gets \"preloaded\":\n"
+	       "                     true|false.  Without --sequence, a runcell keep\n"
+	       "                     --preload=LANG runs it\n");
 }
 
 static int bad(const char *opt, const char *value, const char *why)

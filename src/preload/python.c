@@ -3,10 +3,11 @@
  * what a preloader is and how it is confined).  It starts the interpreter
  * once, the way /usr/bin/python3 starts it (the same library, program
  * name, environment, site and signal handlers), and each run forked from
- * it does what `python3 SCRIPT ARGS...` does after its start: sys.argv,
- * the script's directory first on sys.path, the script run as __main__,
- * the same exit status (1 after an uncaught exception, SystemExit's code,
- * 120 when the final flush fails).
+ * it does what `python3 SCRIPT ARGS...` or `python3 -c CODE ARGS...` does
+ * after its start: sys.argv, the script's directory (or "", for -c) first
+ * on sys.path, the script or code run as __main__, the same exit status
+ * (1 after an uncaught exception, SystemExit's code, 120 when the final
+ * flush fails).
  *
  * What differs from a fresh interpreter (docs/SANDBOX.md): the hash seed
  * is the preloader's, the same for every run of the cell, and the modules
@@ -27,6 +28,9 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
+
+/* python3's option whose argument is the program: served, as a script is. */
+#define CODE_OPTION "-c"
 
 /* The names in sys.modules after the start. */
 static PyObject *start_modules;
@@ -136,6 +140,17 @@ static int exception_status(void)
  * then dies of SIGINT once it has finished, so that its parent sees it. */
 static bool uncaught_interrupt;
 
+/* The end of a run of __main__'s code: its status, and whether it ended
+ * with an uncaught KeyboardInterrupt. */
+static int main_status(PyObject *result)
+{
+	/* KeyboardInterrupt itself, not a subclass, as pythonrun.c checks */
+	uncaught_interrupt = !result && PyErr_Occurred() == PyExc_KeyboardInterrupt;
+	int status = result ? 0 : exception_status();
+	Py_XDECREF(result);
+	return status;
+}
+
 /* The script as __main__, as PyRun_SimpleFile runs it for python3, but
  * with the exception left to exception_status. */
 static int run_main(FILE *fp, const char *path)
@@ -158,12 +173,28 @@ static int run_main(FILE *fp, const char *path)
 	Py_DECREF(external);
 	Py_DECREF(loader);
 	PyCompilerFlags flags = _PyCompilerFlags_INIT;
-	PyObject *result = PyRun_FileExFlags(fp, path, Py_file_input, main_dict, main_dict, 1,
-					     &flags);
-	/* KeyboardInterrupt itself, not a subclass, as pythonrun.c checks */
-	uncaught_interrupt = !result && PyErr_Occurred() == PyExc_KeyboardInterrupt;
-	int status = result ? 0 : exception_status();
-	Py_XDECREF(result);
+	return main_status(PyRun_FileExFlags(fp, path, Py_file_input, main_dict, main_dict, 1,
+					     &flags));
+}
+
+/* -c CODE as python3 runs it (pymain_run_command): the code back in UTF-8,
+ * its coding cookie ignored, run as __main__ from "<string>". */
+static int run_code(const char *code)
+{
+	PyObject *text = PyUnicode_DecodeFSDefault(code);
+	PyObject *bytes = text ? PyUnicode_AsUTF8String(text) : NULL;
+	Py_XDECREF(text);
+	if (!bytes) {
+		PySys_WriteStderr("Unable to decode the command from the command line:\n");
+		PyErr_Print();
+		return 1;
+	}
+	PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));  /* borrowed */
+	PyCompilerFlags flags = _PyCompilerFlags_INIT;
+	flags.cf_flags |= PyCF_IGNORE_COOKIE;
+	int status = main_status(PyRun_StringFlags(PyBytes_AS_STRING(bytes), Py_file_input,
+						   main_dict, main_dict, &flags));
+	Py_DECREF(bytes);
 	return status;
 }
 
@@ -251,6 +282,40 @@ static bool is_plain_script(const char *path)
 	return plain;
 }
 
+/* The process's exit status after __main__ ended with status. */
+static int end_of_run(int status)
+{
+	status = python_finish(status);
+	if (uncaught_interrupt) {
+		/* as Py_RunMain's exit_sigint: 130 if the signal did not kill */
+		signal(SIGINT, SIG_DFL);
+		kill(getpid(), SIGINT);
+		status = 128 + SIGINT;
+	}
+	return status;
+}
+
+/* sys.argv, sys.orig_argv and sys.path[0] of the run: for a script,
+ * [SCRIPT, ARGS...] and its directory; for -c, ["-c", ARGS...] (the code
+ * is not in it) and "", the working directory. */
+static void set_run_sys(char *const *argv, bool code, const char *path0)
+{
+	PyObject *args = str_list(argv + (code ? 2 : 1)), *orig = str_list(argv);
+	PyObject *first = PyUnicode_DecodeFSDefault(path0);
+	PyObject *opt = code ? PyUnicode_FromString(CODE_OPTION) : NULL;
+	PyObject *sys_path = PySys_GetObject("path");  /* borrowed */
+	if (code && args && (!opt || PyList_SetItem(args, 0, opt) < 0))
+		Py_CLEAR(args);  /* SetItem took opt, even when it failed */
+	if (!args || !orig || !first || !sys_path || PySys_SetObject("argv", args) < 0 ||
+	    PySys_SetObject("orig_argv", orig) < 0 || PyList_Insert(sys_path, 0, first) < 0) {
+		PyErr_Print();
+		exit(1);
+	}
+	Py_DECREF(args);
+	Py_DECREF(orig);
+	Py_DECREF(first);
+}
+
 static void python_run(char *const *argv) __attribute__((noreturn));
 static void python_run(char *const *argv)
 {
@@ -259,6 +324,10 @@ static void python_run(char *const *argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 
+	if (strcmp(argv[1], CODE_OPTION) == 0) {
+		set_run_sys(argv, true, "");
+		_exit(end_of_run(run_code(argv[2])));
+	}
 	/* The script by absolute path, as python3 makes it (__file__, the
 	 * traceback); sys.argv[0] as given. */
 	const char *script = argv[1];
@@ -278,18 +347,7 @@ static void python_run(char *const *argv)
 	/* sys.path[0]: the directory of the script, links resolved. */
 	char real[PATH_MAX], dir[2 * PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", realpath(path, real) ? real : path);
-
-	PyObject *args = str_list(argv + 1), *orig = str_list(argv);
-	PyObject *first = PyUnicode_DecodeFSDefault(dirname(dir));
-	PyObject *sys_path = PySys_GetObject("path");  /* borrowed */
-	if (!args || !orig || !first || !sys_path || PySys_SetObject("argv", args) < 0 ||
-	    PySys_SetObject("orig_argv", orig) < 0 || PyList_Insert(sys_path, 0, first) < 0) {
-		PyErr_Print();
-		exit(1);
-	}
-	Py_DECREF(args);
-	Py_DECREF(orig);
-	Py_DECREF(first);
+	set_run_sys(argv, false, dirname(dir));
 
 	FILE *fp = fopen(path, "rbe");
 	if (!fp) {
@@ -297,14 +355,7 @@ static void python_run(char *const *argv)
 			strerror(errno));
 		_exit(python_finish(2));
 	}
-	int status = python_finish(run_main(fp, path));
-	if (uncaught_interrupt) {
-		/* as Py_RunMain's exit_sigint: 130 if the signal did not kill */
-		signal(SIGINT, SIG_DFL);
-		kill(getpid(), SIGINT);
-		status = 128 + SIGINT;
-	}
-	_exit(status);
+	_exit(end_of_run(run_main(fp, path)));
 }
 
 static const struct sandbox_preload_ops python_ops = {
@@ -312,6 +363,7 @@ static const struct sandbox_preload_ops python_ops = {
 	.before_fork = python_before_fork,
 	.after_fork_parent = python_after_fork_parent,
 	.run = python_run,
+	.code_option = CODE_OPTION,
 };
 
 int main(int argc, char **argv)

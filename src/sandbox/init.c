@@ -822,8 +822,8 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 	}
 	/* The preloader's start (the first run waits for it) is not the
 	 * program's wall time. */
-	bool preload = hdr.preload && sandbox__preload_serves(&s->preload, argv, env) &&
-		       sandbox__preload_ready(&s->preload, s->preload_why, sizeof(s->preload_why));
+	bool preload = hdr.preload && sandbox__preload_serves(&s->preload, argv, env, s->preload_why,
+							      sizeof(s->preload_why));
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
 	pid_t pid = -1;

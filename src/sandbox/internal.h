@@ -338,17 +338,19 @@ struct init_preload {
 	bool ready;           /* its READY was read */
 	const char *program;
 	char *const *env;
+	char code_option[SANDBOX_CODE_OPTION_MAX];  /* from its READY; "": none */
 };
 
 /* Starts the preloader (exe_fd) with p->program and p->env. */
 int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payload_ctx *ctx,
 			   char *why, size_t len);
-/* Whether it runs argv with env: argv[0] is its program, argv[1] a script. */
-bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env);
-/* Waits for its start (once); false, with why, when it failed (it is
- * then stopped). */
-bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len);
-/* Forks run's program as init's child, once sandbox__preload_ready (fds:
+/* Whether it runs argv with env (argv[0] its program, argv[1] a script or
+ * its code option with the code), once it has started: waits for its
+ * start (once; only for a run it may serve).  False, with why, when the
+ * start failed (it is then stopped). */
+bool sandbox__preload_serves(struct init_preload *p, char *const *argv, char *const *env,
+			     char *why, size_t len);
+/* Forks run's program as init's child, once sandbox__preload_serves (fds:
  * stdin, stdout, stderr, cgroup descriptors, report pipe); its pid, or -1
  * with why (the preloader is then stopped). */
 pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,

@@ -59,6 +59,12 @@ struct preload_setup_msg {
 	struct sock_filter insn[SANDBOX_BPF_MAX];
 };
 
+/* preloader -> init, once the interpreter has started. */
+struct preload_ready_msg {
+	struct cell_msg_hdr hdr;
+	char code_option[SANDBOX_CODE_OPTION_MAX];  /* NUL-terminated; "": none */
+};
+
 /* preloader -> init, after a RUN: the child's pid, or an errno. */
 struct preload_spawned_msg {
 	struct cell_msg_hdr hdr;
@@ -140,21 +146,6 @@ void sandbox__preload_stop(struct init_preload *p)
 	p->ready = false;
 }
 
-bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env)
-{
-	if (p->pid <= 0 || !argv[0] || strcmp(argv[0], p->program) != 0)
-		return false;
-	/* A script, not an option: the interpreter has started already, with
-	 * no options. */
-	if (!argv[1] || !argv[1][0] || argv[1][0] == '-')
-		return false;
-	size_t i = 0;
-	for (; env[i] && p->env[i]; i++)
-		if (strcmp(env[i], p->env[i]) != 0)
-			return false;
-	return !env[i] && !p->env[i];
-}
-
 /* One message from the preloader within ms; the length, or -errno. */
 static ssize_t recv_within(struct init_preload *p, void *buf, size_t cap, int ms)
 {
@@ -171,17 +162,22 @@ static ssize_t recv_within(struct init_preload *p, void *buf, size_t cap, int ms
 	return len == 0 ? -EPIPE : len;
 }
 
-bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len)
+/* Waits for the preloader's start (once); false, with why, when it failed
+ * (it is then stopped). */
+static bool preload_ready(struct init_preload *p, char *why, size_t len)
 {
 	if (p->ready || p->pid <= 0)
 		return p->ready;
 	union {
 		struct cell_msg_hdr hdr;
+		struct preload_ready_msg ready;
 		struct cell_failed_msg failed;
 	} reply;
 	ssize_t n = recv_within(p, &reply, sizeof(reply), PRELOAD_READY_MS);
-	if (n >= (ssize_t)sizeof(reply.hdr) && reply.hdr.type == CELL_MSG_READY) {
+	if (n == (ssize_t)sizeof(reply.ready) && reply.hdr.type == CELL_MSG_READY) {
 		p->ready = true;
+		reply.ready.code_option[sizeof(reply.ready.code_option) - 1] = '\0';
+		memcpy(p->code_option, reply.ready.code_option, sizeof(p->code_option));
 		return true;
 	}
 	if (n >= (ssize_t)sizeof(reply.failed) && reply.hdr.type == CELL_MSG_FAILED) {
@@ -192,6 +188,26 @@ bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len)
 	}
 	sandbox__preload_stop(p);
 	return false;
+}
+
+bool sandbox__preload_serves(struct init_preload *p, char *const *argv, char *const *env,
+			     char *why, size_t len)
+{
+	if (p->pid <= 0 || !argv[0] || strcmp(argv[0], p->program) != 0)
+		return false;
+	/* The interpreter has started already, with no options: a script, or
+	 * the code option with the code (which option that is, the preloader
+	 * says when it is ready; any other option is executed). */
+	bool option = argv[1] && argv[1][0] == '-';
+	if (!argv[1] || !argv[1][0] || (option && !argv[2]))
+		return false;
+	size_t i = 0;
+	for (; env[i] && p->env[i]; i++)
+		if (strcmp(env[i], p->env[i]) != 0)
+			return false;
+	if (env[i] || p->env[i] || !preload_ready(p, why, len))
+		return false;
+	return !option || (p->code_option[0] && strcmp(argv[1], p->code_option) == 0);
 }
 
 pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,
@@ -339,7 +355,9 @@ int sandbox_preload_main(int argc, char **argv, const struct sandbox_preload_ops
 	char why[300];
 	if (ops->start(argv[1], why, sizeof(why)) < 0)
 		preload_fail(sock, EIO, why);
-	struct cell_msg_hdr ready = { .type = CELL_MSG_READY, .len = sizeof(ready) };
+	struct preload_ready_msg ready = { .hdr = { .type = CELL_MSG_READY, .len = sizeof(ready) } };
+	if (ops->code_option && strlen(ops->code_option) < sizeof(ready.code_option))
+		memcpy(ready.code_option, ops->code_option, strlen(ops->code_option));
 	if (sandbox__msg_send(sock, &ready, sizeof(ready), NULL, 0) < 0)
 		_exit(1);
 

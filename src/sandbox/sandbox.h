@@ -279,9 +279,15 @@ struct sandbox_preload_ops {
 	int (*start)(const char *program, char *why, size_t len);
 	void (*before_fork)(void);
 	void (*after_fork_parent)(void);
-	/* In the child, confined: runs argv ([program, SCRIPT, ARGS...]). */
+	/* In the child, confined: runs argv ([program, SCRIPT, ARGS...], or
+	 * [program, code_option, CODE, ARGS...]). */
 	void (*run)(char *const *argv) __attribute__((noreturn));
+	/* The option that gives the program itself as its argument (Python's
+	 * "-c"), served as a script is; NULL: scripts only.  At most
+	 * SANDBOX_CODE_OPTION_MAX - 1 bytes. */
+	const char *code_option;
 };
+#define SANDBOX_CODE_OPTION_MAX 16
 int sandbox_preload_main(int argc, char **argv, const struct sandbox_preload_ops *ops);
 
 /* Entry point of a re-executed init (see config.reexec); main() calls it

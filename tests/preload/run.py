@@ -148,6 +148,35 @@ def same_exceptions_and_exit_codes():
 
 
 @case
+def same_code_option():
+    # python3 -c CODE ARGS...: sys.argv ["-c", ARGS...], "" first on
+    # sys.path (imports from the working directory), __main__ without
+    # __file__, tracebacks from "<string>", exit codes, a coding cookie
+    # ignored, code that is not UTF-8
+    files = {"helper.py": "def twice(x):\n    return 2 * x\n"}
+    codes = [
+        ("import sys, __main__\n"
+         "print(sys.argv, sys.orig_argv, repr(sys.path[0]), __name__, sys.flags)\n"
+         "print(__main__.__loader__, getattr(__main__, '__file__', None), __main__.__spec__)\n"
+         "print(sorted(vars(__main__)), sorted(sys.modules))\n", "a", "b c", "-c"),
+        ("import helper; print(helper.twice(21), helper.__file__)",),
+        ("def f(x):\n    return 1 / x\nprint('before')\nf(0)\n",),
+        ("import sys; print('x'); sys.exit(3)",),
+        ("import sys; sys.exit('fatal: no input')",),
+        ("raise SystemExit",),
+        ("print('a'\nx = \n",),
+        ("raise KeyboardInterrupt",),
+        ("# -*- coding: latin-1 -*-\nprint('\u00e9 \u65e5\u672c')",),
+        ("print(1)\n#\udcff",),
+        ("import sys; print(ascii(sys.argv))", "\udcfe"),
+        ("-1",),
+    ]
+    progs = [[PY, "-c"] + [os.fsencode(a).decode("utf-8", "surrogateescape") for a in c]
+             for c in codes]
+    return same(files, progs)
+
+
+@case
 def same_imports_from_box():
     files = {"main.py": "import helper, sys\nprint(helper.twice(21), helper.__file__)\n"
                         "print('helper' in sys.modules)\n",
@@ -482,18 +511,22 @@ def descendants(pid):
 
 @case
 def executed_when_not_served():
-    # an option, another program, a different environment: executed, no
-    # complaint; the preloaded ones between still preloaded
+    # an option other than -c, -c without its code, another program, a
+    # different environment: executed, no complaint; the preloaded ones
+    # between still preloaded
     files = {"main.py": "import os\nprint(os.environ.get('EXTRA'))\n"}
     rc, res, err = runcell(["--preload=python3"], files,
-                           [[PY, "-c", "print(1)"], ["/bin/echo", "hi"], py("main.py"),
-                            ["python3", "main.py"]])
-    if rc != 0 or len(res) != 4:
+                           [[PY, "-u", "-c", "print(1)"], ["/bin/echo", "hi"], py("main.py"),
+                            ["python3", "main.py"], [PY, "-c", "print(2)"], [PY, "-c"],
+                            [PY, "-m", "json.tool", "--help"]])
+    if rc != 0 or len(res) != 7:
         return ["runcell failed: %d %s" % (rc, err[-300:])]
     errs = []
-    got = [(r["stdout"], r["preloaded"], r["message"]) for r in res]
+    got = [(r["stdout"][:6], r["preloaded"], r["message"]) for r in res]
     want = [("1\n", False, "exited normally"), ("hi\n", False, "exited normally"),
-            ("None\n", True, "exited normally"), ("None\n", False, "exited normally")]
+            ("None\n", True, "exited normally"), ("None\n", False, "exited normally"),
+            ("2\n", True, "exited normally"), ("", False, "exited with code 2"),
+            ("usage:", False, "exited normally")]
     if got != want:
         errs.append("got %r, want %r" % (got, want))
     return errs
@@ -616,6 +649,13 @@ def keeper_preloaded():
             if kept["status"] != want:
                 errs.append("%s: status %s, want %s (%s)" % (name, kept["status"], want,
                                                              kept["message"]))
+        # python3 -c CODE, forked as a script is
+        rc, r, err = run_one(limits + ["--preload=python3", "--keeper=" + sock], {},
+                             [PY, "-c", "import os, sys; print(sys.argv, "
+                              "os.path.basename(os.readlink('/proc/self/exe')))", "x"])
+        if rc != 0 or not r or r.get("preloaded") is not True or err or \
+                r["stdout"] != "['-c', 'x'] runcell-python\n":
+            errs.append("-c through the keeper: %r %r" % (r, err[-200:]))
         # a run that does not ask for it is executed in the same kind of cell
         rc, r, err = run_one(limits + ["--keeper=" + sock], {"main.py": scripts["hello"]},
                              [PY, "main.py"])
@@ -653,8 +693,8 @@ def keeper_preloaded():
         rc, text = keeper_stop(p, log, d)
         shutil.rmtree(os.path.dirname(stdin_path))
     runs = len(re.findall(r"keep: run \d+: ", text))
-    if rc != 0 or runs != len(scripts) + 4:
-        errs.append("the keeper: exit %r, %d runs (want %d): %r" % (rc, runs, len(scripts) + 4,
+    if rc != 0 or runs != len(scripts) + 5:
+        errs.append("the keeper: exit %r, %d runs (want %d): %r" % (rc, runs, len(scripts) + 5,
                                                                    text[-300:]))
     left = []
     for pid in os.listdir("/proc"):
