@@ -2,9 +2,9 @@
  * bench/sandbox: what a runcell cell costs per run, as ratios against a bare
  * spawn measured in the same process, in the same run.
  *
- * For each payload (/bin/true, python3 -c pass) six launchers take turns,
- * one run each per round (bare, runcell, runcell-keep, bwrap, api-fresh,
- * warm cell, bare, ...), so
+ * For each payload (/bin/true, python3 -c pass) the launchers take turns,
+ * one run each per round (bare, runcell, runcell-keep, keep-preload for
+ * Python, bwrap, api-fresh, warm cell, bare, ...), so
  * drift on this shared machine hits all of them alike.  Each launcher is
  * compared with the bare run of its own round, and the median of those
  * per-round ratios is what we report: it holds up under drift where a ratio
@@ -22,6 +22,11 @@
  *              land on the next launcher's run.  What the rebuild costs
  *              when runs come faster than it is printed at the end: runs of
  *              the keeper alone, back to back, against bare ones.
+ *   keep-preload  Python only: `runcell run --preload=python3` with its
+ *              cell from a second keeper, started with --preload=python3,
+ *              whose cells start the interpreter when built; the run is
+ *              forked from it (checked once with --json before measuring:
+ *              a run executed instead skips the launcher).
  *   bwrap      bubblewrap with the flags it is usually benchmarked with
  *   api-fresh  sandbox_run(): one fresh cell per run, built in this process
  *              (runcell without the CLI's own exec, to split the costs)
@@ -78,9 +83,9 @@
 #define TARGET_PY_RATIO 1.10    /* runcell run python3 -c pass, x bare */
 #define TARGET_WARM_ADD_MS 0.5  /* warm cell, ms over bare per run */
 
-enum { L_BARE, L_RUNCELL, L_KEEP, L_BWRAP, L_FRESH, L_WARM, L_COUNT };
+enum { L_BARE, L_RUNCELL, L_KEEP, L_KEEP_PRE, L_BWRAP, L_FRESH, L_WARM, L_COUNT };
 static const char *const bench_launcher_names[L_COUNT] = {
-	"bare", "runcell", "runcell-keep", "bwrap", "api-fresh", "warm-cell",
+	"bare", "runcell", "runcell-keep", "keep-preload", "bwrap", "api-fresh", "warm-cell",
 };
 
 enum { P_TRUE, P_PY, P_COUNT };
@@ -213,7 +218,13 @@ static double bench_api_run(int launcher, int payload, struct sandbox_result *re
 }
 
 static bool bench_keep_sustained;  /* no settling: the sustained series */
-static void bench_keeper_settle(void);
+static void bench_keeper_settle(int launcher);
+
+/* Whether the launcher runs the payload: keep-preload runs Python only. */
+static bool bench_runs(int launcher, int payload)
+{
+	return bench_enabled[launcher] && (launcher != L_KEEP_PRE || payload == P_PY);
+}
 
 /* One run of one launcher; NAN when it failed. */
 static double bench_run_one(int launcher, int payload)
@@ -227,8 +238,8 @@ static double bench_run_one(int launcher, int payload)
 	}
 	int status;
 	double ms = bench_spawn(bench_argv[launcher][payload], -1, &status);
-	if (launcher == L_KEEP && !bench_keep_sustained)
-		bench_keeper_settle();
+	if ((launcher == L_KEEP || launcher == L_KEEP_PRE) && !bench_keep_sustained)
+		bench_keeper_settle(launcher);
 	if (isnan(ms) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return NAN;
 	return ms;
@@ -258,13 +269,13 @@ static void bench_measure(int mode, int payload, int rounds, int gap_ms)
 	if (mode == M_B2B) {
 		for (int w = 0; w < bench_opt.warmup; w++)
 			for (int l = 0; l < L_COUNT; l++)
-				if (bench_enabled[l])
+				if (bench_runs(l, payload))
 					bench_run_one(l, payload);
 	}
 	for (int r = 0; r < rounds; r++) {
 		for (int l = 0; l < L_COUNT; l++) {
 			struct bench_series *s = &bench_data[mode][payload][l];
-			if (!bench_enabled[l])
+			if (!bench_runs(l, payload))
 				continue;
 			if (gap_ms > 0)
 				bench_sleep_ms(gap_ms);
@@ -510,75 +521,35 @@ static void bench_setup_runcell(void)
 		 bench_opt.runcell, why[0] ? why : "(none)");
 }
 
-/* The keeper the runcell-keep launcher takes its cells from. */
-static pid_t bench_keeper_pid = -1;
-static char bench_keeper_socket[108];
+/* The keepers the keeper launchers take their cells from: a plain one
+ * (runcell-keep) and one started with --preload=python3 (keep-preload). */
+struct bench_keeper {
+	pid_t pid;
+	char socket[108];
+};
+static struct bench_keeper bench_keepers[L_COUNT] = {
+	[L_KEEP] = { .pid = -1 }, [L_KEEP_PRE] = { .pid = -1 },
+};
 
-static bool bench_keeper_listens(void)
+static int bench_keeper_connect(const struct bench_keeper *k)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", bench_keeper_socket);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", k->socket);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
-	return ok;
-}
-
-static void bench_setup_keeper(void)
-{
-	if (bench_opt.no_keep || !bench_enabled[L_RUNCELL]) {
-		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]), "skipped: %s",
-			 bench_opt.no_keep ? "--no-keep" : "runcell skipped");
-		return;
+		fd = -1;
 	}
-	snprintf(bench_keeper_socket, sizeof(bench_keeper_socket), "/run/runcell/bench-%d.sock",
-		 (int)getpid());
-	char *argv[] = { (char *)bench_opt.runcell, "keep", "--cells", "2", "--socket",
-			 bench_keeper_socket, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 0);
-	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 1);
-	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 2);
-	int rc = posix_spawn(&bench_keeper_pid, argv[0], &fa, NULL, argv, bench_env);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		bench_keeper_pid = -1;
-		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
-			 "skipped: cannot start runcell keep: %s", strerror(rc));
-		return;
-	}
-	for (int i = 0; i < 200 && !bench_keeper_listens(); i++)
-		bench_sleep_ms(50);
-	if (!bench_keeper_listens()) {
-		snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
-			 "skipped: runcell keep did not listen on %s within 10 s", bench_keeper_socket);
-		return;
-	}
-	static char keeper_opt[sizeof(bench_keeper_socket) + 16];
-	snprintf(keeper_opt, sizeof(keeper_opt), "--keeper=%s", bench_keeper_socket);
-	const char *prefix[] = { bench_opt.runcell, "run", keeper_opt, "--", NULL };
-	for (int p = 0; p < P_COUNT; p++)
-		bench_argv[L_KEEP][p] = bench_argv_build(prefix, bench_payloads[p]);
-	bench_enabled[L_KEEP] = true;
-	snprintf(bench_note[L_KEEP], sizeof(bench_note[L_KEEP]),
-		 "%.300s run %.150s -- PAYLOAD, cells from `runcell keep --cells 2` started here",
-		 bench_opt.runcell, keeper_opt);
+	return fd;
 }
 
 /* How many of the keeper's cells are built and waiting; -1 if it does
  * not answer. */
-static int bench_keeper_ready(int *cells)
+static int bench_keeper_ready(const struct bench_keeper *k, int *cells)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", bench_keeper_socket);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
+	int fd = bench_keeper_connect(k);
+	if (fd < 0)
 		return -1;
-	}
 	struct wire_request_head h = { .magic = WIRE_MAGIC, .version = WIRE_VERSION };
 	struct wire_reply_head r;
 	int ready = -1;
@@ -591,25 +562,129 @@ static int bench_keeper_ready(int *cells)
 	return ready;
 }
 
-/* Waits (at most 2 s) until every cell of the keeper is built again. */
-static void bench_keeper_settle(void)
+/* Waits (at most 2 s) until every cell of the launcher's keeper is built
+ * again. */
+static void bench_keeper_settle(int launcher)
 {
 	for (int i = 0; i < 1000; i++) {
-		int cells = 0, ready = bench_keeper_ready(&cells);
+		int cells = 0, ready = bench_keeper_ready(&bench_keepers[launcher], &cells);
 		if (ready < 0 || ready >= cells)
 			return;
 		bench_sleep_ms(2);
 	}
 }
 
-static void bench_stop_keeper(void)
+static void bench_stop_keeper(int launcher)
 {
-	if (bench_keeper_pid <= 0)
+	struct bench_keeper *k = &bench_keepers[launcher];
+	if (k->pid <= 0)
 		return;
-	kill(bench_keeper_pid, SIGTERM);
-	while (waitpid(bench_keeper_pid, NULL, 0) < 0 && errno == EINTR)
+	kill(k->pid, SIGTERM);
+	while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	bench_keeper_pid = -1;
+	k->pid = -1;
+}
+
+/* Whether the keep-preload launcher's run of `python3 -c pass` was forked
+ * from the preloaded interpreter (a run executed instead would measure the
+ * plain keeper again); why says what it got otherwise. */
+static bool bench_keeper_preloads(char **argv, char *why, size_t why_len)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(why, why_len, "pipe: %s", strerror(errno));
+		return false;
+	}
+	int status;
+	double ms = bench_spawn(argv, fds[1], &status);
+	close(fds[1]);
+	char out[8192];
+	ssize_t n = isnan(ms) ? -1 : read(fds[0], out, sizeof(out) - 1);
+	close(fds[0]);
+	out[n > 0 ? n : 0] = '\0';
+	if (n > 0 && strstr(out, "\"status\":\"ok\"") && strstr(out, "\"preloaded\":true"))
+		return true;
+	char msg[400];
+	bench_json_string(out, "message", msg, sizeof(msg));
+	snprintf(why, why_len, "not preloaded: %.380s", msg[0] ? msg : "no answer");
+	return false;
+}
+
+/* Starts the launcher's keeper (--cells 2, and keep_opt); its runs are
+ * `runcell run --keeper=SOCKET [run_opt] -- PAYLOAD`, for payload only
+ * (P_COUNT: each). */
+static void bench_setup_keeper(int launcher, const char *keep_opt, const char *run_opt,
+			       int payload)
+{
+	char *note = bench_note[launcher];
+	size_t note_len = sizeof(bench_note[launcher]);
+	if (bench_opt.no_keep || !bench_enabled[L_RUNCELL]) {
+		snprintf(note, note_len, "skipped: %s",
+			 bench_opt.no_keep ? "--no-keep" : "runcell skipped");
+		return;
+	}
+	struct bench_keeper *k = &bench_keepers[launcher];
+	snprintf(k->socket, sizeof(k->socket), "/run/runcell/bench-%d-%d.sock", (int)getpid(),
+		 launcher);
+	char *argv[] = { (char *)bench_opt.runcell, "keep", "--cells", "2", "--socket",
+			 k->socket, (char *)keep_opt, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 1);
+	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 2);
+	int rc = posix_spawn(&k->pid, argv[0], &fa, NULL, argv, bench_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		k->pid = -1;
+		snprintf(note, note_len, "skipped: cannot start runcell keep: %s", strerror(rc));
+		return;
+	}
+	int fd = -1, status;
+	for (int i = 0; i < 200 && (fd = bench_keeper_connect(k)) < 0; i++) {
+		if (waitpid(k->pid, &status, WNOHANG) == k->pid) {
+			k->pid = -1;
+			snprintf(note, note_len, "skipped: `runcell keep%s%s` exited with status %d",
+				 keep_opt ? " " : "", keep_opt ? keep_opt : "",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			return;
+		}
+		bench_sleep_ms(50);
+	}
+	if (fd < 0) {
+		snprintf(note, note_len, "skipped: runcell keep did not listen on %s within 10 s",
+			 k->socket);
+		return;
+	}
+	close(fd);
+	char *keeper_opt = malloc(sizeof(k->socket) + 16);
+	if (!keeper_opt)
+		bench_die("%s", "out of memory");
+	snprintf(keeper_opt, sizeof(k->socket) + 16, "--keeper=%s", k->socket);
+	const char *prefix[6] = { bench_opt.runcell, "run", keeper_opt, run_opt ? run_opt : "--",
+				  run_opt ? "--" : NULL, NULL };
+	for (int p = 0; p < P_COUNT; p++)
+		if (payload == P_COUNT || p == payload)
+			bench_argv[launcher][p] = bench_argv_build(prefix, bench_payloads[p]);
+	if (run_opt) {
+		/* the same run once with --json: was it preloaded? */
+		const char *check[] = { bench_opt.runcell, "run", "--json", keeper_opt, run_opt, "--",
+					NULL };
+		char **cargv = bench_argv_build(check, bench_payloads[payload]);
+		char why[512];
+		bench_keeper_settle(launcher);
+		bool ok = bench_keeper_preloads(cargv, why, sizeof(why));
+		free(cargv);
+		if (!ok) {
+			snprintf(note, note_len, "skipped: %.500s", why);
+			return;
+		}
+	}
+	bench_enabled[launcher] = true;
+	snprintf(note, note_len,
+		 "%.300s run %.150s%s%s -- PAYLOAD, cells from `runcell keep --cells 2%s%s` "
+		 "started here", bench_opt.runcell, keeper_opt, run_opt ? " " : "",
+		 run_opt ? run_opt : "", keep_opt ? " " : "", keep_opt ? keep_opt : "");
 }
 
 static void bench_setup_bwrap(void)
@@ -731,14 +806,14 @@ static void bench_header(void)
 	       bench_opt.runs, bench_opt.warmup, bench_opt.no_gap ? 0 : bench_opt.gap_runs,
 	       bench_opt.gap_ms);
 	for (int l = 0; l < L_COUNT; l++)
-		printf("  %-9s  %s\n", bench_launcher_names[l],
+		printf("  %-12s  %s\n", bench_launcher_names[l],
 		       l == L_BARE ? "posix_spawn + waitpid of the payload" : bench_note[l]);
 	fflush(stdout);
 }
 
 static void bench_print_table(void)
 {
-	printf("\n%-16s %-10s %-13s %5s %8s %8s %8s %8s %8s %8s %5s\n",
+	printf("\n%-16s %-12s %-13s %5s %8s %8s %8s %8s %8s %8s %5s\n",
 	       "payload", "launcher", "mode", "runs", "median", "p10", "p90", "max",
 	       "x bare", "+ms", "fail");
 	for (int m = 0; m < M_COUNT; m++) {
@@ -748,11 +823,11 @@ static void bench_print_table(void)
 		bench_mode_name(m, mb, sizeof(mb));
 		for (int p = 0; p < P_COUNT; p++) {
 			for (int l = 0; l < L_COUNT; l++) {
-				if (!bench_enabled[l])
+				if (!bench_runs(l, p))
 					continue;
 				struct bench_stats st;
 				bench_stats_of(m, p, l, &st);
-				printf("%-16s %-10s %-13s %5d %8.3f %8.3f %8.3f %8.3f",
+				printf("%-16s %-12s %-13s %5d %8.3f %8.3f %8.3f %8.3f",
 				       bench_payload_names[p], bench_launcher_names[l], mb,
 				       st.n, st.median, st.p10, st.p90, st.max);
 				if (l == L_BARE)
@@ -826,6 +901,9 @@ static void bench_print_verdict(void)
 		bench_verdict_line("  the same, cell from runcell keep", m,
 				   P_PY, L_KEEP, 1, &pass, &miss, &na);
 	for (int m = 0; m < M_COUNT; m++)
+		bench_verdict_line("  the same, keep --preload=python3", m,
+				   P_PY, L_KEEP_PRE, 1, &pass, &miss, &na);
+	for (int m = 0; m < M_COUNT; m++)
 		bench_verdict_line("warm cell /bin/true: <= +0.5 ms over bare", m,
 				   P_TRUE, L_WARM, 2, &pass, &miss, &na);
 	for (int m = 0; m < M_COUNT; m++)
@@ -850,7 +928,8 @@ static void bench_usage(FILE *f)
 		"  --no-bwrap      skip bubblewrap\n"
 		"  --no-fresh      skip sandbox_run (a fresh cell per run, in process)\n"
 		"  --no-warm       skip the warm cell\n"
-		"  --no-keep       skip runcell run with cells from a runcell keep\n"
+		"  --no-keep       skip runcell run with cells from a runcell keep (both\n"
+		"                  keepers: runcell-keep and keep-preload)\n"
 		"Exit status: 0 when every measured run succeeded (PASS or MISS alike),\n"
 		"1 when some runs failed, 2 on bad options.\n");
 }
@@ -998,7 +1077,8 @@ int main(int argc, char **argv)
 		bench_argv[L_BARE][p] = bench_argv_build(NULL, bench_payloads[p]);
 	bench_enabled[L_BARE] = true;
 	bench_setup_runcell();
-	bench_setup_keeper();
+	bench_setup_keeper(L_KEEP, NULL, NULL, P_COUNT);
+	bench_setup_keeper(L_KEEP_PRE, "--preload=python3", "--preload=python3", P_PY);
 	bench_setup_bwrap();
 	bench_setup_api();
 	bench_header();
@@ -1019,7 +1099,8 @@ int main(int argc, char **argv)
 	bench_keep_sustained = true;
 	if (bench_enabled[L_KEEP])
 		bench_measure_sustained();
-	bench_stop_keeper();
+	bench_stop_keeper(L_KEEP);
+	bench_stop_keeper(L_KEEP_PRE);
 
 	bench_print_table();
 	bench_print_verdict();
