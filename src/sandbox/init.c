@@ -820,10 +820,7 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 		}
 		r->mem_base_known = true;
 	}
-	/* The preloader's start (the first run waits for it) is not the
-	 * program's wall time. */
-	bool preload = hdr.preload && sandbox__preload_serves(&s->preload, argv, env, s->preload_why,
-							      sizeof(s->preload_why));
+	bool preload = hdr.preload && sandbox__preload_serves(&s->preload, argv, env);
 	getrusage(RUSAGE_CHILDREN, &r->before);
 	r->start_ns = clock_now_ns();
 	pid_t pid = -1;
@@ -839,7 +836,8 @@ static void handle_run(struct init_state *s, size_t len, int *fds, int nfds)
 					     sizeof(s->preload_why));
 		r->preloaded = pid > 0;
 	}
-	r->preload_missed = hdr.preload && !r->preloaded && s->preload_why[0];
+	r->preload_missed = hdr.preload && !r->preloaded && s->preload_why[0] &&
+			    sandbox__preload_missed(&s->preload, argv, env);
 	if (pid < 0) {
 		struct payload_args pa = { s, &hdr, argv, env, cwd, all, nfds + 1 };
 		pid = start_payload(&pa, hdr.cg_kind == CG_V2 ? fds[3] : -1);
@@ -1122,6 +1120,15 @@ void sandbox__init_run(int sock)
 	if (s->timerfd < 0)
 		init_die(sock, errno, "timerfd");
 
+	/* The cell is ready when its preloader is: a run that finds it ready
+	 * does not wait for an interpreter's start, and a keeper's cells are
+	 * counted ready only once nothing of their build is left to run.  A
+	 * preloader that fails here is stopped; runs are then executed, and
+	 * those that asked for it say why. */
+	if (s->preload.pid > 0) {
+		sandbox__preload_ready(&s->preload, s->preload_why, sizeof(s->preload_why));
+		sandbox__init_mark(s->preload.pid > 0 ? "init: preloader ready" : "init: preloader failed");
+	}
 	sandbox__init_mark("init: ready");
 	struct cell_ready_msg *ready = sandbox__init_marks();
 	ready->hdr.type = CELL_MSG_READY;

@@ -344,12 +344,15 @@ struct init_preload {
 /* Starts the preloader (exe_fd) with p->program and p->env. */
 int sandbox__preload_start(struct init_preload *p, int exe_fd, const struct payload_ctx *ctx,
 			   char *why, size_t len);
-/* Whether it runs argv with env (argv[0] its program, argv[1] a script or
- * its code option with the code), once it has started: waits for its
- * start (once; only for a run it may serve).  False, with why, when the
- * start failed (it is then stopped). */
-bool sandbox__preload_serves(struct init_preload *p, char *const *argv, char *const *env,
-			     char *why, size_t len);
+/* Waits for its start (once); false, with why, when it failed (it is
+ * then stopped). */
+bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len);
+/* Whether it runs argv with env, once ready: argv[0] its program, argv[1]
+ * a script or its code option with the code, env its environment. */
+bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env);
+/* Whether argv with env is its program's, with its environment, while it
+ * is not there (failed or died): a run it might have served. */
+bool sandbox__preload_missed(const struct init_preload *p, char *const *argv, char *const *env);
 /* Forks run's program as init's child, once sandbox__preload_serves (fds:
  * stdin, stdout, stderr, cgroup descriptors, report pipe); its pid, or -1
  * with why (the preloader is then stopped). */

@@ -162,9 +162,7 @@ static ssize_t recv_within(struct init_preload *p, void *buf, size_t cap, int ms
 	return len == 0 ? -EPIPE : len;
 }
 
-/* Waits for the preloader's start (once); false, with why, when it failed
- * (it is then stopped). */
-static bool preload_ready(struct init_preload *p, char *why, size_t len)
+bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len)
 {
 	if (p->ready || p->pid <= 0)
 		return p->ready;
@@ -190,24 +188,32 @@ static bool preload_ready(struct init_preload *p, char *why, size_t len)
 	return false;
 }
 
-bool sandbox__preload_serves(struct init_preload *p, char *const *argv, char *const *env,
-			     char *why, size_t len)
+/* A run of the preloader's program with the preloader's environment. */
+static bool preload_program_env(const struct init_preload *p, char *const *argv,
+				char *const *env)
 {
-	if (p->pid <= 0 || !argv[0] || strcmp(argv[0], p->program) != 0)
-		return false;
-	/* The interpreter has started already, with no options: a script, or
-	 * the code option with the code (which option that is, the preloader
-	 * says when it is ready; any other option is executed). */
-	bool option = argv[1] && argv[1][0] == '-';
-	if (!argv[1] || !argv[1][0] || (option && !argv[2]))
+	if (!p->program || !argv[0] || strcmp(argv[0], p->program) != 0)
 		return false;
 	size_t i = 0;
 	for (; env[i] && p->env[i]; i++)
 		if (strcmp(env[i], p->env[i]) != 0)
 			return false;
-	if (env[i] || p->env[i] || !preload_ready(p, why, len))
+	return !env[i] && !p->env[i];
+}
+
+bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env)
+{
+	if (!p->ready || !preload_program_env(p, argv, env) || !argv[1] || !argv[1][0])
 		return false;
-	return !option || (p->code_option[0] && strcmp(argv[1], p->code_option) == 0);
+	/* The interpreter has started already, with no options: a script, or
+	 * the code option with its code (any other option is executed). */
+	return argv[1][0] != '-' ||
+	       (argv[2] && p->code_option[0] && strcmp(argv[1], p->code_option) == 0);
+}
+
+bool sandbox__preload_missed(const struct init_preload *p, char *const *argv, char *const *env)
+{
+	return p->pid <= 0 && preload_program_env(p, argv, env);
 }
 
 pid_t sandbox__preload_spawn(struct init_preload *p, const struct cell_run_msg *run,

@@ -533,6 +533,37 @@ def executed_when_not_served():
 
 
 @case
+def preloader_fails_to_start():
+    # a preloader that cannot start (Python without its standard library):
+    # the cell is still built, every run that asked for it is executed and
+    # says why, and no preloader is left
+    env = ["--env=PYTHONHOME=/nonexistent", "--preload=python3"]
+    progs = [[PY, "-c", "print(5)"], ["/bin/echo", "hi"], [PY, "-c", "print(6)"]]
+    rc, res, err = runcell(env, {}, progs)
+    errs = []
+    if rc != 0 or len(res) != 3:
+        return ["runcell failed: %d %s" % (rc, err[-300:])]
+    why = "executed, not preloaded: cannot start Python as /usr/bin/python3"
+    for i in (0, 2):
+        r = res[i]
+        if r["preloaded"] or r["status"] != "runtime_error" or why not in r["message"] or \
+                "encodings" not in r["stderr"]:
+            errs.append("run %d: %r %r %r" % (i + 1, r["status"], r["message"], r["stderr"][-120:]))
+    if res[1]["stdout"] != "hi\n" or res[1]["status"] != "ok" or "not preloaded" in res[1]["message"]:
+        errs.append("/bin/echo: %r" % res[1])
+    one, r, err = run_one(env + ["--no-keeper"], {}, progs[0])
+    if one != 0 or not r or r["preloaded"] or why not in r["message"]:
+        errs.append("one-shot: %d %r %r" % (one, r, err[-200:]))
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.readlink("/proc/%s/exe" % pid).endswith("/runcell-python"):
+                errs.append("a preloader is left: %s" % pid)
+        except OSError:
+            pass
+    return errs
+
+
+@case
 def bad_preload_values():
     errs = []
     for cmd in (["run"], ["keep", "--socket=/tmp/runcell-preload-bad.sock"]):
