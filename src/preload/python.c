@@ -34,9 +34,12 @@
 
 /* The names in sys.modules after the start. */
 static PyObject *start_modules;
+/* The interpreter's program, as started (a run may name it otherwise). */
+static const char *python_program;
 
 static int python_start(const char *program, char *why, size_t len)
 {
+	python_program = program;
 	PyConfig config;
 	PyConfig_InitPythonConfig(&config);
 	config.parse_argv = 0;
@@ -340,7 +343,7 @@ static void python_run(char *const *argv)
 	 * by python3: this process becomes python3 for it, already confined
 	 * and with the same environment. */
 	if (!is_plain_script(path)) {
-		execv(argv[0], argv);
+		execv(python_program, argv);
 		fprintf(stderr, "%s: cannot execute: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}

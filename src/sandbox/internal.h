@@ -323,6 +323,11 @@ int sandbox__payload_confine(const struct payload_ctx *ctx, const struct cell_ru
  * Not noreturn on purpose: with ASan, a call to a noreturn function first
  * resets the stack's shadow, which on init's shared stack it must not. */
 int sandbox__payload_exec(char *const *argv, char *const *env);
+/* Whether the PATH search of sandbox__payload_exec, for a name without a
+ * slash, finds path first: the first place that has the name is path
+ * (false when it cannot tell: an entry relative to the run's working
+ * directory comes before). */
+bool sandbox__payload_finds(const char *file, char *const *env, const char *path);
 void sandbox__payload_fail(int fd, int stage, int err, const char *what)
 	__attribute__((noreturn));
 /* Runs fn(arg) in a child that shares init's memory until it execs or

@@ -79,6 +79,32 @@ static const char *env_get(char *const *env, const char *name)
 	return NULL;
 }
 
+/* The next place PATH's search tries for file (an empty entry: file
+ * itself, in the working directory), into full; false after the last.
+ * *cursor starts at PATH. */
+static bool path_next(const char **cursor, const char *file, char *full, size_t len)
+{
+	while (*cursor) {
+		const char *p = *cursor, *colon = strchr(p, ':');
+		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+		*cursor = colon ? colon + 1 : NULL;
+		if (dlen + strlen(file) + 2 > len)
+			continue;
+		if (dlen == 0)
+			snprintf(full, len, "%s", file);
+		else
+			snprintf(full, len, "%.*s/%s", (int)dlen, p, file);
+		return true;
+	}
+	return false;
+}
+
+static const char *env_path(char *const *env)
+{
+	const char *path = env_get(env, "PATH");
+	return path ? path : SANDBOX_DEFAULT_PATH;
+}
+
 /* execve with a PATH search in the cell's own PATH (execvpe would use
  * init's environment).  Returns the errno to report. */
 static int exec_search(char *const *argv, char *const *env)
@@ -90,31 +116,34 @@ static int exec_search(char *const *argv, char *const *env)
 		execve(file, argv, env);
 		return errno;
 	}
-	const char *path = env_get(env, "PATH");
-	if (!path)
-		path = SANDBOX_DEFAULT_PATH;
+	const char *cursor = env_path(env);
+	char full[4096];
 	int saw_eacces = 0, last = ENOENT;
-	for (const char *p = path;; p++) {
-		const char *colon = strchr(p, ':');
-		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-		char full[4096];
-		if (dlen + strlen(file) + 2 < sizeof(full)) {
-			if (dlen == 0)
-				snprintf(full, sizeof(full), "%s", file);
-			else
-				snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, p, file);
-			execve(full, argv, env);
-			last = errno;
-			if (last == EACCES)
-				saw_eacces = 1;
-			else if (last != ENOENT && last != ENOTDIR)
-				return last;
-		}
-		if (!colon)
-			break;
-		p = colon;
+	while (path_next(&cursor, file, full, sizeof(full))) {
+		execve(full, argv, env);
+		last = errno;
+		if (last == EACCES)
+			saw_eacces = 1;
+		else if (last != ENOENT && last != ENOTDIR)
+			return last;
 	}
 	return saw_eacces ? EACCES : last;
+}
+
+bool sandbox__payload_finds(const char *file, char *const *env, const char *path)
+{
+	if (!*file || strchr(file, '/'))
+		return false;
+	const char *cursor = env_path(env);
+	char full[4096];
+	struct stat st;
+	while (path_next(&cursor, file, full, sizeof(full))) {
+		if (full[0] != '/')
+			return false;  /* the run's working directory, not init's */
+		if (stat(full, &st) == 0)
+			return strcmp(full, path) == 0;
+	}
+	return false;
 }
 
 static void set_limit(int fd, int res, rlim_t soft, rlim_t hard, const char *name)

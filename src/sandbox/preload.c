@@ -188,17 +188,22 @@ bool sandbox__preload_ready(struct init_preload *p, char *why, size_t len)
 	return false;
 }
 
-/* A run of the preloader's program with the preloader's environment. */
+/* A run of the preloader's program (by its path, or by a name that the
+ * environment's PATH finds there first: an interpreter tells itself by the
+ * path it was started as, sys.executable) with the preloader's
+ * environment. */
 static bool preload_program_env(const struct init_preload *p, char *const *argv,
 				char *const *env)
 {
-	if (!p->program || !argv[0] || strcmp(argv[0], p->program) != 0)
+	if (!p->program || !argv[0])
 		return false;
 	size_t i = 0;
 	for (; env[i] && p->env[i]; i++)
 		if (strcmp(env[i], p->env[i]) != 0)
 			return false;
-	return !env[i] && !p->env[i];
+	if (env[i] || p->env[i])
+		return false;
+	return strcmp(argv[0], p->program) == 0 || sandbox__payload_finds(argv[0], env, p->program);
 }
 
 bool sandbox__preload_serves(const struct init_preload *p, char *const *argv, char *const *env)

@@ -114,7 +114,9 @@ def same_hello_argv_paths():
            "print(__loader__.__class__.__name__, __spec__, __cached__, __doc__)\n"
            "print('é ü 日本', sys.getrecursionlimit())\n"
            "print(sorted(sys.modules))\n")
-    return same({"main.py": src}, [py("main.py", "a", "b c"), py("/box/main.py")])
+    # "python3", found in PATH as /usr/bin/python3, is served as well
+    return same({"main.py": src}, [py("main.py", "a", "b c"), py("/box/main.py"),
+                                    ["python3", "main.py", "x"]])
 
 
 @case
@@ -171,8 +173,8 @@ def same_code_option():
         ("import sys; print(ascii(sys.argv))", "\udcfe"),
         ("-1",),
     ]
-    progs = [[PY, "-c"] + [os.fsencode(a).decode("utf-8", "surrogateescape") for a in c]
-             for c in codes]
+    progs = [[PY, "-c"] + list(c) for c in codes]
+    progs.append(["python3", "-c", "import sys; print(sys.executable, sys.orig_argv)"])
     return same(files, progs)
 
 
@@ -200,18 +202,18 @@ def same_directory_and_zip_scripts():
             f.write("import sys\nprint('dir main', sys.argv)\n")
         with open(os.path.join(box, "app.zip"), "wb") as f:
             f.write(z.getvalue())
-        progs = [py("pkg", "x"), py("app.zip", "y")]
+        progs = [py("pkg", "x"), py("app.zip", "y"), ["python3", "app.zip", "z"]]
         outs = []
         for extra in ([], ["--preload=python3"]):
             cmd = [RUNCELL, "run", "--json", "--sequence", "--box=" + box] + extra + ["--"]
-            cmd += progs[0] + [":::"] + progs[1]
+            cmd += progs[0] + [":::"] + progs[1] + [":::"] + progs[2]
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
             outs.append([json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()])
     finally:
         shutil.rmtree(box)
     ex, pre = outs
     errs = []
-    if len(ex) != 2 or len(pre) != 2:
+    if len(ex) != 3 or len(pre) != 3:
         return ["runcell failed: %r %r" % (ex, pre)]
     for a, b in zip(ex, pre):
         for f in ("status", "exit_code", "stdout", "stderr"):
@@ -511,22 +513,23 @@ def descendants(pid):
 
 @case
 def executed_when_not_served():
-    # an option other than -c, -c without its code, another program, a
-    # different environment: executed, no complaint; the preloaded ones
-    # between still preloaded
+    # an option other than -c, -c without its code, another program (also
+    # python3.11, the same file by another name: sys.executable differs):
+    # executed, no complaint; the preloaded ones
+    # between still preloaded ("python3" is /usr/bin/python3 in PATH)
     files = {"main.py": "import os\nprint(os.environ.get('EXTRA'))\n"}
     rc, res, err = runcell(["--preload=python3"], files,
                            [[PY, "-u", "-c", "print(1)"], ["/bin/echo", "hi"], py("main.py"),
                             ["python3", "main.py"], [PY, "-c", "print(2)"], [PY, "-c"],
-                            [PY, "-m", "json.tool", "--help"]])
-    if rc != 0 or len(res) != 7:
+                            [PY, "-m", "json.tool", "--help"], ["python3.11", "main.py"]])
+    if rc != 0 or len(res) != 8:
         return ["runcell failed: %d %s" % (rc, err[-300:])]
     errs = []
     got = [(r["stdout"][:6], r["preloaded"], r["message"]) for r in res]
     want = [("1\n", False, "exited normally"), ("hi\n", False, "exited normally"),
-            ("None\n", True, "exited normally"), ("None\n", False, "exited normally"),
+            ("None\n", True, "exited normally"), ("None\n", True, "exited normally"),
             ("2\n", True, "exited normally"), ("", False, "exited with code 2"),
-            ("usage:", False, "exited normally")]
+            ("usage:", False, "exited normally"), ("None\n", False, "exited normally")]
     if got != want:
         errs.append("got %r, want %r" % (got, want))
     return errs
