@@ -2055,10 +2055,11 @@ def build_cases(listeners):
         "memory", skip=lambda: None if os.path.exists(os.path.join(BIN, "hello_go")) else "no go on this host")
     add("mem_dev_shm", t("shm_fill", "/dev/shm", "256"), ["--memory=64", "--disk=512"],
         T(("memory_limit", "ok"), more=shm_mem_check), "memory")
-    add("mem_dev_shm_disk", t("shm_fill", "/dev/shm", "200"), [],
-        T("ok", code=0, out_has=["ENOSPC"], more=shm_disk_check), "memory")
     # CPU time with room where programs run slower (the emulated v2 guest:
     # 64 MB of page faults there once took more than the default 2 s).
+    add("mem_dev_shm_disk", t("shm_fill", "/dev/shm", "200"),
+        ["--cpu-time=%d" % max(2, int(2 * SLOWDOWN))],
+        T("ok", code=0, out_has=["ENOSPC"], more=shm_disk_check), "memory")
     add("mem_memfd_py", t("memfd.py", "128"), ["--memory=64", "--file-size=1024",
         "--cpu-time=%d" % max(2, int(2 * SLOWDOWN))], T("memory_limit"), "memory")
     # -- CPU and wall

@@ -197,75 +197,6 @@ TEST(cell_keep_box_for_fetch_only)
 	sandbox_cell_close(cell);
 }
 
-/* The kept v1 memory group of the cell's slot (prefix "SLOT." once known):
- * its name, or "" when there is none. */
-static void slot_group(const char *prefix, char *name, size_t len)
-{
-	char dir[300];
-	snprintf(dir, sizeof(dir), "%s/runcell", sandbox__cg_mounts()->v1_memory);
-	DIR *d = opendir(dir);
-	ASSERT_NOT_NULL(d);
-	name[0] = '\0';
-	int found = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_type != DT_DIR || !strchr(e->d_name, '.') || e->d_name[0] == '.' ||
-		    (prefix && strncmp(e->d_name, prefix, strlen(prefix))))
-			continue;
-		snprintf(name, len, "%s", e->d_name);
-		found++;
-	}
-	closedir(d);
-	if (found > 1)
-		FAIL("%d groups for one cell under %s", found, dir);
-}
-
-/* A run that leaves sockets the kernel's collector does not free leaves
- * their buffers charged to the kept v1 group: the next run must get a new
- * group (init answers its request with REGROUP, the supervisor makes one
- * and asks again), and still run.  No program can be relied on to leave
- * such sockets, so init is told to act as if each run had. */
-static void regroup_runs(bool sockets_left, char names[3][256])
-{
-	sandbox__test_sockets_left = sockets_left;  /* read by init, forked at the open */
-	struct sandbox_cell *cell = open_test_cell();
-	sandbox__test_sockets_left = false;
-	char prefix[64] = "";
-	static const char *const words[] = { "one", "two", "three" };
-	for (int i = 0; i < 3; i++) {
-		run_echo(cell, words[i], false);
-		slot_group(prefix[0] ? prefix : NULL, names[i], sizeof(names[i]));
-		if (!names[i][0])
-			FAIL("no kept memory group after run %d", i + 1);
-		if (!prefix[0]) {
-			snprintf(prefix, sizeof(prefix), "%s", names[i]);
-			*(strchr(prefix, '.') + 1) = '\0';
-		}
-	}
-	sandbox_cell_close(cell);
-}
-
-/* Skips the case unless cells can be built here and get v1 groups. */
-static void skip_unless_v1(const char *what)
-{
-	char why[512];
-	if (geteuid() != 0)
-		test_skip("building a cell needs root");
-	if (strncmp(sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, why, sizeof(why)), "cgroup v1", 9))
-		test_skip("%s is v1's (this host: %s)", what, why);
-}
-
-TEST(cell_new_v1_group_after_sockets_left)
-{
-	skip_unless_v1("a kept group");
-	char kept[3][256], renewed[3][256];
-	regroup_runs(false, kept);
-	ASSERT_STR(kept[1], kept[0]);
-	ASSERT_STR(kept[2], kept[0]);
-	regroup_runs(true, renewed);
-	ASSERT_TRUE(strcmp(renewed[1], renewed[0]) != 0);
-	ASSERT_TRUE(strcmp(renewed[2], renewed[1]) != 0);
-}
-
 /* The v1 memory groups under runcell/, as " name:inode ...", so that a
  * group made again under an old name (a slot's sweep) counts as new. */
 static void group_names(char *out, size_t len)
@@ -298,6 +229,82 @@ static void new_group(const char *before, char *name, size_t len)
 			snprintf(name, len, "%.*s", (int)(strchr(p, ':') - p), p);
 		}
 	}
+}
+
+/* The kept v1 memory group of the cell's slot (prefix "SLOT."): its name,
+ * or "" when there is none. */
+static void slot_group(const char *prefix, char *name, size_t len)
+{
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s/runcell", sandbox__cg_mounts()->v1_memory);
+	DIR *d = opendir(dir);
+	ASSERT_NOT_NULL(d);
+	name[0] = '\0';
+	int found = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_type != DT_DIR || !strchr(e->d_name, '.') || e->d_name[0] == '.' ||
+		    strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(name, len, "%s", e->d_name);
+		found++;
+	}
+	closedir(d);
+	if (found > 1)
+		FAIL("%d groups for one cell under %s", found, dir);
+}
+
+/* A run that leaves sockets the kernel's collector does not free leaves
+ * their buffers charged to the kept v1 group: the next run must get a new
+ * group (init answers its request with REGROUP, the supervisor makes one
+ * and asks again), and still run.  No program can be relied on to leave
+ * such sockets, so init is told to act as if each run had. */
+static void regroup_runs(bool sockets_left, char names[3][256])
+{
+	sandbox__test_sockets_left = sockets_left;  /* read by init, forked at the open */
+	struct sandbox_cell *cell = open_test_cell();
+	sandbox__test_sockets_left = false;
+	/* The slot's groups are "SLOT.N": the first run's is the one new
+	 * group (other cells on the host, a keeper's, have theirs). */
+	char prefix[64] = "", before[4096];
+	group_names(before, sizeof(before));
+	static const char *const words[] = { "one", "two", "three" };
+	for (int i = 0; i < 3; i++) {
+		run_echo(cell, words[i], false);
+		if (i == 0)
+			new_group(before, names[i], sizeof(names[i]));
+		else
+			slot_group(prefix, names[i], sizeof(names[i]));
+		if (!names[i][0])
+			FAIL("no kept memory group after run %d", i + 1);
+		if (i == 0) {
+			snprintf(prefix, sizeof(prefix), "%s", names[i]);
+			*(strchr(prefix, '.') + 1) = '\0';
+			slot_group(prefix, names[i], sizeof(names[i]));  /* the only one */
+		}
+	}
+	sandbox_cell_close(cell);
+}
+
+/* Skips the case unless cells can be built here and get v1 groups. */
+static void skip_unless_v1(const char *what)
+{
+	char why[512];
+	if (geteuid() != 0)
+		test_skip("building a cell needs root");
+	if (strncmp(sandbox_cgroup_describe(SANDBOX_CGROUP_AUTO, why, sizeof(why)), "cgroup v1", 9))
+		test_skip("%s is v1's (this host: %s)", what, why);
+}
+
+TEST(cell_new_v1_group_after_sockets_left)
+{
+	skip_unless_v1("a kept group");
+	char kept[3][256], renewed[3][256];
+	regroup_runs(false, kept);
+	ASSERT_STR(kept[1], kept[0]);
+	ASSERT_STR(kept[2], kept[0]);
+	regroup_runs(true, renewed);
+	ASSERT_TRUE(strcmp(renewed[1], renewed[0]) != 0);
+	ASSERT_TRUE(strcmp(renewed[2], renewed[1]) != 0);
 }
 
 /* A v1 cell built ahead has its group before its first run, which runs in
