@@ -819,7 +819,13 @@ static void finish_result(struct sandbox_result *r, const struct sandbox_run_spe
 		snprintf(m, ml, "wall time limit of %" PRIu64 " ms exceeded", l->wall_ms);
 	} else if (have_stats && st->oom_kills > 0) {
 		r->status = SANDBOX_MEMORY_LIMIT;
-		snprintf(m, ml, "memory limit of %" PRIu64 " KB exceeded (out-of-memory kill)", l->memory_kb);
+		if (st->oom_above)
+			snprintf(m, ml, "out-of-memory kill below the cell's memory limit of %" PRIu64
+				 " KB: a limit above the cell ran out (the memory.max or limit of a "
+				 "group runcell runs in, or the host's memory)", l->memory_kb);
+		else
+			snprintf(m, ml, "memory limit of %" PRIu64 " KB exceeded (out-of-memory kill)",
+				 l->memory_kb);
 	} else if (why_killed == KILL_OUTPUT || (signaled && WTERMSIG(ws) == SIGXFSZ)) {
 		r->status = SANDBOX_OUTPUT_LIMIT;
 		if (why_killed == KILL_OUTPUT)

@@ -33,6 +33,8 @@
  *                                the box, so a warm cell's last run's files
  *                                are neither in the peak nor subtracted
  *   memory.oom_control           its oom_kill counter tells an OOM kill
+ *   memory.limit_in_bytes,       read after an OOM kill: whether the cell's
+ *   memory.memsw.max_usage_...   own limit ran out, or one above it
  *   cpu (hierarchy, optional)    a group of its own, with the default
  *                                cpu.shares: the kernel divides the CPU
  *                                between cells, not between processes.
@@ -212,6 +214,33 @@ fail:
 	return rc;
 }
 
+/* After an OOM kill (rarely, so the files are opened here): whether the
+ * group's own limit was never reached, the kill coming from a limit above
+ * it.  When its own limit runs out, its peak (peak: memory.max_usage_in_
+ * bytes, reset for each run, read before the base is taken off) or that of
+ * memory and swap (memory.memsw.max_usage_in_bytes, not reset: a count of
+ * an earlier run only makes the answer "reached", as before) comes to the
+ * limit, to within a charge batch.  (memory.failcnt cannot tell: it read 0
+ * after such a kill on the test kernel, where the memsw counter, at the
+ * same limit, fails first.) */
+static bool v1_limit_never_reached(struct cg_run *cg, uint64_t peak)
+{
+	const char *dir = cg->dirs[cg->mem_dir];
+	uint64_t limit = 0, memsw_peak = 0;
+	int fd = sandbox__open_in(dir, "memory.limit_in_bytes", O_RDONLY);
+	bool known = fd >= 0 && sandbox__read_u64_fd(fd, &limit) == 0;
+	if (fd >= 0)
+		close(fd);
+	fd = sandbox__open_in(dir, "memory.memsw.max_usage_in_bytes", O_RDONLY);
+	if (fd >= 0) {
+		if (sandbox__read_u64_fd(fd, &memsw_peak) < 0)
+			known = false;
+		close(fd);
+	}
+	uint64_t batch = 64 * (uint64_t)sysconf(_SC_PAGESIZE);
+	return known && peak + batch < limit && memsw_peak + batch < limit;
+}
+
 int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 {
 	int rc = sandbox__read_u64_fd(cg->cpu_fd, &st->cpu_ns);
@@ -219,6 +248,7 @@ int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 		rc = sandbox__read_u64_fd(cg->peak_fd, &st->peak_bytes);
 	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
 		st->oom_kills = 0;
+	uint64_t raw_peak = st->peak_bytes;
 	/* What earlier runs left charged (page cache) is not this run's. */
 	st->peak_bytes = st->peak_bytes > cg->base_usage ? st->peak_bytes - cg->base_usage : 0;
 	if (cg->reused) {
@@ -233,6 +263,8 @@ int sandbox__cgv1_stats(struct cg_run *cg, struct cg_stats *st)
 		st->peak_bytes = st->peak_bytes ? (st->peak_bytes + batch - 1) / batch * batch : batch;
 	}
 	st->oom_kills = st->oom_kills > cg->base_oom ? st->oom_kills - cg->base_oom : 0;
+	if (rc == 0 && st->oom_kills > 0)
+		st->oom_above = v1_limit_never_reached(cg, raw_peak);
 	if (cg->pids_events_fd >= 0 &&
 	    sandbox__read_key_u64_fd(cg->pids_events_fd, "max", &st->forks_refused) == 0)
 		st->forks_refused = st->forks_refused > cg->base_pids_max ? st->forks_refused - cg->base_pids_max : 0;

@@ -20,7 +20,8 @@
  *   cpu.stat            usage_usec: CPU of every task           (4.15; present without the cpu controller)
  *   memory.peak         peak memory; older kernels fall back to
  *                       the largest process's maxrss, said so   (5.19)
- *   memory.events       oom_kill counter tells an OOM kill      (4.13)
+ *   memory.events       oom_kill counter tells an OOM kill;     (4.13)
+ *                       max, whether the cell's own limit ran out
  *   cgroup.kill         kills every task, racing forks included (5.14)
  */
 #include "sandbox/cgroup_mounts.h"
@@ -351,6 +352,12 @@ int sandbox__cgv2_stats(struct cg_run *cg, struct cg_stats *st)
 	}
 	if (rc == 0 && sandbox__read_key_u64_fd(cg->oom_fd, "oom_kill", &st->oom_kills) < 0)
 		st->oom_kills = 0;
+	/* memory.events' max counts the times this group's own memory.max
+	 * was reached; an ancestor's limit reached is counted in the ancestor
+	 * (a new group per run: all of them this run's). */
+	uint64_t own_max = 0;
+	if (st->oom_kills > 0 && sandbox__read_key_u64_fd(cg->oom_fd, "max", &own_max) == 0)
+		st->oom_above = own_max == 0;
 	if (cg->pids_events_fd < 0 ||
 	    sandbox__read_key_u64_fd(cg->pids_events_fd, "max", &st->forks_refused) < 0)
 		st->forks_refused = 0;

@@ -106,6 +106,9 @@ struct cg_stats {
 	uint64_t peak_bytes;
 	bool peak_known;      /* false when the kernel cannot tell */
 	uint64_t oom_kills;
+	/* OOM kills while the group's own limit was never reached: a limit
+	 * above the cell's (a group runcell runs in, or the host) ran out. */
+	bool oom_above;
 	uint64_t forks_refused;  /* process or thread creations pids.max refused */
 };
 

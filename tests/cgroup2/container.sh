@@ -43,6 +43,7 @@ out=$(sh -c '
 	" "$2"' sh "$CT" "$RUNCELL" 2>&1)
 check "runcell in a container's cgroup namespace uses v2" '^cgroup v2: memory, pids'
 check "and --memory=32 ends a 100 MB allocation as memory_limit" '"status":"memory_limit"'
+check "and says the cell's own limit was exceeded" '"memory limit of 32768 KB exceeded (out-of-memory kill)"'
 check "the namespace root's processes moved into a leaf, the container's other one too" 'other-in-leaf'
 check "no process is left in the namespace root" '^root-procs: 0$'
 find "$CT" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -62,6 +63,8 @@ out=$(sh -c '
 ' sh "$SV" "$RUNCELL" 2>&1)
 check "a delegated cgroup: cells go under the service's own group" "^cgroup v2: memory, pids, cpu[a-z.]* under $SV/runcell (runcell's own cgroup, delegated)"
 check "and the service's memory.max (64M) ends a 150 MB run that --memory=256 allows" '"status":"memory_limit"'
+check "and says a limit above the cell ran out, not the cell's" \
+	"below the cell's memory limit of 262144 KB: a limit above the cell ran out"
 check "the service's processes moved into its leaf" "^own: 0::/svc-$$/leaf$"
 check "no cell group is left at the host's level" '^host-level: 0$'
 # The same, started again from the leaf: still the service's group, not the leaf.

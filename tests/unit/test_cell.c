@@ -346,3 +346,60 @@ TEST(cell_ahead_v1_group_made_before_the_run)
 	ASSERT_STR(after, "");
 	sandbox_cell_close(cell);
 }
+
+/* One run of a 200 MB Python allocation with --memory=MB in a fresh cell. */
+static void run_hog(uint64_t memory_mb, struct sandbox_result *r)
+{
+	static const char *const argv[] = {
+		"/usr/bin/python3", "-c",
+		"b = bytearray(200 << 20)\nb[::4096] = b'x' * len(b[::4096])\n", NULL,
+	};
+	struct sandbox_cell_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	struct sandbox_run_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.stdin_fd = -1;
+	sandbox_limits_default(&spec.limits);
+	spec.limits.memory_kb = memory_mb * 1024;
+	sandbox_result_init(r);
+	ASSERT_EQ(sandbox_run(&cfg, &spec, r), 0);
+}
+
+/* An OOM kill that came from a limit above the cell (here: runcell's own
+ * v1 memory group limited to 96 MB, below the run's 256 MB) is still
+ * memory_limit, and its message says so instead of naming the cell's
+ * limit as exceeded; the cell's own limit reached keeps its message.
+ * The host's runcell group gets its limit back right after the run. */
+TEST(cell_v1_oom_above_the_cell_said)
+{
+	skip_unless_v1("runcell's own v1 memory group");
+	char path[400], old[64] = "";
+	snprintf(path, sizeof(path), "%s/runcell/memory.limit_in_bytes",
+		 sandbox__cg_mounts()->v1_memory);
+	FILE *f = fopen(path, "r");
+	ASSERT_NOT_NULL(f);
+	ASSERT_NOT_NULL(fgets(old, sizeof(old), f));
+	fclose(f);
+	struct sandbox_result own, above;
+	run_hog(64, &own);
+	f = fopen(path, "w");
+	ASSERT_NOT_NULL(f);
+	fputs("96M", f);
+	ASSERT_EQ(fclose(f), 0);
+	run_hog(256, &above);
+	f = fopen(path, "w");
+	bool restored = f && fputs(old, f) >= 0;
+	if (f && fclose(f) != 0)
+		restored = false;
+	ASSERT_TRUE(restored);
+	ASSERT_EQ(own.status, SANDBOX_MEMORY_LIMIT);
+	ASSERT_STR(own.message, "memory limit of 65536 KB exceeded (out-of-memory kill)");
+	ASSERT_EQ(above.status, SANDBOX_MEMORY_LIMIT);
+	if (!strstr(above.message, "below the cell's memory limit of 262144 KB: a limit above the "
+				   "cell ran out"))
+		FAIL("message: %s", above.message);
+	ASSERT_LE(above.memory_kb, 100 * 1024);
+	sandbox_result_free(&own);
+	sandbox_result_free(&above);
+}
