@@ -438,15 +438,14 @@ static void bench_json_string(const char *json, const char *key, char *out, size
 }
 
 /* `runcell run --json -- PAYLOAD` once: does it work, and what does it say? */
-static bool bench_runcell_check(int payload, char *why, size_t why_len)
+/* Runs argv (a `runcell run --json ...`) with its stdout read into out (at
+ * most cap - 1 bytes, NUL-terminated) and waits; 0 with *status its wait
+ * status, or an errno when it could not be started. */
+static int bench_json_run(char **argv, char *out, size_t cap, int *status)
 {
 	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(why, why_len, "pipe: %s", strerror(errno));
-		return false;
-	}
-	const char *prefix[] = { bench_opt.runcell, "run", "--json", "--no-keeper", "--", NULL };
-	char **argv = bench_argv_build(prefix, bench_payloads[payload]);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return errno;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, bench_devnull, 0);
@@ -455,30 +454,36 @@ static bool bench_runcell_check(int payload, char *why, size_t why_len)
 	pid_t pid;
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, bench_env);
 	posix_spawn_file_actions_destroy(&fa);
-	free(argv);
 	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		snprintf(why, why_len, "cannot start %s: %s", bench_opt.runcell, strerror(rc));
-		return false;
-	}
-	char out[8192];
 	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fds[0], out + len, sizeof(out) - 1 - len);
+	while (rc == 0 && len < cap - 1) {
+		ssize_t n = read(fds[0], out + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		if (len == sizeof(out) - 1)
-			break;
 	}
 	out[len] = '\0';
 	close(fds[0]);
+	if (rc == 0)
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+			;
+	return rc;
+}
+
+static bool bench_runcell_check(int payload, char *why, size_t why_len)
+{
+	const char *prefix[] = { bench_opt.runcell, "run", "--json", "--no-keeper", "--", NULL };
+	char **argv = bench_argv_build(prefix, bench_payloads[payload]);
+	char out[8192];
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int rc = bench_json_run(argv, out, sizeof(out), &status);
+	free(argv);
+	if (rc != 0) {
+		snprintf(why, why_len, "cannot start %s: %s", bench_opt.runcell, strerror(rc));
+		return false;
+	}
 	char st[64], msg[400];
 	bench_json_string(out, "status", st, sizeof(st));
 	bench_json_string(out, "message", msg, sizeof(msg));
@@ -590,19 +595,10 @@ static void bench_stop_keeper(int launcher)
  * plain keeper again); why says what it got otherwise. */
 static bool bench_keeper_preloads(char **argv, char *why, size_t why_len)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(why, why_len, "pipe: %s", strerror(errno));
-		return false;
-	}
-	int status;
-	double ms = bench_spawn(argv, fds[1], &status);
-	close(fds[1]);
 	char out[8192];
-	ssize_t n = isnan(ms) ? -1 : read(fds[0], out, sizeof(out) - 1);
-	close(fds[0]);
-	out[n > 0 ? n : 0] = '\0';
-	if (n > 0 && strstr(out, "\"status\":\"ok\"") && strstr(out, "\"preloaded\":true"))
+	int status;
+	if (bench_json_run(argv, out, sizeof(out), &status) == 0 &&
+	    strstr(out, "\"status\":\"ok\"") && strstr(out, "\"preloaded\":true"))
 		return true;
 	char msg[400];
 	bench_json_string(out, "message", msg, sizeof(msg));
